@@ -90,13 +90,38 @@ const cronInputSchema = z
   })
   .transform((s): Schedule => ({ kind: 'cron', cron: s.cron, tz: s.tz }));
 
-export const scheduleInputSchema = z.union([
-  cronInputSchema,
-  z.strictObject({ every: durationMs({ min: 1 }) }).transform((s): Schedule => ({ kind: 'every', everyMs: s.every })),
-  z.strictObject({ fixedDelay: durationMs({ min: 1 }) }).transform((s): Schedule => ({ kind: 'fixedDelay', delayMs: s.fixedDelay })),
-  z.strictObject({ at: isoInstantMs }).transform((s): Schedule => ({ kind: 'at', atMs: s.at })),
-  z.strictObject({ manual: z.literal(true) }).transform((): Schedule => ({ kind: 'manual' })),
-]);
+const scheduleBranches = {
+  cron: cronInputSchema,
+  every: z.strictObject({ every: durationMs({ min: 1 }) }).transform((s): Schedule => ({ kind: 'every', everyMs: s.every })),
+  fixedDelay: z
+    .strictObject({ fixedDelay: durationMs({ min: 1 }) })
+    .transform((s): Schedule => ({ kind: 'fixedDelay', delayMs: s.fixedDelay })),
+  at: z.strictObject({ at: isoInstantMs }).transform((s): Schedule => ({ kind: 'at', atMs: s.at })),
+  manual: z.strictObject({ manual: z.literal(true) }).transform((): Schedule => ({ kind: 'manual' })),
+} as const;
+const SCHEDULE_KINDS = Object.keys(scheduleBranches) as (keyof typeof scheduleBranches)[];
+
+/**
+ * One of `{ cron, tz? }`, `{ every }`, `{ fixedDelay }`, `{ at }`, `{ manual: true }`. The kind is
+ * chosen by the key present, so errors name the offending field instead of "no union matched".
+ */
+export const scheduleInputSchema = z.unknown().transform((raw, ctx): Schedule => {
+  const kinds = raw && typeof raw === 'object' ? SCHEDULE_KINDS.filter((k) => k in raw) : [];
+  if (kinds.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        kinds.length === 0
+          ? `give one of ${SCHEDULE_KINDS.map((k) => `"${k}"`).join(', ')}`
+          : `give only one of ${kinds.map((k) => `"${k}"`).join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  const result = scheduleBranches[kinds[0]!].safeParse(raw);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path } as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+});
 
 const retryInputSchema = z
   .strictObject({

@@ -1,0 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import type { Actor, EnvelopeMeta } from './envelope.js';
+import type { EventData, EventOf, EventType } from './event.js';
+
+/** What a writer knows about itself and the request it serves, when building events. */
+export interface EventContext {
+  actor: Actor;
+  nowMs: number;
+  causationId?: string;
+  correlationId?: string;
+}
+
+/**
+ * Builds an event. `id` should be deterministic for appends that may be repeated after a crash
+ * (it becomes the JetStream message id), e.g. `fire:<jobId>:<fireTimeMs>`.
+ */
+export function makeEvent<T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  ctx: EventContext,
+  id: string = randomUUID(),
+): EventOf<T> {
+  const meta: EnvelopeMeta = { id, atMs: ctx.nowMs, actor: ctx.actor };
+  if (ctx.causationId) meta.causationId = ctx.causationId;
+  if (ctx.correlationId) meta.correlationId = ctx.correlationId;
+  return { type, v: 1, ...meta, data } as unknown as EventOf<T>;
+}

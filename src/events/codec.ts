@@ -1,0 +1,61 @@
+import { ValidationError, PayloadTooLargeError } from './errors.js';
+import { eventSchema, EVENT_TYPES, type JetschedEvent } from './event.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Default cap of one encoded event; the server's max_payload (1 MiB by default) is the hard one. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+/**
+ * Validates an event and encodes it as JSON bytes.
+ * Throws ValidationError naming the offending field, or PayloadTooLargeError.
+ */
+export function encodeEvent(event: unknown, maxBytes = MAX_EVENT_BYTES): Uint8Array {
+  const parsed = eventSchema.safeParse(event);
+  if (!parsed.success) {
+    const type = (event as { type?: unknown } | null)?.type;
+    throw ValidationError.fromZod(typeof type === 'string' ? `event ${type}` : 'event', parsed.error);
+  }
+  return encodeTrusted(parsed.data, maxBytes);
+}
+
+/** Encodes an event already known to be valid (built by our own typed code paths). */
+export function encodeTrusted(event: JetschedEvent, maxBytes = MAX_EVENT_BYTES): Uint8Array {
+  const bytes = encoder.encode(JSON.stringify(event));
+  if (bytes.byteLength > maxBytes) {
+    const params = (event.data as { params?: unknown }).params;
+    const paramsBytes = params === undefined ? 0 : encoder.encode(JSON.stringify(params)).byteLength;
+    const field = paramsBytes > maxBytes / 2 ? 'data.params' : 'event';
+    throw new PayloadTooLargeError(field, bytes.byteLength, maxBytes);
+  }
+  return bytes;
+}
+
+export type DecodeFailure = 'not-json' | 'unknown-type' | 'unknown-version' | 'invalid';
+export type Decoded =
+  | { ok: true; event: JetschedEvent }
+  | { ok: false; reason: DecodeFailure; detail: string };
+
+/** Decodes bytes read from the stream; never throws. */
+export function decodeEvent(bytes: Uint8Array): Decoded {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    return { ok: false, reason: 'not-json', detail: (err as Error).message };
+  }
+  const type = (raw as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) {
+    return { ok: false, reason: 'unknown-type', detail: `type ${JSON.stringify(type)}` };
+  }
+  const parsed = eventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const v = (raw as { v?: unknown }).v;
+    if (typeof v === 'number' && v !== 1) {
+      return { ok: false, reason: 'unknown-version', detail: `${type} v${v}` };
+    }
+    return { ok: false, reason: 'invalid', detail: ValidationError.fromZod(`event ${type}`, parsed.error).message };
+  }
+  return { ok: true, event: parsed.data };
+}

@@ -1,0 +1,164 @@
+import {
+  DeliverPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+import { ConcurrencyError } from './errors.js';
+import { decodeEvent, encodeEvent, encodeTrusted, MAX_EVENT_BYTES, type Decoded } from './codec.js';
+import type { JetschedEvent, StoredEvent } from './event.js';
+import type { Names } from './subjects.js';
+
+/** JetStream's API error code for a failed `Nats-Expected-Last-Subject-Sequence` check. */
+export const JS_WRONG_LAST_SEQUENCE = 10071;
+
+export interface AppendOptions {
+  /**
+   * Optimistic concurrency: the last sequence the writer folded for this subject (0 = the
+   * subject must be empty). A stale value is refused with ConcurrencyError.
+   */
+  expectedLastSubjectSeq?: number;
+  /** Dedup id; defaults to the event id. A re-sent append with the same id is stored once. */
+  msgId?: string;
+  /** Skip schema validation for events built by our own typed code (hot paths). */
+  trusted?: boolean;
+  timeoutMs?: number;
+}
+
+export interface AppendResult {
+  seq: number;
+  /** True when the stream already held a message with this id (nothing new was stored). */
+  duplicate: boolean;
+}
+
+/** One message read back from the stream; `decoded.ok` is false for messages we cannot parse. */
+export interface RawStoredEvent {
+  seq: number;
+  subject: string;
+  storedAtMs: number;
+  decoded: Decoded;
+}
+
+export interface ReplayOptions {
+  /** Subjects to read (wildcards allowed); defaults to every event. */
+  filterSubjects?: string[];
+  fromSeq?: number;
+  toSeq?: number;
+  fromTimeMs?: number;
+  toTimeMs?: number;
+}
+
+export interface EventStore {
+  readonly names: Names;
+  append(subject: string, event: JetschedEvent, opts?: AppendOptions): Promise<AppendResult>;
+  /** The sequence of the last event on a subject (wildcards allowed), 0 when there is none. */
+  lastSeq(subject: string): Promise<number>;
+  /** Every event of one aggregate (or any filter), in order, with the sequence reached. */
+  readHistory(filterSubject: string): Promise<{ events: StoredEvent[]; lastSeq: number; undecodable: RawStoredEvent[] }>;
+  /** Streams stored events in order for audit and rebuilds; bounded by the stream's current end. */
+  replay(opts?: ReplayOptions): AsyncGenerator<RawStoredEvent>;
+}
+
+export function isWrongLastSequence(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JS_WRONG_LAST_SEQUENCE;
+}
+
+export function createEventStore(deps: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: Names;
+  maxEventBytes?: number;
+}): EventStore {
+  const { js, jsm, names } = deps;
+  const maxBytes = deps.maxEventBytes ?? MAX_EVENT_BYTES;
+
+  async function append(subject: string, event: JetschedEvent, opts: AppendOptions = {}): Promise<AppendResult> {
+    const payload = opts.trusted ? encodeTrusted(event, maxBytes) : encodeEvent(event, maxBytes);
+    const h = headers();
+    h.set('Jetsched-Type', event.type);
+    try {
+      const ack = await js.publish(subject, payload, {
+        msgID: opts.msgId ?? event.id,
+        headers: h,
+        ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
+        ...(opts.expectedLastSubjectSeq !== undefined && {
+          expect: { lastSubjectSequence: opts.expectedLastSubjectSeq },
+        }),
+      });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      if (isWrongLastSequence(err)) {
+        throw new ConcurrencyError(subject, opts.expectedLastSubjectSeq ?? -1, err);
+      }
+      throw err;
+    }
+  }
+
+  async function lastSeq(subject: string): Promise<number> {
+    try {
+      const m = await jsm.streams.getMessage(names.eventStream, { last_by_subj: subject });
+      return m?.seq ?? 0;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === 10037) return 0; // no message found
+      throw err;
+    }
+  }
+
+  async function* replay(opts: ReplayOptions = {}): AsyncGenerator<RawStoredEvent> {
+    const filters = opts.filterSubjects?.length ? opts.filterSubjects : [`${names.prefix}.evt.>`];
+    // The end is fixed up front: the last matching message now. Later appends are not waited for.
+    let end = 0;
+    for (const f of filters) end = Math.max(end, await lastSeq(f));
+    if (opts.toSeq !== undefined) end = Math.min(end, opts.toSeq);
+    if (end === 0 || (opts.fromSeq !== undefined && opts.fromSeq > end)) return;
+
+    const consumer = await js.consumers.get(names.eventStream, {
+      filter_subjects: filters,
+      ...(opts.fromSeq !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.fromSeq }
+        : opts.fromTimeMs !== undefined
+          ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(opts.fromTimeMs).toISOString() }
+          : { deliver_policy: DeliverPolicy.All }),
+    });
+    const messages = await consumer.consume({ max_messages: 2048 });
+    try {
+      for await (const m of messages) {
+        const item = toRaw(m);
+        if (opts.toTimeMs !== undefined && item.storedAtMs > opts.toTimeMs) break;
+        if (item.seq > end) break;
+        yield item;
+        if (item.seq >= end || m.info.pending === 0) break;
+      }
+    } finally {
+      await messages.close();
+    }
+  }
+
+  async function readHistory(filterSubject: string) {
+    const events: StoredEvent[] = [];
+    const undecodable: RawStoredEvent[] = [];
+    let last = 0;
+    for await (const item of replay({ filterSubjects: [filterSubject] })) {
+      last = item.seq;
+      if (item.decoded.ok) {
+        events.push({ seq: item.seq, subject: item.subject, storedAtMs: item.storedAtMs, event: item.decoded.event });
+      } else {
+        undecodable.push(item);
+      }
+    }
+    return { events, lastSeq: last, undecodable };
+  }
+
+  return { names, append, lastSeq, readHistory, replay };
+}
+
+export function toRaw(m: JsMsg): RawStoredEvent {
+  return {
+    seq: m.seq,
+    subject: m.subject,
+    storedAtMs: Math.floor(m.info.timestampNanos / 1e6),
+    decoded: decodeEvent(m.data),
+  };
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { jobSpecSchema, tokenSchema } from '../domain/job-spec.js';
+import { message } from './envelope.js';
+
+const jobId = tokenSchema;
+const instanceId = z.string().min(1).max(200);
+
+export const FireReason = {
+  Schedule: 'schedule',
+  CatchUp: 'catch-up',
+  Manual: 'manual',
+  Backfill: 'backfill',
+  Rerun: 'rerun',
+} as const;
+export type FireReason = (typeof FireReason)[keyof typeof FireReason];
+
+export const JobDefined = message(
+  'JobDefined',
+  1,
+  z.strictObject({ jobId, spec: jobSpecSchema, createdAtMs: z.number().int() }),
+);
+export const JobUpdated = message('JobUpdated', 1, z.strictObject({ jobId, spec: jobSpecSchema }));
+export const JobPaused = message('JobPaused', 1, z.strictObject({ jobId, note: z.string().max(500).optional() }));
+export const JobResumed = message('JobResumed', 1, z.strictObject({ jobId }));
+export const JobDeleted = message('JobDeleted', 1, z.strictObject({ jobId }));
+
+/** One occurrence of a job: exactly once per (jobId, fireTimeMs), enforced by the stream. */
+export const JobFired = message(
+  'JobFired',
+  1,
+  z.strictObject({
+    jobId,
+    instanceId,
+    /** The intended fire time (the tick), not when it was written. */
+    fireTimeMs: z.number().int(),
+    reason: z.enum(['schedule', 'catch-up', 'manual', 'backfill', 'rerun']),
+    /** 1-based count of fires of this job including this one. */
+    runNumber: z.number().int().positive(),
+    params: z.unknown().optional(),
+    /** For reruns: the instance this one repeats. */
+    rerunOf: instanceId.optional(),
+  }),
+);
+
+/** Ticks that were deliberately not fired (misfire or overlap policy), recorded so nothing vanishes. */
+export const JobFiresSkipped = message(
+  'JobFiresSkipped',
+  1,
+  z.strictObject({
+    jobId,
+    reason: z.enum(['misfire', 'overlap', 'max-concurrent', 'window']),
+    count: z.number().int().positive(),
+    firstFireTimeMs: z.number().int(),
+    lastFireTimeMs: z.number().int(),
+  }),
+);
+
+/** A durable request to fire a job later (or now); it survives restarts because it is an event. */
+export const JobTriggerRequested = message(
+  'JobTriggerRequested',
+  1,
+  z.strictObject({
+    jobId,
+    triggerId: tokenSchema,
+    dueAtMs: z.number().int(),
+    reason: z.enum(['manual', 'backfill', 'rerun']),
+    params: z.unknown().optional(),
+    rerunOf: instanceId.optional(),
+    /** For backfill: the intended tick this trigger stands for. */
+    fireTimeMs: z.number().int().optional(),
+  }),
+);
+
+export const jobEventSchemas = [
+  JobDefined,
+  JobUpdated,
+  JobPaused,
+  JobResumed,
+  JobDeleted,
+  JobFired,
+  JobFiresSkipped,
+  JobTriggerRequested,
+] as const;

@@ -1,0 +1,115 @@
+import {
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { Names } from './subjects.js';
+import { subjects } from './subjects.js';
+
+const NS_PER_MS = 1_000_000;
+
+export interface StoreOptions {
+  /** 1 on a single server, 3 in a cluster. Default 1. */
+  replicas?: number;
+  /** How long JetStream remembers message ids for dedup. Default 2 minutes. */
+  duplicateWindowMs?: number;
+  /** Max age of per-instance log lines. Default 7 days. */
+  logMaxAgeMs?: number;
+  /** Heartbeat TTL (a member is gone after this long without a beat). Default 3 s. */
+  heartbeatTtlMs?: number;
+  /** Lease TTL of partition ownership. Default 3 s. */
+  leaseTtlMs?: number;
+}
+
+type StreamSettings = Partial<StreamConfig> & { name: string };
+
+function streamConfigs(n: Names, o: Required<StoreOptions>): StreamSettings[] {
+  return [
+    {
+      name: n.eventStream,
+      description: 'jetsched: every state change, one subject per aggregate',
+      subjects: [subjects.eventsAll(n)],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      num_replicas: o.replicas,
+      duplicate_window: o.duplicateWindowMs * NS_PER_MS,
+      allow_direct: true,
+      max_msg_size: 1024 * 1024,
+      discard: DiscardPolicy.Old,
+    },
+    {
+      name: n.taskStream,
+      description: 'jetsched: tasks for workers, one subject per worker group',
+      subjects: [subjects.tasksAll(n)],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Workqueue,
+      num_replicas: o.replicas,
+      duplicate_window: o.duplicateWindowMs * NS_PER_MS,
+    },
+    {
+      name: n.logStream,
+      description: 'jetsched: log lines of instances',
+      subjects: [subjects.logsAll(n)],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      num_replicas: o.replicas,
+      max_age: o.logMaxAgeMs * NS_PER_MS,
+      allow_direct: true,
+    },
+  ];
+}
+
+async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise<void> {
+  const name = cfg.name;
+  try {
+    await jsm.streams.info(name);
+    // It exists: bring mutable settings in line; replicas can be scaled up or down in place.
+    await jsm.streams.update(name, cfg);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10059) {
+      try {
+        await jsm.streams.add(cfg);
+      } catch (addErr) {
+        // Another process created it between our info and add: that is fine.
+        if (!(addErr instanceof JetStreamApiError && addErr.code === 10058)) throw addErr;
+      }
+      return;
+    }
+    throw err;
+  }
+}
+
+export interface Buckets {
+  heartbeats: KV;
+  leases: KV;
+  snapshots: KV;
+}
+
+/** Creates (or finds) the streams and KV buckets of an installation. Safe to call from every process. */
+export async function ensureStore(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  n: Names,
+  opts: StoreOptions = {},
+): Promise<Buckets> {
+  const o: Required<StoreOptions> = {
+    replicas: opts.replicas ?? 1,
+    duplicateWindowMs: opts.duplicateWindowMs ?? 120_000,
+    logMaxAgeMs: opts.logMaxAgeMs ?? 7 * 86_400_000,
+    heartbeatTtlMs: opts.heartbeatTtlMs ?? 3000,
+    leaseTtlMs: opts.leaseTtlMs ?? 3000,
+  };
+  for (const cfg of streamConfigs(n, o)) await ensureStream(jsm, cfg);
+  const kvm = new Kvm(js);
+  const [heartbeats, leases, snapshots] = await Promise.all([
+    kvm.create(n.heartbeatBucket, { ttl: o.heartbeatTtlMs, markerTTL: 1000, replicas: o.replicas, history: 1 }),
+    kvm.create(n.leaseBucket, { ttl: o.leaseTtlMs, markerTTL: 1000, replicas: o.replicas, history: 1 }),
+    kvm.create(n.snapshotBucket, { replicas: o.replicas, history: 1}),
+  ]);
+  return { heartbeats, leases, snapshots };
+}

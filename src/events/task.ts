@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { tokenSchema } from '../domain/job-spec.js';
+
+/**
+ * What a worker receives on `<prefix>.task.<group>` (stream `<PREFIX>_TASKS`, work-queue retention,
+ * one shared durable pull consumer per group). It is not an event: the matching
+ * `InstanceDispatched` event on the instance's subject is the record.
+ */
+export const taskMessageSchema = z.strictObject({
+  v: z.literal(1),
+  instanceId: z.string().min(1),
+  jobId: tokenSchema,
+  partition: z.number().int().nonnegative(),
+  attempt: z.number().int().positive(),
+  processor: z.string().min(1),
+  params: z.unknown().optional(),
+  fireTimeMs: z.number().int(),
+  timeoutMs: z.number().int().positive().optional(),
+  priority: z.number().int().min(0).max(9),
+  /**
+   * Stream sequence of the InstanceDispatched event. The worker appends InstanceStarted with
+   * `Nats-Expected-Last-Subject-Sequence` set to it, so only one worker can start an attempt and
+   * a cancelled or timed-out instance cannot be started.
+   */
+  dispatchSeq: z.number().int().positive(),
+});
+export type TaskMessage = z.infer<typeof taskMessageSchema>;
+
+/** Published (core NATS) on `<prefix>.ctl.<instanceId>` to make the running worker abort the attempt. */
+export const controlMessageSchema = z.strictObject({
+  v: z.literal(1),
+  action: z.literal('abort'),
+  instanceId: z.string().min(1),
+  attempt: z.number().int().positive().optional(),
+  reason: z.enum(['cancelled', 'timeout', 'superseded']),
+});
+export type ControlMessage = z.infer<typeof controlMessageSchema>;
+
+/** Deterministic message ids for appends that may be repeated after a crash. */
+export const msgIds = {
+  fire: (jobId: string, fireTimeMs: number) => `fire:${jobId}:${fireTimeMs}`,
+  trigger: (jobId: string, triggerId: string) => `trigger:${jobId}:${triggerId}`,
+  triggerFire: (instanceId: string) => `fire:${instanceId}`,
+  dispatch: (instanceId: string, attempt: number) => `dispatch:${instanceId}:${attempt}`,
+  task: (instanceId: string, attempt: number) => `task:${instanceId}:${attempt}`,
+  start: (instanceId: string, attempt: number) => `start:${instanceId}:${attempt}`,
+  succeed: (instanceId: string, attempt: number) => `succeed:${instanceId}:${attempt}`,
+  attemptFailed: (instanceId: string, attempt: number) => `fail:${instanceId}:${attempt}`,
+  timeout: (instanceId: string, attempt: number) => `timeout:${instanceId}:${attempt}`,
+  workerLost: (instanceId: string, attempt: number) => `lost:${instanceId}:${attempt}`,
+  retry: (instanceId: string, attempt: number) => `retry:${instanceId}:${attempt}`,
+  failed: (instanceId: string) => `failed:${instanceId}`,
+  cancelled: (instanceId: string) => `cancelled:${instanceId}`,
+} as const;

@@ -1,0 +1,125 @@
+import type { ErrorInfo } from '../events/instance-events.js';
+import type { InstanceEvent } from '../events/event.js';
+
+export const InstanceStatus = {
+  Dispatched: 'dispatched',
+  Running: 'running',
+  /** The last attempt ended (failed, timed out, worker lost) and the supervisor has not decided yet. */
+  AttemptEnded: 'attempt-ended',
+  RetryWaiting: 'retry-waiting',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  TimedOut: 'timed-out',
+  Cancelled: 'cancelled',
+} as const;
+export type InstanceStatus = (typeof InstanceStatus)[keyof typeof InstanceStatus];
+
+const TERMINAL: ReadonlySet<InstanceStatus> = new Set(['succeeded', 'failed', 'timed-out', 'cancelled']);
+export const isTerminal = (s: InstanceStatus): boolean => TERMINAL.has(s);
+
+/** Current state of one instance (one fire of a job), folded from its subject. */
+export interface InstanceView {
+  instanceId: string;
+  jobId: string;
+  group: string;
+  processor: string;
+  params?: unknown;
+  priority: number;
+  timeoutMs?: number;
+  fireTimeMs: number;
+  status: InstanceStatus;
+  attempt: number;
+  /** Stream sequence of the instance's last event: the expectation for its next append. */
+  lastSeq: number;
+  dispatchedAtMs: number;
+  startedAtMs?: number;
+  /** When the current attempt was started (for timeouts). */
+  attemptStartedAtMs?: number;
+  finishedAtMs?: number;
+  workerId?: string;
+  progress?: number;
+  note?: string;
+  result?: unknown;
+  error?: ErrorInfo;
+  /** Why the last attempt ended, when it did not succeed. */
+  endReason?: 'error' | 'timeout' | 'worker-lost';
+  retryDueAtMs?: number;
+}
+
+/** Pure fold of one instance's events. Returns a new object; never mutates its input. */
+export function evolveInstance(
+  state: InstanceView | undefined,
+  event: InstanceEvent,
+  seq: number,
+): InstanceView | undefined {
+  if (event.type === 'InstanceDispatched') {
+    if (state && seq <= state.lastSeq) return state;
+    const d = event.data;
+    const view: InstanceView = {
+      ...(state ?? {}),
+      instanceId: d.instanceId,
+      jobId: d.jobId,
+      group: d.group,
+      processor: d.processor,
+      priority: d.priority,
+      fireTimeMs: d.fireTimeMs,
+      status: 'dispatched',
+      attempt: d.attempt,
+      lastSeq: seq,
+      dispatchedAtMs: event.atMs,
+    };
+    if (d.params !== undefined) view.params = d.params;
+    if (d.timeoutMs !== undefined) view.timeoutMs = d.timeoutMs;
+    delete view.retryDueAtMs;
+    delete view.attemptStartedAtMs;
+    return view;
+  }
+  if (!state) return undefined;
+  if (seq <= state.lastSeq) return state; // already folded (applied optimistically by its writer)
+  const base = { ...state, lastSeq: seq };
+  switch (event.type) {
+    case 'InstanceStarted':
+      return {
+        ...base,
+        status: 'running',
+        workerId: event.data.workerId,
+        startedAtMs: state.startedAtMs ?? event.atMs,
+        attemptStartedAtMs: event.atMs,
+      };
+    case 'InstanceProgressed': {
+      const next: InstanceView = { ...base };
+      if (event.data.progress !== undefined) next.progress = event.data.progress;
+      if (event.data.note !== undefined) next.note = event.data.note;
+      return next;
+    }
+    case 'InstanceSucceeded': {
+      const next: InstanceView = { ...base, status: 'succeeded', finishedAtMs: event.atMs };
+      if (event.data.result !== undefined) next.result = event.data.result;
+      return next;
+    }
+    case 'InstanceAttemptFailed':
+      return { ...base, status: 'attempt-ended', endReason: 'error', error: event.data.error };
+    case 'InstanceTimedOut':
+      return { ...base, status: 'attempt-ended', endReason: 'timeout' };
+    case 'InstanceWorkerLost':
+      return { ...base, status: 'attempt-ended', endReason: 'worker-lost' };
+    case 'InstanceRetryScheduled':
+      return { ...base, status: 'retry-waiting', retryDueAtMs: event.data.dueAtMs };
+    case 'InstanceFailed': {
+      const next: InstanceView = {
+        ...base,
+        status: event.data.reason === 'timeout' ? 'timed-out' : 'failed',
+        endReason: event.data.reason,
+        finishedAtMs: event.atMs,
+      };
+      if (event.data.error) next.error = event.data.error;
+      return next;
+    }
+    case 'InstanceCancelled':
+      return { ...base, status: 'cancelled', finishedAtMs: event.atMs };
+    default: {
+      const never: never = event;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import type { JobSpec } from '../domain/job-spec.js';
+import type { JobEvent } from '../events/event.js';
+
+export const JobStatus = { Active: 'active', Paused: 'paused', Deleted: 'deleted' } as const;
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+export interface PendingTrigger {
+  triggerId: string;
+  dueAtMs: number;
+  reason: 'manual' | 'backfill' | 'rerun';
+  params?: unknown;
+  rerunOf?: string;
+  fireTimeMs?: number;
+}
+
+/** Current state of one job, folded from its subject. */
+export interface JobView {
+  jobId: string;
+  spec: JobSpec;
+  status: JobStatus;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** Stream sequence of the job's last event: the expectation for its next append. */
+  lastSeq: number;
+  /** Fires so far (all reasons). */
+  runs: number;
+  /** Intended time of the latest scheduled (or caught-up) tick, if any. */
+  lastTickMs?: number;
+  /** Ticks are counted from here: creation, or the last change of schedule. */
+  anchorMs: number;
+  /** No tick at or before this instant fires (set on resume: paused ticks are skipped). */
+  notBeforeMs?: number;
+  lastFiredAtMs?: number;
+  /** Triggers requested but not fired yet, by id. */
+  pendingTriggers: Record<string, PendingTrigger>;
+  skippedTicks: number;
+}
+
+/** Pure fold of one job's events. Returns a new object; never mutates its input. */
+export function evolveJob(state: JobView | undefined, event: JobEvent, seq: number): JobView | undefined {
+  if (event.type === 'JobDefined') {
+    return {
+      jobId: event.data.jobId,
+      spec: event.data.spec,
+      status: event.data.spec.enabled ? 'active' : 'paused',
+      createdAtMs: event.data.createdAtMs,
+      updatedAtMs: event.atMs,
+      anchorMs: event.data.createdAtMs,
+      lastSeq: seq,
+      runs: 0,
+      pendingTriggers: {},
+      skippedTicks: 0,
+    };
+  }
+  if (!state) return undefined; // events of a job we never saw defined: nothing to fold into
+  if (seq <= state.lastSeq) return state; // already folded (applied optimistically by its writer)
+  const base = { ...state, lastSeq: seq };
+  switch (event.type) {
+    case 'JobUpdated': {
+      const scheduleChanged = JSON.stringify(event.data.spec.schedule) !== JSON.stringify(state.spec.schedule);
+      return {
+        ...base,
+        spec: event.data.spec,
+        updatedAtMs: event.atMs,
+        ...(scheduleChanged && { anchorMs: event.atMs, notBeforeMs: event.atMs }),
+      };
+    }
+    case 'JobPaused':
+      return { ...base, status: 'paused', updatedAtMs: event.atMs };
+    case 'JobResumed':
+      return { ...base, status: 'active', updatedAtMs: event.atMs, notBeforeMs: event.atMs };
+    case 'JobDeleted':
+      return { ...base, status: 'deleted', pendingTriggers: {}, updatedAtMs: event.atMs };
+    case 'JobFired': {
+      const d = event.data;
+      const pendingTriggers = { ...state.pendingTriggers };
+      const triggerId = triggerIdOfInstance(d.instanceId);
+      if (triggerId) delete pendingTriggers[triggerId];
+      const isTick = d.reason === 'schedule' || d.reason === 'catch-up';
+      return {
+        ...base,
+        runs: Math.max(state.runs, d.runNumber),
+        lastFiredAtMs: event.atMs,
+        pendingTriggers,
+        ...(isTick && { lastTickMs: Math.max(state.lastTickMs ?? -Infinity, d.fireTimeMs) }),
+      };
+    }
+    case 'JobFiresSkipped': {
+      const d = event.data;
+      const isTick = d.reason !== 'window';
+      return {
+        ...base,
+        skippedTicks: state.skippedTicks + d.count,
+        ...(isTick && { lastTickMs: Math.max(state.lastTickMs ?? -Infinity, d.lastFireTimeMs) }),
+      };
+    }
+    case 'JobTriggerRequested': {
+      const d = event.data;
+      const trigger: PendingTrigger = { triggerId: d.triggerId, dueAtMs: d.dueAtMs, reason: d.reason };
+      if (d.params !== undefined) trigger.params = d.params;
+      if (d.rerunOf !== undefined) trigger.rerunOf = d.rerunOf;
+      if (d.fireTimeMs !== undefined) trigger.fireTimeMs = d.fireTimeMs;
+      return { ...base, pendingTriggers: { ...state.pendingTriggers, [d.triggerId]: trigger } };
+    }
+    default: {
+      const never: never = event;
+      return never;
+    }
+  }
+}
+
+/** Instances fired by a trigger carry the trigger id after "t-" in their suffix. */
+export function instanceSuffixForTrigger(triggerId: string): string {
+  return `t-${triggerId}`;
+}
+export function triggerIdOfInstance(instanceId: string): string | undefined {
+  const i = instanceId.indexOf('~t-');
+  return i >= 0 ? instanceId.slice(i + 3) : undefined;
+}

@@ -1,0 +1,192 @@
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { EventStore, RawStoredEvent } from '../events/event-store.js';
+import { toRaw } from '../events/event-store.js';
+import type { StoredEvent } from '../events/event.js';
+import type { Projection } from './projection.js';
+import type { SnapshotStore } from './snapshot-store.js';
+
+export interface RunnerOptions<S> {
+  js: JetStreamClient;
+  store: EventStore;
+  projection: Projection<S>;
+  /** Subjects to fold (e.g. one per owned partition); defaults to every event. */
+  filterSubjects?: string[];
+  log: Logger;
+  /** Where snapshots live, and under which key; without it the runner always folds from zero. */
+  snapshots?: { store: SnapshotStore; key: string };
+  /** Called after each event is folded (e.g. to wake timers). */
+  onEvent?: (stored: StoredEvent, state: S) => void;
+  /** Called for each message that could not be decoded (after it was counted and logged). */
+  onSkipped?: (raw: RawStoredEvent) => void;
+  clock?: () => number;
+}
+
+export interface ProjectionRunner<S> {
+  readonly state: S;
+  /** Last stream sequence folded (or skipped). */
+  readonly seq: number;
+  /** Messages that could not be decoded and were skipped. */
+  readonly skipped: number;
+  /** Starts folding; resolves once the fold has caught up with the stream as it was at start. */
+  start(opts?: { fromSnapshot?: boolean }): Promise<void>;
+  /** Resolves when the fold has reached `seq` (or rejects after `timeoutMs`). */
+  waitForSeq(seq: number, timeoutMs?: number): Promise<void>;
+  /** Resolves when `predicate(state)` holds after some event (or rejects after `timeoutMs`). */
+  waitUntil(predicate: (state: S) => boolean, timeoutMs?: number): Promise<void>;
+  saveSnapshot(): Promise<{ seq: number }>;
+  stop(): Promise<void>;
+}
+
+interface Waiter<S> {
+  test: (seq: number, state: S) => boolean;
+  resolve: () => void;
+}
+
+export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRunner<S> {
+  const { js, store, projection, log } = opts;
+  const clock = opts.clock ?? Date.now;
+  const filters = opts.filterSubjects?.length ? opts.filterSubjects : [`${store.names.prefix}.evt.>`];
+  let state = projection.init();
+  let seq = 0;
+  let skipped = 0;
+  let stopped = false;
+  let messages: ConsumerMessages | undefined;
+  let loop: Promise<void> | undefined;
+  const waiters = new Set<Waiter<S>>();
+
+  function settleWaiters(): void {
+    for (const w of waiters) {
+      if (w.test(seq, state)) {
+        waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  function fold(raw: RawStoredEvent): void {
+    if (raw.decoded.ok) {
+      const stored: StoredEvent = { seq: raw.seq, subject: raw.subject, storedAtMs: raw.storedAtMs, event: raw.decoded.event };
+      state = projection.evolve(state, stored);
+      seq = raw.seq;
+      opts.onEvent?.(stored, state);
+    } else {
+      skipped++;
+      seq = raw.seq;
+      log.warn(
+        { projection: projection.name, seq: raw.seq, subject: raw.subject, reason: raw.decoded.reason, detail: raw.decoded.detail },
+        'skipped an event the projection cannot decode',
+      );
+      opts.onSkipped?.(raw);
+    }
+  }
+
+  async function run(caughtUp: () => void, end: number): Promise<void> {
+    while (!stopped) {
+      try {
+        const consumer = await js.consumers.get(store.names.eventStream, {
+          filter_subjects: filters,
+          ...(seq > 0
+            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq + 1 }
+            : { deliver_policy: DeliverPolicy.All }),
+        });
+        messages = await consumer.consume({ max_messages: 4096 });
+        if (stopped) break;
+        for await (const m of messages) {
+          if (m.seq <= seq) continue;
+          fold(toRaw(m));
+          if (seq >= end || m.info.pending === 0) caughtUp();
+          settleWaiters();
+        }
+      } catch (err) {
+        if (stopped) break;
+        log.error({ err, projection: projection.name, seq }, 'projection consumer failed; resuming');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  return {
+    get state() {
+      return state;
+    },
+    get seq() {
+      return seq;
+    },
+    get skipped() {
+      return skipped;
+    },
+    async start({ fromSnapshot = true } = {}) {
+      if (fromSnapshot && opts.snapshots) {
+        const snap = await opts.snapshots.store.load(opts.snapshots.key);
+        if (snap) {
+          state = projection.fromSnapshot(snap.state);
+          seq = snap.seq;
+          log.info({ projection: projection.name, key: opts.snapshots.key, seq }, 'restored snapshot');
+        }
+      }
+      let end = 0;
+      for (const f of filters) end = Math.max(end, await store.lastSeq(f));
+      let resolveCaughtUp!: () => void;
+      const caught = new Promise<void>((r) => (resolveCaughtUp = r));
+      if (end <= seq) resolveCaughtUp();
+      loop = run(resolveCaughtUp, end);
+      await caught;
+    },
+    waitForSeq(target, timeoutMs = 10_000) {
+      return wait((s) => s >= target, timeoutMs, `sequence ${target}`);
+    },
+    waitUntil(predicate, timeoutMs = 10_000) {
+      return wait((_s, st) => predicate(st), timeoutMs, 'condition');
+    },
+    async saveSnapshot() {
+      if (!opts.snapshots) throw new Error(`projection ${projection.name} has no snapshot store`);
+      const at = seq;
+      await opts.snapshots.store.save(opts.snapshots.key, { seq: at, savedAtMs: clock(), state: projection.toSnapshot(state) });
+      return { seq: at };
+    },
+    async stop() {
+      stopped = true;
+      await messages?.close();
+      await loop;
+    },
+  };
+
+  function wait(test: (seq: number, state: S) => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (test(seq, state)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter<S> = {
+        test,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(w);
+        reject(new Error(`projection ${projection.name} did not reach ${what} within ${timeoutMs}ms (at ${seq})`));
+      }, timeoutMs);
+      waiters.add(w);
+    });
+  }
+}
+
+/** Folds everything matching the filters from zero (or from a given state/seq) to the stream's current end. */
+export async function rebuild<S>(
+  store: EventStore,
+  projection: Projection<S>,
+  opts: { filterSubjects?: string[]; from?: { state: S; seq: number } } = {},
+): Promise<{ state: S; seq: number; skipped: number }> {
+  let state = opts.from?.state ?? projection.init();
+  let seq = opts.from?.seq ?? 0;
+  let skipped = 0;
+  for await (const raw of store.replay({ ...(opts.filterSubjects && { filterSubjects: opts.filterSubjects }), fromSeq: seq + 1 })) {
+    if (raw.decoded.ok) {
+      state = projection.evolve(state, { seq: raw.seq, subject: raw.subject, storedAtMs: raw.storedAtMs, event: raw.decoded.event });
+    } else {
+      skipped++;
+    }
+    seq = raw.seq;
+  }
+  return { state, seq, skipped };
+}

@@ -1,0 +1,113 @@
+import type { StoredEvent } from '../events/event.js';
+import { evolveJob, type JobView } from './job-view.js';
+import { evolveInstance, isTerminal, type InstanceView } from './instance-view.js';
+
+/** Jobs and instances folded from a set of partitions (or from everything). */
+export interface ScheduleState {
+  jobs: Map<string, JobView>;
+  instances: Map<string, InstanceView>;
+  /** Non-terminal instance ids per job (for overlap and concurrency rules). */
+  active: Map<string, Set<string>>;
+  /** Fires recorded on a job whose instance has not been dispatched yet (half-done, or buffered). */
+  undispatched: Map<string, UndispatchedFire>;
+  /** When the latest instance of each job finished (for fixed-delay schedules). */
+  lastFinishMs: Map<string, number>;
+}
+
+export interface UndispatchedFire {
+  jobId: string;
+  instanceId: string;
+  fireTimeMs: number;
+  firedAtMs: number;
+  params?: unknown;
+}
+
+export function emptyState(): ScheduleState {
+  return { jobs: new Map(), instances: new Map(), active: new Map(), undispatched: new Map(), lastFinishMs: new Map() };
+}
+
+const JOB_TYPES = new Set([
+  'JobDefined',
+  'JobUpdated',
+  'JobPaused',
+  'JobResumed',
+  'JobDeleted',
+  'JobFired',
+  'JobFiresSkipped',
+  'JobTriggerRequested',
+]);
+
+/**
+ * Folds one stored event into the state. The per-aggregate folds are pure; this function
+ * updates the maps in place (they are the projection's own, and copying 100k entries per
+ * event would be absurd), and returns the same state object.
+ */
+export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState {
+  const { event, seq } = stored;
+  if (JOB_TYPES.has(event.type)) {
+    const jobId = (event.data as { jobId: string }).jobId;
+    const prev = state.jobs.get(jobId);
+    const next = evolveJob(prev, event as Parameters<typeof evolveJob>[1], seq);
+    if (!next || next === prev) return state;
+    state.jobs.set(jobId, next);
+    if (event.type === 'JobFired' && !state.instances.has(event.data.instanceId)) {
+      const d = event.data;
+      const fire: UndispatchedFire = { jobId, instanceId: d.instanceId, fireTimeMs: d.fireTimeMs, firedAtMs: event.atMs };
+      if (d.params !== undefined) fire.params = d.params;
+      state.undispatched.set(d.instanceId, fire);
+    } else if (event.type === 'JobDeleted') {
+      for (const [id, f] of state.undispatched) if (f.jobId === jobId) state.undispatched.delete(id);
+    }
+    return state;
+  }
+  const instanceId = (event.data as { instanceId: string }).instanceId;
+  const prev = state.instances.get(instanceId);
+  const next = evolveInstance(prev, event as Parameters<typeof evolveInstance>[1], seq);
+  if (!next || next === prev) return state;
+  state.instances.set(instanceId, next);
+  state.undispatched.delete(instanceId);
+  let set = state.active.get(next.jobId);
+  if (isTerminal(next.status)) {
+    set?.delete(instanceId);
+    if (set && set.size === 0) state.active.delete(next.jobId);
+    const finished = next.finishedAtMs ?? stored.storedAtMs;
+    if (finished > (state.lastFinishMs.get(next.jobId) ?? -Infinity)) state.lastFinishMs.set(next.jobId, finished);
+  } else {
+    if (!set) state.active.set(next.jobId, (set = new Set()));
+    set.add(instanceId);
+  }
+  return state;
+}
+
+/** A plain-JSON form of the state (for snapshots and comparisons). */
+export interface StateSnapshot {
+  jobs: JobView[];
+  instances: InstanceView[];
+  undispatched: UndispatchedFire[];
+  lastFinishMs: [string, number][];
+}
+
+export function toSnapshot(state: ScheduleState): StateSnapshot {
+  return {
+    jobs: [...state.jobs.values()],
+    instances: [...state.instances.values()],
+    undispatched: [...state.undispatched.values()],
+    lastFinishMs: [...state.lastFinishMs],
+  };
+}
+
+export function fromSnapshot(snap: StateSnapshot): ScheduleState {
+  const state = emptyState();
+  for (const j of snap.jobs) state.jobs.set(j.jobId, j);
+  for (const f of snap.undispatched) state.undispatched.set(f.instanceId, f);
+  for (const [jobId, ms] of snap.lastFinishMs) state.lastFinishMs.set(jobId, ms);
+  for (const i of snap.instances) {
+    state.instances.set(i.instanceId, i);
+    if (!isTerminal(i.status)) {
+      let set = state.active.get(i.jobId);
+      if (!set) state.active.set(i.jobId, (set = new Set()));
+      set.add(i.instanceId);
+    }
+  }
+  return state;
+}

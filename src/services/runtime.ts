@@ -1,0 +1,52 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { createEventStore, type EventStore } from '../events/event-store.js';
+import { ensureStore, type Buckets, type StoreOptions } from '../events/streams.js';
+import { DEFAULT_PARTITIONS, names as makeNames, type Names } from '../events/subjects.js';
+import { connectNats, type NatsOptions } from './connect.js';
+
+/** Everything a jetsched process needs to talk to its installation. */
+export interface Runtime {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: Names;
+  store: EventStore;
+  buckets: Buckets;
+  partitions: number;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions extends StoreOptions {
+  nats: NatsOptions & { servers: string };
+  /** Subject/stream prefix of the installation. Default "jetsched". */
+  prefix?: string;
+  /** Number of partitions jobs are hashed into; fixed for an installation. Default 16. */
+  partitions?: number;
+  log: Logger;
+}
+
+/** Connects, makes sure streams and buckets exist, and returns the pieces. */
+export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const nc = await connectNats(opts.nats);
+  const js = jetstream(nc, { timeout: 10_000 });
+  const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+  const names = makeNames(opts.prefix);
+  const buckets = await ensureStore(js, jsm, names, opts);
+  const store = createEventStore({ js, jsm, names });
+  return {
+    nc,
+    js,
+    jsm,
+    names,
+    store,
+    buckets,
+    partitions: opts.partitions ?? DEFAULT_PARTITIONS,
+    log: opts.log,
+    async close() {
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}
