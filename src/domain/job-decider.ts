@@ -1,0 +1,142 @@
+import type { EventContext } from '../events/build.js';
+import { makeEvent } from '../events/build.js';
+import { NotFoundError, RejectedError } from '../events/errors.js';
+import type { JobEvent } from '../events/event.js';
+import type { InstanceView } from '../projections/instance-view.js';
+import { isTerminal } from '../projections/instance-view.js';
+import type { JobView } from '../projections/job-view.js';
+import { tickSequence } from '../schedule/tick-sequence.js';
+import type { CommandOf } from './commands.js';
+import { MAX_BACKFILL_TICKS } from './commands.js';
+
+export type JobCommand = CommandOf<'RegisterJob' | 'PauseJob' | 'ResumeJob' | 'DeleteJob' | 'TriggerJob' | 'BackfillJob' | 'RetryInstance'>;
+
+export interface Decision<E> {
+  events: E[];
+  /** What the command answers with (besides the events' sequences). */
+  reply: Record<string, unknown>;
+}
+
+function live(state: JobView | undefined, jobId: string): JobView {
+  if (!state || state.status === 'deleted') throw new NotFoundError('job', jobId);
+  return state;
+}
+
+/**
+ * Pure decision for a command on one job: the events to append (possibly none) or a typed error.
+ * `instance` is needed by RetryInstance only.
+ */
+export function decideJob(
+  command: JobCommand,
+  state: JobView | undefined,
+  ctx: EventContext,
+  instance?: InstanceView,
+): Decision<JobEvent> {
+  const ev = { ...ctx, causationId: command.id, correlationId: command.correlationId ?? command.id };
+  switch (command.type) {
+    case 'RegisterJob': {
+      const spec = command.data.spec;
+      if (!state || state.status === 'deleted') {
+        return {
+          events: [makeEvent('JobDefined', { jobId: spec.name, spec, createdAtMs: ctx.nowMs }, ev)],
+          reply: { jobId: spec.name, created: true },
+        };
+      }
+      if (JSON.stringify(state.spec) === JSON.stringify(spec)) {
+        return { events: [], reply: { jobId: spec.name, created: false, changed: false } };
+      }
+      return {
+        events: [makeEvent('JobUpdated', { jobId: spec.name, spec }, ev)],
+        reply: { jobId: spec.name, created: false, changed: true },
+      };
+    }
+    case 'PauseJob': {
+      const jobId = command.data.jobId as string;
+      const job = live(state, jobId);
+      if (job.status === 'paused') return { events: [], reply: { jobId, changed: false } };
+      const data = command.data.note ? { jobId, note: command.data.note } : { jobId };
+      return { events: [makeEvent('JobPaused', data, ev)], reply: { jobId, changed: true } };
+    }
+    case 'ResumeJob': {
+      const jobId = command.data.jobId as string;
+      const job = live(state, jobId);
+      if (job.status === 'active') return { events: [], reply: { jobId, changed: false } };
+      return { events: [makeEvent('JobResumed', { jobId }, ev)], reply: { jobId, changed: true } };
+    }
+    case 'DeleteJob': {
+      const { jobId } = command.data;
+      live(state, jobId);
+      return { events: [makeEvent('JobDeleted', { jobId }, ev)], reply: { jobId, deleted: true } };
+    }
+    case 'TriggerJob': {
+      const d = command.data;
+      live(state, d.jobId);
+      const triggerId = d.triggerId ?? command.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 60);
+      if (state?.pendingTriggers[triggerId]) {
+        return { events: [], reply: { jobId: d.jobId, triggerId, duplicate: true } };
+      }
+      const dueAtMs = d.at ?? ctx.nowMs + (d.delay ?? 0);
+      const data = { jobId: d.jobId, triggerId, dueAtMs, reason: 'manual' as const, ...(d.params !== undefined && { params: d.params }) };
+      return {
+        events: [makeEvent('JobTriggerRequested', data, ev, `trigger:${d.jobId}:${triggerId}`)],
+        reply: { jobId: d.jobId, triggerId, instanceId: `${d.jobId}~t-${triggerId}`, dueAtMs },
+      };
+    }
+    case 'BackfillJob': {
+      const { jobId, from, to } = command.data;
+      const job = live(state, jobId);
+      const s = job.spec.schedule;
+      if (s.kind === 'manual' || s.kind === 'fixedDelay') {
+        throw new RejectedError(`job ${jobId} has a ${s.kind} schedule: there are no ticks to backfill`);
+      }
+      const ticks: number[] = [];
+      // Fixed-rate ticks lie on the job's grid (anchor + k·period) in both directions.
+      const seq =
+        s.kind === 'every'
+          ? tickSequence(s, { createdAtMs: job.anchorMs - Math.ceil((job.anchorMs - from + 1) / s.everyMs) * s.everyMs })
+          : tickSequence(s, { createdAtMs: job.anchorMs });
+      for (let t = seq.after(from - 1); t !== undefined && t <= to; t = seq.after(t)) {
+        ticks.push(t);
+        if (ticks.length > MAX_BACKFILL_TICKS) {
+          throw new RejectedError(`backfill of ${jobId}: the range has more than ${MAX_BACKFILL_TICKS} ticks; narrow "to"`);
+        }
+      }
+      const events = ticks.map((t) => {
+        const triggerId = `bf-${t}`;
+        return makeEvent(
+          'JobTriggerRequested',
+          { jobId, triggerId, dueAtMs: ctx.nowMs, reason: 'backfill' as const, fireTimeMs: t },
+          ev,
+          `trigger:${jobId}:${triggerId}:${command.id}`,
+        );
+      });
+      return { events, reply: { jobId, ticks: ticks.length, first: ticks[0], last: ticks.at(-1) } };
+    }
+    case 'RetryInstance': {
+      const { instanceId } = command.data;
+      if (!instance) throw new NotFoundError('instance', instanceId);
+      const job = live(state, instance.jobId);
+      if (!isTerminal(instance.status)) {
+        throw new RejectedError(`instance ${instanceId} is ${instance.status}; only a finished instance can be retried`);
+      }
+      const triggerId = `rr-${command.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 50)}`;
+      const params = command.data.params !== undefined ? command.data.params : instance.params;
+      const data = {
+        jobId: job.jobId,
+        triggerId,
+        dueAtMs: ctx.nowMs,
+        reason: 'rerun' as const,
+        rerunOf: instanceId,
+        ...(params !== undefined && { params }),
+      };
+      return {
+        events: [makeEvent('JobTriggerRequested', data, ev, `trigger:${job.jobId}:${triggerId}`)],
+        reply: { jobId: job.jobId, rerunOf: instanceId, instanceId: `${job.jobId}~t-${triggerId}` },
+      };
+    }
+    default: {
+      const never: never = command;
+      return never;
+    }
+  }
+}

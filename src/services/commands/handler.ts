@@ -1,0 +1,174 @@
+import type { Logger } from 'pino';
+import type { Runtime } from '../runtime.js';
+import type { Actor } from '../../events/envelope.js';
+import { ConcurrencyError, JetschedError, NotFoundError, ValidationError } from '../../events/errors.js';
+import type { JetschedEvent } from '../../events/event.js';
+import { subjects } from '../../events/subjects.js';
+import { commandSchema, type Command } from '../../domain/commands.js';
+import { decideJob, type JobCommand } from '../../domain/job-decider.js';
+import { decideCancel } from '../../domain/instance-decider.js';
+import { loadInstance, loadJob, listJobIds } from './load.js';
+import type { Clock } from '../scheduler/clock.js';
+import { systemClock } from '../scheduler/clock.js';
+
+/** What every command answers: the result, or a typed error. A refused command appended nothing. */
+export type CommandReply =
+  | { ok: true; result: Record<string, unknown>; appended: { seq: number; type: string; duplicate?: boolean }[] }
+  | { ok: false; error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+
+const MAX_CONFLICT_RETRIES = 5;
+
+/** Validates raw command JSON; throws ValidationError naming the field. */
+export function parseCommand(raw: unknown): Command {
+  const parsed = commandSchema.safeParse(raw);
+  if (!parsed.success) {
+    const type = (raw as { type?: unknown } | null)?.type;
+    throw ValidationError.fromZod(typeof type === 'string' ? `command ${type}` : 'command', parsed.error);
+  }
+  return parsed.data;
+}
+
+export function errorReply(err: unknown): CommandReply {
+  if (err instanceof ValidationError) return { ok: false, error: { code: err.code, message: err.message, issues: err.issues } };
+  if (err instanceof JetschedError) return { ok: false, error: { code: err.code, message: err.message } };
+  return { ok: false, error: { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) } };
+}
+
+/**
+ * Executes commands: load the aggregate from the stream, decide (pure), append with the
+ * expected sequence; on a concurrent change, load again and decide again.
+ */
+export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?: Actor; log?: Logger } = {}) {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? rt.log;
+  const { store, names, partitions } = rt;
+
+  async function appendAll(subject: string, events: JetschedEvent[], expected: number) {
+    const appended: { seq: number; type: string; duplicate?: boolean }[] = [];
+    let last = expected;
+    for (const e of events) {
+      const ack = await store.append(subject, e, { expectedLastSubjectSeq: last });
+      appended.push({ seq: ack.seq, type: e.type, ...(ack.duplicate && { duplicate: true }) });
+      if (ack.duplicate) break; // this command was executed before: stop rather than fork the history
+      last = ack.seq;
+    }
+    return appended;
+  }
+
+  async function onJob(command: JobCommand, jobId: string): Promise<CommandReply> {
+    for (let attempt = 0; ; attempt++) {
+      const { view, lastSeq, subject } = await loadJob(store, names, partitions, jobId);
+      let instance;
+      if (command.type === 'RetryInstance') {
+        instance = (await loadInstance(store, names, partitions, command.data.instanceId))?.view;
+      }
+      const ctx = { actor: command.actor, nowMs: clock.now() };
+      const { events, reply } = decideJob(command, view, ctx, instance);
+      try {
+        const appended = await appendAll(subject, events, lastSeq);
+        return { ok: true, result: reply, appended };
+      } catch (err) {
+        if (err instanceof ConcurrencyError && attempt < MAX_CONFLICT_RETRIES) continue;
+        throw err;
+      }
+    }
+  }
+
+  async function execute(command: Command): Promise<CommandReply> {
+    switch (command.type) {
+      case 'RegisterJob':
+        return onJob(command, command.data.spec.name);
+      case 'PauseJob':
+      case 'ResumeJob': {
+        if (command.data.jobId) return onJob(command, command.data.jobId);
+        const results: Record<string, unknown>[] = [];
+        const appended: { seq: number; type: string }[] = [];
+        for (const jobId of await listJobIds(store, names)) {
+          const r = await onJob({ ...command, data: { jobId, ...(command.data.note && { note: command.data.note }) } }, jobId).catch(
+            (err: unknown) => (err instanceof NotFoundError ? undefined : Promise.reject(err)),
+          );
+          if (r?.ok) {
+            results.push(r.result);
+            appended.push(...r.appended);
+          }
+        }
+        return { ok: true, result: { jobs: results.filter((r) => r.changed).length, of: results.length }, appended };
+      }
+      case 'DeleteJob':
+      case 'TriggerJob':
+      case 'BackfillJob':
+        return onJob(command, command.data.jobId);
+      case 'RetryInstance': {
+        const loaded = await loadInstance(store, names, partitions, command.data.instanceId);
+        if (!loaded?.view) throw new NotFoundError('instance', command.data.instanceId);
+        return onJob(command, loaded.view.jobId);
+      }
+      case 'CancelInstance': {
+        for (let attempt = 0; ; attempt++) {
+          const loaded = await loadInstance(store, names, partitions, command.data.instanceId);
+          const { events, reply } = decideCancel(command, loaded?.view, { actor: command.actor, nowMs: clock.now() });
+          try {
+            const appended = await appendAll(loaded!.subject, events, loaded!.lastSeq);
+            const view = loaded!.view!;
+            rt.nc.publish(
+              subjects.control(names, view.instanceId),
+              JSON.stringify({ v: 1, action: 'abort', instanceId: view.instanceId, attempt: view.attempt, reason: 'cancelled' }),
+            );
+            return { ok: true, result: reply, appended };
+          } catch (err) {
+            if (err instanceof ConcurrencyError && attempt < MAX_CONFLICT_RETRIES) continue;
+            throw err;
+          }
+        }
+      }
+      default: {
+        const never: never = command;
+        return never;
+      }
+    }
+  }
+
+  /** Validates and executes; never throws: errors become typed replies. */
+  async function handle(raw: unknown): Promise<CommandReply> {
+    try {
+      const command = parseCommand(raw);
+      const reply = await execute(command);
+      log.info({ command: command.type, commandId: command.id, appended: reply.ok ? reply.appended.length : 0 }, 'command executed');
+      return reply;
+    } catch (err) {
+      const reply = errorReply(err);
+      if (reply.ok === false && reply.error.code === 'INTERNAL') log.error({ err }, 'command failed');
+      else log.info({ error: reply.ok ? undefined : reply.error }, 'command refused');
+      return reply;
+    }
+  }
+
+  /** Serves `<prefix>.cmd.*` (request-reply, queue group so replicas share the load). */
+  function serve(): { stop(): Promise<void> } {
+    const sub = rt.nc.subscribe(subjects.commandsAll(names), { queue: `${names.prefix}-commands` });
+    const done = (async () => {
+      for await (const msg of sub) {
+        let raw: unknown;
+        try {
+          raw = msg.json();
+        } catch (err) {
+          msg.respond(JSON.stringify(errorReply(new ValidationError('command', [{ path: '', message: `not JSON: ${(err as Error).message}` }]))));
+          continue;
+        }
+        // The subject names the type; a body without one gets it from there.
+        const type = msg.subject.slice(subjects.command(names, '').length);
+        if (raw && typeof raw === 'object' && !('type' in raw)) (raw as Record<string, unknown>).type = type;
+        void handle(raw).then((reply) => msg.respond(JSON.stringify(reply)));
+      }
+    })();
+    return {
+      async stop() {
+        await sub.drain();
+        await done;
+      },
+    };
+  }
+
+  return { handle, execute, serve };
+}
+export type CommandHandler = ReturnType<typeof createCommandHandler>;

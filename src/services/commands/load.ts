@@ -1,0 +1,44 @@
+import type { EventStore } from '../../events/event-store.js';
+import type { InstanceEvent, JobEvent } from '../../events/event.js';
+import { subjects, partitionOf, jobIdOfInstance, type Names } from '../../events/subjects.js';
+import { evolveJob, type JobView } from '../../projections/job-view.js';
+import { evolveInstance, type InstanceView } from '../../projections/instance-view.js';
+
+/** Folds one job's subject straight from the stream (the authoritative view for a command). */
+export async function loadJob(
+  store: EventStore,
+  names: Names,
+  partitions: number,
+  jobId: string,
+): Promise<{ view: JobView | undefined; lastSeq: number; subject: string }> {
+  const subject = subjects.job(names, partitionOf(jobId, partitions), jobId);
+  const { events, lastSeq } = await store.readHistory(subject);
+  let view: JobView | undefined;
+  for (const e of events) view = evolveJob(view, e.event as JobEvent, e.seq);
+  return { view, lastSeq, subject };
+}
+
+/** Folds one instance's subject straight from the stream. */
+export async function loadInstance(
+  store: EventStore,
+  names: Names,
+  partitions: number,
+  instanceId: string,
+): Promise<{ view: InstanceView | undefined; lastSeq: number; subject: string } | undefined> {
+  const jobId = jobIdOfInstance(instanceId);
+  if (!jobId) return undefined;
+  const subject = subjects.instance(names, partitionOf(jobId, partitions), instanceId);
+  const { events, lastSeq } = await store.readHistory(subject);
+  let view: InstanceView | undefined;
+  for (const e of events) view = evolveInstance(view, e.event as InstanceEvent, e.seq);
+  return { view, lastSeq, subject };
+}
+
+/** Ids of every job ever defined (from the job subjects only). */
+export async function listJobIds(store: EventStore, names: Names): Promise<string[]> {
+  const ids = new Set<string>();
+  for await (const raw of store.replay({ filterSubjects: [`${names.prefix}.evt.*.job.*`] })) {
+    if (raw.decoded.ok && raw.decoded.event.type === 'JobDefined') ids.add(raw.decoded.event.data.jobId);
+  }
+  return [...ids];
+}

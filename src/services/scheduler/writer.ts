@@ -1,0 +1,132 @@
+import type { Runtime } from '../runtime.js';
+import type { EventContext } from '../../events/build.js';
+import { makeEvent } from '../../events/build.js';
+import type { JetschedEvent, StoredEvent } from '../../events/event.js';
+import { instanceIdFor, partitionOf, subjects } from '../../events/subjects.js';
+import { msgIds, type TaskMessage } from '../../events/task.js';
+import type { FireReason } from '../../events/job-events.js';
+import type { JobView } from '../../projections/job-view.js';
+import type { InstanceView } from '../../projections/instance-view.js';
+
+const encoder = new TextEncoder();
+
+/**
+ * The scheduler's appends. Each is guarded by the aggregate's last folded sequence, so a
+ * stale writer is refused (ConcurrencyError) and nothing is written twice.
+ */
+export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) {
+  const { store, names, partitions } = rt;
+
+  async function append(subject: string, event: JetschedEvent, expected: number): Promise<StoredEvent | undefined> {
+    const ack = await store.append(subject, event, { expectedLastSubjectSeq: expected, trusted: true });
+    if (ack.duplicate) return undefined; // written before (by us, before a crash or retry): the fold will bring it
+    const stored: StoredEvent = { seq: ack.seq, subject, storedAtMs: event.atMs, event };
+    apply(stored);
+    return stored;
+  }
+
+  return {
+    jobSubject: (jobId: string) => subjects.job(names, partitionOf(jobId, partitions), jobId),
+    instanceSubject: (jobId: string, instanceId: string) => subjects.instance(names, partitionOf(jobId, partitions), instanceId),
+
+    /** Records one fire of a job (at most once per (job, fireTime), whoever races for it). */
+    async fire(
+      job: JobView,
+      fire: { fireTimeMs: number; reason: FireReason; instanceSuffix?: string; params?: unknown; rerunOf?: string },
+      ctx: EventContext,
+    ) {
+      const instanceId = instanceIdFor(job.jobId, fire.instanceSuffix ?? String(fire.fireTimeMs));
+      const event = makeEvent(
+        'JobFired',
+        {
+          jobId: job.jobId,
+          instanceId,
+          fireTimeMs: fire.fireTimeMs,
+          reason: fire.reason,
+          runNumber: job.runs + 1,
+          ...(fire.params !== undefined && { params: fire.params }),
+          ...(fire.rerunOf !== undefined && { rerunOf: fire.rerunOf }),
+        },
+        ctx,
+        fire.instanceSuffix ? msgIds.triggerFire(instanceId) : msgIds.fire(job.jobId, fire.fireTimeMs),
+      );
+      const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
+      return { instanceId, stored };
+    },
+
+    async skipped(job: JobView, reason: 'misfire' | 'overlap' | 'max-concurrent', ticks: { count: number; firstMs: number; lastMs: number }, ctx: EventContext) {
+      const event = makeEvent(
+        'JobFiresSkipped',
+        { jobId: job.jobId, reason, count: ticks.count, firstFireTimeMs: ticks.firstMs, lastFireTimeMs: ticks.lastMs },
+        ctx,
+        `skip:${job.jobId}:${ticks.firstMs}:${ticks.lastMs}`,
+      );
+      return append(this.jobSubject(job.jobId), event, job.lastSeq);
+    },
+
+    /** Appends InstanceDispatched for an attempt and hands the task to the job's worker group. */
+    async dispatch(
+      job: JobView,
+      a: { instanceId: string; attempt: number; fireTimeMs: number; params?: unknown; expectedSeq: number },
+      ctx: EventContext,
+    ) {
+      const spec = job.spec;
+      const params = a.params !== undefined ? a.params : spec.params;
+      const event = makeEvent(
+        'InstanceDispatched',
+        {
+          instanceId: a.instanceId,
+          jobId: job.jobId,
+          attempt: a.attempt,
+          group: spec.group,
+          processor: spec.processor,
+          fireTimeMs: a.fireTimeMs,
+          priority: spec.priority,
+          ...(params !== undefined && { params }),
+          ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
+        },
+        ctx,
+        msgIds.dispatch(a.instanceId, a.attempt),
+      );
+      const subject = this.instanceSubject(job.jobId, a.instanceId);
+      const ack = await store.append(subject, event, { expectedLastSubjectSeq: a.expectedSeq, trusted: true });
+      if (!ack.duplicate) apply({ seq: ack.seq, subject, storedAtMs: event.atMs, event });
+      await this.publishTask(event.data, ack.seq);
+      return ack;
+    },
+
+    /** (Re)publishes the task of a dispatched attempt; the same message id makes repeats harmless. */
+    async publishTask(
+      d: Pick<InstanceView, 'instanceId' | 'jobId' | 'attempt' | 'processor' | 'params' | 'fireTimeMs' | 'timeoutMs' | 'priority' | 'group'>,
+      dispatchSeq: number,
+    ) {
+      const task: TaskMessage = {
+        v: 1,
+        instanceId: d.instanceId,
+        jobId: d.jobId,
+        partition: partitionOf(d.jobId, partitions),
+        attempt: d.attempt,
+        processor: d.processor,
+        fireTimeMs: d.fireTimeMs,
+        priority: d.priority,
+        dispatchSeq,
+        ...(d.params !== undefined && { params: d.params }),
+        ...(d.timeoutMs !== undefined && { timeoutMs: d.timeoutMs }),
+      };
+      await rt.js.publish(subjects.task(names, d.group), encoder.encode(JSON.stringify(task)), {
+        msgID: msgIds.task(d.instanceId, d.attempt),
+      });
+    },
+
+    /** Appends a supervisor decision (timeout, retry, failure, cancel) to an instance. */
+    async instanceEvent(inst: InstanceView, event: JetschedEvent) {
+      return append(this.instanceSubject(inst.jobId, inst.instanceId), event, inst.lastSeq);
+    },
+
+    /** Tells whichever worker runs the instance to abort it (core NATS; best effort, the record is the event). */
+    abort(instanceId: string, attempt: number, reason: 'cancelled' | 'timeout' | 'superseded') {
+      rt.nc.publish(subjects.control(names, instanceId), JSON.stringify({ v: 1, action: 'abort', instanceId, attempt, reason }));
+    },
+  };
+}
+export type Writer = ReturnType<typeof createWriter>;
