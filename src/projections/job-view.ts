@@ -39,6 +39,7 @@ export interface JobView {
 /** Pure fold of one job's events. Returns a new object; never mutates its input. */
 export function evolveJob(state: JobView | undefined, event: JobEvent, seq: number): JobView | undefined {
   if (event.type === 'JobDefined') {
+    if (state && seq <= state.lastSeq) return state;
     return {
       jobId: event.data.jobId,
       spec: event.data.spec,
