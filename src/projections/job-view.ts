@@ -26,6 +26,8 @@ export interface JobView {
   runs: number;
   /** Intended time of the latest scheduled (or caught-up) tick, if any. */
   lastTickMs?: number;
+  /** Intended time of the newest tick recorded as skipped (misfire or overlap policy). */
+  lastSkippedMs?: number;
   /** Ticks are counted from here: creation, or the last change of schedule. */
   anchorMs: number;
   /** No tick at or before this instant fires (set on resume: paused ticks are skipped). */
@@ -88,11 +90,10 @@ export function evolveJob(state: JobView | undefined, event: JobEvent, seq: numb
     }
     case 'JobFiresSkipped': {
       const d = event.data;
-      const isTick = d.reason !== 'window';
       return {
         ...base,
         skippedTicks: state.skippedTicks + d.count,
-        ...(isTick && { lastTickMs: Math.max(state.lastTickMs ?? -Infinity, d.lastFireTimeMs) }),
+        lastSkippedMs: Math.max(state.lastSkippedMs ?? -Infinity, d.lastFireTimeMs),
       };
     }
     case 'JobTriggerRequested': {

@@ -200,11 +200,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
     let nextTick: number | undefined;
     if (job.status === 'active') {
-      const fixedDelay = job.spec.schedule.kind === 'fixedDelay';
-      const lastFireMs = fixedDelay ? job.lastTickMs : maxDefined(job.lastTickMs, job.notBeforeMs);
       const plan = dueFires({
         spec: job.spec,
-        lastFireMs,
+        lastFireMs: job.lastTickMs,
+        // Ticks up to a skip, or up to a resume or schedule change, are never planned again.
+        lastSkippedMs: maxDefined(job.lastSkippedMs, job.notBeforeMs),
         lastFinishMs: runner.state.lastFinishMs.get(jobId),
         createdAtMs: job.anchorMs,
         nowMs: now,
@@ -255,7 +255,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       counters.fires++;
       log.debug({ jobId: job.jobId, instanceId, fireTimeMs, latenessMs: now - fireTimeMs }, 'fired');
     }
-    if (decision !== 'buffer') await dispatchFire(instanceId);
+    // Dispatch under the fire's own key, so it never races the fold's discovery of the same fire.
+    if (decision !== 'buffer') mark(`fire:${instanceId}`);
   }
 
   /** Dispatches a recorded fire that has no instance yet (just fired, buffered, or half-done after a crash). */
@@ -265,12 +266,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const job = runner.state.jobs.get(fire.jobId);
     if (!job || job.status === 'deleted') return;
     if (job.spec.overlap === 'buffer-one' && (runner.state.active.get(job.jobId)?.size ?? 0) > 0) return;
-    await writer.dispatch(
+    const ack = await writer.dispatch(
       job,
       { instanceId, attempt: 1, fireTimeMs: fire.fireTimeMs, params: fire.params, expectedSeq: 0 },
       ctx(),
     );
-    counters.dispatches++;
+    if (!ack.duplicate) counters.dispatches++;
   }
 
   // ---- instances ----------------------------------------------------------------------------
@@ -301,12 +302,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         if ((inst.retryDueAtMs ?? 0) > now) return schedule(`inst:${instanceId}`, inst.retryDueAtMs);
         const job = runner.state.jobs.get(inst.jobId);
         if (!job) return;
-        await writer.dispatch(
+        const ack = await writer.dispatch(
           job,
           { instanceId, attempt: inst.attempt, fireTimeMs: inst.fireTimeMs, params: inst.params, expectedSeq: inst.lastSeq },
           ctx(),
         );
-        counters.dispatches++;
+        if (!ack.duplicate) counters.dispatches++;
         return;
       }
       case 'dispatched':
