@@ -90,20 +90,29 @@ export function createEventStore(deps: {
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       if (isWrongLastSequence(err)) {
+        // A re-sent append (same id, same now-stale expectation) is refused by the sequence check
+        // before dedup sees it. If the subject's last message is ours, it is a duplicate, not a conflict.
+        const last = await lastMessage(subject);
+        if (last && last.header?.get('Nats-Msg-Id') === (opts.msgId ?? event.id)) {
+          return { seq: last.seq, duplicate: true };
+        }
         throw new ConcurrencyError(subject, opts.expectedLastSubjectSeq ?? -1, err);
       }
       throw err;
     }
   }
 
-  async function lastSeq(subject: string): Promise<number> {
+  async function lastMessage(subject: string) {
     try {
-      const m = await jsm.streams.getMessage(names.eventStream, { last_by_subj: subject });
-      return m?.seq ?? 0;
+      return await jsm.streams.getMessage(names.eventStream, { last_by_subj: subject });
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === 10037) return 0; // no message found
+      if (err instanceof JetStreamApiError && err.code === 10037) return null; // no message found
       throw err;
     }
+  }
+
+  async function lastSeq(subject: string): Promise<number> {
+    return (await lastMessage(subject))?.seq ?? 0;
   }
 
   async function* replay(opts: ReplayOptions = {}): AsyncGenerator<RawStoredEvent> {
@@ -112,15 +121,21 @@ export function createEventStore(deps: {
     let end = 0;
     for (const f of filters) end = Math.max(end, await lastSeq(f));
     if (opts.toSeq !== undefined) end = Math.min(end, opts.toSeq);
-    if (end === 0 || (opts.fromSeq !== undefined && opts.fromSeq > end)) return;
+    let fromSeq = opts.fromSeq;
+    if (opts.fromTimeMs !== undefined) {
+      // Resolve the time to a sequence first: a consumer started by time would wait forever
+      // when nothing is that recent.
+      const first = await jsm.direct.getMessage(names.eventStream, { start_time: new Date(opts.fromTimeMs) });
+      if (!first) return;
+      fromSeq = Math.max(fromSeq ?? 1, first.seq);
+    }
+    if (end === 0 || (fromSeq !== undefined && fromSeq > end)) return;
 
     const consumer = await js.consumers.get(names.eventStream, {
       filter_subjects: filters,
-      ...(opts.fromSeq !== undefined
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.fromSeq }
-        : opts.fromTimeMs !== undefined
-          ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(opts.fromTimeMs).toISOString() }
-          : { deliver_policy: DeliverPolicy.All }),
+      ...(fromSeq !== undefined
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }
+        : { deliver_policy: DeliverPolicy.All }),
     });
     const messages = await consumer.consume({ max_messages: 2048 });
     try {

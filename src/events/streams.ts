@@ -67,9 +67,8 @@ function streamConfigs(n: Names, o: Required<StoreOptions>): StreamSettings[] {
 async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise<void> {
   const name = cfg.name;
   try {
+    // It exists: leave it as its operator configured it (a client must not rescale it).
     await jsm.streams.info(name);
-    // It exists: bring mutable settings in line; replicas can be scaled up or down in place.
-    await jsm.streams.update(name, cfg);
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10059) {
       try {

@@ -104,7 +104,7 @@ export function evolveInstance(
     case 'InstanceWorkerLost':
       return { ...base, status: 'attempt-ended', endReason: 'worker-lost' };
     case 'InstanceRetryScheduled':
-      return { ...base, status: 'retry-waiting', retryDueAtMs: event.data.dueAtMs };
+      return { ...base, status: 'retry-waiting', attempt: event.data.attempt, retryDueAtMs: event.data.dueAtMs };
     case 'InstanceFailed': {
       const next: InstanceView = {
         ...base,

@@ -30,11 +30,17 @@ export interface RuntimeOptions extends StoreOptions {
 
 /** Connects, makes sure streams and buckets exist, and returns the pieces. */
 export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
-  const nc = await connectNats(opts.nats);
-  const js = jetstream(nc, { timeout: 10_000 });
-  const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   const names = makeNames(opts.prefix);
-  const buckets = await ensureStore(js, jsm, names, opts);
+  const nc = await connectNats(opts.nats);
+  let js: JetStreamClient, jsm: JetStreamManager, buckets: Buckets;
+  try {
+    js = jetstream(nc, { timeout: 10_000 });
+    jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    buckets = await ensureStore(js, jsm, names, opts);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
   const store = createEventStore({ js, jsm, names });
   return {
     nc,

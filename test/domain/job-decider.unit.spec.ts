@@ -15,7 +15,7 @@ function given(...commands: JobCommand[]) {
   let state: JobView | undefined;
   let seq = 0;
   for (const c of commands) {
-    for (const e of decideJob(c, state, { actor, nowMs: T0 }).events) state = evolveJob(state, e as JobEvent, ++seq);
+    for (const e of decideJob(c, state, { actor, nowMs: T0 }).events) state = evolveJob(state, e, ++seq);
   }
   return {
     state: () => state,

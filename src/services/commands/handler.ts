@@ -84,9 +84,12 @@ export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?:
         const results: Record<string, unknown>[] = [];
         const appended: { seq: number; type: string }[] = [];
         for (const jobId of await listJobIds(store, names)) {
-          const r = await onJob({ ...command, data: { jobId, ...(command.data.note && { note: command.data.note }) } }, jobId).catch(
-            (err: unknown) => (err instanceof NotFoundError ? undefined : Promise.reject(err)),
-          );
+          let r: CommandReply | undefined;
+          try {
+            r = await onJob({ ...command, data: { jobId, ...(command.data.note && { note: command.data.note }) } }, jobId);
+          } catch (err) {
+            if (!(err instanceof NotFoundError)) throw err; // deleted jobs are simply not paused
+          }
           if (r?.ok) {
             results.push(r.result);
             appended.push(...r.appended);
@@ -106,10 +109,11 @@ export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?:
       case 'CancelInstance': {
         for (let attempt = 0; ; attempt++) {
           const loaded = await loadInstance(store, names, partitions, command.data.instanceId);
-          const { events, reply } = decideCancel(command, loaded?.view, { actor: command.actor, nowMs: clock.now() });
+          if (!loaded?.view) throw new NotFoundError('instance', command.data.instanceId);
+          const { view, subject, lastSeq } = loaded;
+          const { events, reply } = decideCancel(command, view, { actor: command.actor, nowMs: clock.now() });
           try {
-            const appended = await appendAll(loaded!.subject, events, loaded!.lastSeq);
-            const view = loaded!.view!;
+            const appended = await appendAll(subject, events, lastSeq);
             rt.nc.publish(
               subjects.control(names, view.instanceId),
               JSON.stringify({ v: 1, action: 'abort', instanceId: view.instanceId, attempt: view.attempt, reason: 'cancelled' }),

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { startServer } from '../../services/server.js';
+import type { CliDeps } from '../deps.js';
+import { untilStopSignal } from '../signals.js';
+
+export function registerServer(program: Command, deps: CliDeps): void {
+  program
+    .command('server')
+    .description('run a scheduler replica and the command endpoint until SIGTERM')
+    .option('--id <schedulerId>', 'stable id of this replica (default: random)')
+    .option('--misfire-threshold <ms>', 'a tick this late is a misfire', '5000')
+    .action(async (o: { id?: string; misfireThreshold: string }, cmd: Command) => {
+      await deps.withRuntime(cmd, async (rt) => {
+        const server = await startServer({
+          runtime: rt,
+          ...(o.id && { schedulerId: o.id }),
+          misfireThresholdMs: Number(o.misfireThreshold),
+        });
+        deps.stderr.write(`jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`);
+        const sig = await untilStopSignal();
+        rt.log.info({ signal: sig }, 'stopping');
+        await server.stop();
+      });
+    });
+}

@@ -1,0 +1,78 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { exitCodeFor, formatError } from '../../src/cli/errors.js';
+import { runCli } from '../../src/cli/program.js';
+import {
+  ConcurrencyError,
+  NotFoundError,
+  RejectedError,
+  ValidationError,
+} from '../../src/events/errors.js';
+
+/** Runs the CLI in-process; none of these cases get as far as connecting to NATS. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { stdout: '', stderr: '' };
+  const stdout = new PassThrough().on('data', (c: Buffer) => (out.stdout += c.toString()));
+  const stderr = new PassThrough().on('data', (c: Buffer) => (out.stderr += c.toString()));
+  const code = await runCli(['node', 'jetsched', '--nats', 'nats://127.0.0.1:1', ...args], {
+    stdout,
+    stderr,
+    env: {},
+    nowMs: () => 0,
+  });
+  return { code, ...out };
+}
+
+describe('jetsched program', () => {
+  it('prints help listing the audit command', async () => {
+    const { code, stdout } = await cli('--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: jetsched');
+    expect(stdout).toMatch(/audit \[options\]/);
+  });
+
+  it('exits with 2 on an unknown option', async () => {
+    const { code, stderr } = await cli('audit', '--colour');
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown option '--colour'");
+  });
+
+  it('prints refused flags as `error: …` with exit code 2', async () => {
+    const { code, stderr } = await cli('audit', '--since', 'soon');
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'error: invalid option: --since: "soon" is neither an ISO 8601 time nor a duration like "10m", "2h", "1d"\n',
+    );
+  });
+
+  it('prints errors as JSON on stdout in --json mode', async () => {
+    const { code, stdout } = await cli('audit', '--json', '--job', 'a.b');
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout)).toEqual({
+      error: { code: 'VALIDATION', message: expect.stringContaining('--job') as unknown },
+    });
+  });
+});
+
+describe('CLI errors', () => {
+  it('exits with 2 when the request itself is refused, 1 otherwise', () => {
+    expect(exitCodeFor(new ValidationError('job', [{ path: 'name', message: 'required' }]))).toBe(
+      2,
+    );
+    expect(exitCodeFor(new NotFoundError('job', 'report'))).toBe(2);
+    expect(exitCodeFor(new RejectedError('job is deleted'))).toBe(2);
+    expect(exitCodeFor(new ConcurrencyError('s', 1))).toBe(1);
+    expect(exitCodeFor(new Error('boom'))).toBe(1);
+  });
+
+  it('formats errors as a line or as JSON', () => {
+    const err = new NotFoundError('job', 'report');
+    expect(formatError(err, false)).toBe('error: job "report" not found');
+    expect(JSON.parse(formatError(err, true))).toEqual({
+      error: { code: 'NOT_FOUND', message: 'job "report" not found' },
+    });
+    expect(JSON.parse(formatError(new Error('boom'), true))).toEqual({
+      error: { code: 'ERROR', message: 'boom' },
+    });
+  });
+});

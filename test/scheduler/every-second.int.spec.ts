@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { startServer } from '../../src/services/server.js';
+import { createWorker } from '../../src/services/worker/index.js';
+import { createClient } from '../../src/services/commands/client.js';
+import { TERMINAL_INSTANCE_EVENTS } from '../../src/events/instance-events.js';
+import { useNats, uniquePrefix } from '../support/nats.js';
+import { allEvents, ofType, percentile, silent, watch } from './helpers.js';
+
+const JOBS = 200;
+const RUN_MS = 30_000;
+const nats = useNats();
+
+describe('200 jobs firing every second for 30 s, one scheduler, two workers', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
+  });
+  afterAll(async () => rt?.close());
+
+  it('fires every expected tick exactly once and ends every instance exactly once', async () => {
+    const server = await startServer({ runtime: rt, schedulerId: 'sched-load', log: silent });
+    const workers = await Promise.all(
+      ['w-a', 'w-b'].map(async (id) => {
+        const w = createWorker({ runtime: rt, group: 'load', processors: { noop: async () => undefined }, workerId: id, concurrency: 64, log: silent });
+        await w.start();
+        return w;
+      }),
+    );
+    const client = createClient(rt);
+    const registered = new Map<string, number>();
+    for (let i = 0; i < JOBS; i++) {
+      const name = `tick-${i}`;
+      const { appended } = await client.send('RegisterJob', { spec: { name, group: 'load', processor: 'noop', schedule: { every: '1s' } } });
+      registered.set(name, appended[0]!.seq);
+    }
+    const startedAt = Date.now();
+    await new Promise((r) => setTimeout(r, RUN_MS));
+    await client.send('PauseJob', { all: true });
+    const pausedAt = Date.now();
+
+    // Wait (on events, not time) until every fired instance has ended.
+    const view = await watch(rt);
+    await view.waitUntil((s) => s.undispatched.size === 0 && s.active.size === 0, 30_000);
+    await view.stop();
+    for (const w of workers) await w.drain();
+    await server.stop();
+
+    const events = await allEvents(rt);
+    const defined = new Map(ofType(events, 'JobDefined').map((e) => [e.data.jobId, e.data.createdAtMs]));
+    const fires = ofType(events, 'JobFired');
+
+    // Exactly once per (job, fireTime).
+    const keys = fires.map((f) => `${f.data.jobId}@${f.data.fireTimeMs}`);
+    expect(new Set(keys).size).toBe(keys.length);
+
+    // Every tick due well before the pause fired: ticks are anchor + k·1s for k ≥ 1, gap-free.
+    let expectedTotal = 0;
+    for (const [jobId, anchor] of defined) {
+      const got = fires.filter((f) => f.data.jobId === jobId).map((f) => f.data.fireTimeMs).sort((a, b) => a - b);
+      const dueBefore = pausedAt - 1500; // a tick this old before the pause must have fired
+      const expected = [];
+      for (let t = anchor + 1000; t <= dueBefore; t += 1000) expected.push(t);
+      expectedTotal += expected.length;
+      expect(got.slice(0, expected.length), `ticks of ${jobId}`).toEqual(expected);
+    }
+    expect(expectedTotal).toBeGreaterThanOrEqual(JOBS * (RUN_MS / 1000 - 3));
+
+    // Each fired instance reaches exactly one terminal state.
+    const terminal = new Map<string, number>();
+    for (const e of events) {
+      if ((TERMINAL_INSTANCE_EVENTS as readonly string[]).includes(e.event.type)) {
+        const id = (e.event.data as { instanceId: string }).instanceId;
+        terminal.set(id, (terminal.get(id) ?? 0) + 1);
+      }
+    }
+    for (const f of fires) expect(terminal.get(f.data.instanceId), f.data.instanceId).toBe(1);
+    expect(terminal.size).toBe(fires.length);
+
+    // Lateness: when the fire was recorded, and when a worker started it, after the intended tick.
+    const fireLate = fires.map((f) => f.atMs - f.data.fireTimeMs).sort((a, b) => a - b);
+    const fireTime = new Map(fires.map((f) => [f.data.instanceId, f.data.fireTimeMs]));
+    const startLate = ofType(events, 'InstanceStarted')
+      .map((s) => s.atMs - (fireTime.get(s.data.instanceId) ?? s.atMs))
+      .sort((a, b) => a - b);
+    const line = (name: string, xs: number[]) =>
+      `${name}: p50 ${percentile(xs, 50)} ms, p99 ${percentile(xs, 99)} ms, max ${xs.at(-1)} ms (n=${xs.length})`;
+    console.log(`[every-second] ${fires.length} fires of ${JOBS} jobs over ${Math.round((pausedAt - startedAt) / 1000)} s`);
+    console.log(`[every-second] fire lateness ${line('', fireLate)}`);
+    console.log(`[every-second] start lateness ${line('', startLate)}`);
+    expect(percentile(fireLate, 99)).toBeLessThan(1000);
+  }, 120_000);
+});

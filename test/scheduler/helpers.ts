@@ -1,0 +1,50 @@
+import pino from 'pino';
+import type { Runtime } from '../../src/services/runtime.js';
+import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
+
+export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** Every decodable event in the stream, in order. */
+export async function allEvents(rt: Runtime): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for await (const raw of rt.store.replay()) {
+    if (raw.decoded.ok) out.push({ seq: raw.seq, subject: raw.subject, storedAtMs: raw.storedAtMs, event: raw.decoded.event });
+  }
+  return out;
+}
+
+export function ofType<T extends JetschedEvent['type']>(events: StoredEvent[], type: T) {
+  return events.filter((e) => e.event.type === type).map((e) => e.event as Extract<JetschedEvent, { type: T }>);
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)]!;
+}
+
+import { createProjectionRunner } from '../../src/projections/runner.js';
+import { scheduleProjection } from '../../src/projections/projection.js';
+
+/** A live fold of everything, for awaiting conditions on jobs and instances. */
+export async function watch(rt: Runtime) {
+  const runner = createProjectionRunner({ js: rt.js, store: rt.store, projection: scheduleProjection, log: silent });
+  await runner.start();
+  return runner;
+}
