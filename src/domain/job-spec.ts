@@ -119,7 +119,7 @@ export const scheduleInputSchema = z.unknown().transform((raw, ctx): Schedule =>
   }
   const result = scheduleBranches[kinds[0]!].safeParse(raw);
   if (result.success) return result.data;
-  for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path } as Parameters<typeof ctx.addIssue>[0]);
+  for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path });
   return z.NEVER;
 });
 
