@@ -11,8 +11,11 @@ import { decodeEvent, encodeEvent, encodeTrusted, MAX_EVENT_BYTES, type Decoded 
 import type { JetschedEvent, StoredEvent } from './event.js';
 import type { Names } from './subjects.js';
 
-/** JetStream's API error code for a failed `Nats-Expected-Last-Subject-Sequence` check. */
-export const JS_WRONG_LAST_SEQUENCE = 10071;
+/**
+ * JetStream's API error codes for a failed `Nats-Expected-Last-Subject-Sequence` check: 10071 on a
+ * single server ("wrong last sequence: N"), 10164 from a clustered stream ("wrong last sequence").
+ */
+export const JS_WRONG_LAST_SEQUENCE_CODES: ReadonlySet<number> = new Set([10071, 10164]);
 
 export interface AppendOptions {
   /**
@@ -62,7 +65,7 @@ export interface EventStore {
 }
 
 export function isWrongLastSequence(err: unknown): boolean {
-  return err instanceof JetStreamApiError && err.code === JS_WRONG_LAST_SEQUENCE;
+  return err instanceof JetStreamApiError && JS_WRONG_LAST_SEQUENCE_CODES.has(err.code);
 }
 
 export function createEventStore(deps: {

@@ -10,7 +10,12 @@ import {
 
 const ctx = { actor: { kind: 'scheduler' as const, id: 's1' }, nowMs: 1_700_000_000_000 };
 const fired = () =>
-  makeEvent('JobFired', { jobId: 'report', instanceId: 'report~1', fireTimeMs: 1000, reason: 'schedule', runNumber: 1 }, ctx, 'fire:report:1000');
+  makeEvent(
+    'JobFired',
+    { jobId: 'report', instanceId: 'report~1', fireTimeMs: 1000, reason: 'schedule', runNumber: 1 },
+    ctx,
+    'fire:report:1000',
+  );
 
 function expectValidationError(fn: () => unknown, field: string): ValidationError {
   try {
@@ -56,7 +61,14 @@ describe('event codec', () => {
   it('rejects an oversized payload, naming the params field', () => {
     const big = makeEvent(
       'JobFired',
-      { jobId: 'report', instanceId: 'report~1', fireTimeMs: 1, reason: 'manual', runNumber: 1, params: { blob: 'x'.repeat(300_000) } },
+      {
+        jobId: 'report',
+        instanceId: 'report~1',
+        fireTimeMs: 1,
+        reason: 'manual',
+        runNumber: 1,
+        params: { blob: 'x'.repeat(300_000) },
+      },
       ctx,
     );
     expect(() => encodeEvent(big)).toThrow(PayloadTooLargeError);
@@ -68,7 +80,10 @@ describe('event codec', () => {
   });
 
   it('decodes garbage as not-json and never throws', () => {
-    expect(decodeEvent(new TextEncoder().encode('{{garbage'))).toMatchObject({ ok: false, reason: 'not-json' });
+    expect(decodeEvent(new TextEncoder().encode('{{garbage'))).toMatchObject({
+      ok: false,
+      reason: 'not-json',
+    });
   });
 
   it('decodes an unknown type as unknown-type', () => {

@@ -1,0 +1,104 @@
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { headers } from '@nats-io/transport-node';
+import {
+  ConcurrencyError,
+  makeEvent,
+  subjects,
+  ValidationError,
+  type JetschedEvent,
+} from '../../src/events/index.js';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { uniquePrefix } from '../support/nats.js';
+
+const log = pino({ level: 'silent' });
+const ctx = (id: string) => ({ actor: { kind: 'client' as const, id }, nowMs: Date.now() });
+
+/** The event store's guarantees, against whatever server(s) `url()` names, with `replicas`. */
+export function eventStoreSuite(url: () => string, replicas: number): void {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await openRuntime({ nats: { servers: url() }, prefix: uniquePrefix(), replicas, log });
+  });
+  afterAll(async () => rt?.close());
+
+  it('lets exactly one of two racing writers append at the same expected sequence', async () => {
+    const subject = subjects.job(rt.names, 3, 'race');
+    const first = await rt.store.append(
+      subject,
+      makeEvent('JobPaused', { jobId: 'race' }, ctx('setup')),
+      { expectedLastSubjectSeq: 0 },
+    );
+    const results = await Promise.allSettled(
+      ['writer-a', 'writer-b'].map((who) =>
+        rt.store.append(subject, makeEvent('JobResumed', { jobId: 'race' }, ctx(who)), {
+          expectedLastSubjectSeq: first.seq,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]!.reason).toBeInstanceOf(ConcurrencyError);
+    const { events } = await rt.store.readHistory(subject);
+    expect(events.map((e) => e.event.type)).toEqual(['JobPaused', 'JobResumed']);
+  });
+
+  it('stores a re-sent append with the same message id once', async () => {
+    const subject = subjects.job(rt.names, 1, 'dedup');
+    const event = makeEvent('JobPaused', { jobId: 'dedup' }, ctx('c'), 'pause:dedup:1');
+    const a = await rt.store.append(subject, event, { expectedLastSubjectSeq: 0 });
+    const b = await rt.store.append(subject, event, { expectedLastSubjectSeq: 0 }); // same expectation, as after a crash
+    const c = await rt.store.append(subject, event); // and without one
+    expect(a.duplicate).toBe(false);
+    expect(b).toEqual({ seq: a.seq, duplicate: true });
+    expect(c).toEqual({ seq: a.seq, duplicate: true });
+    expect((await rt.store.readHistory(subject)).events).toHaveLength(1);
+  });
+
+  it('rejects a malformed event naming the field, and appends nothing', async () => {
+    const subject = subjects.job(rt.names, 2, 'bad');
+    const bad = {
+      ...makeEvent('JobPaused', { jobId: 'bad' }, ctx('c')),
+      data: { jobId: 'bad', note: 42 },
+    } as unknown as JetschedEvent;
+    await expect(rt.store.append(subject, bad)).rejects.toThrow(ValidationError);
+    await expect(rt.store.append(subject, bad)).rejects.toMatchObject({ field: 'data.note' });
+    expect(await rt.store.lastSeq(subject)).toBe(0);
+  });
+
+  it('replays a filtered range by subject, sequence and time', async () => {
+    const subject = subjects.job(rt.names, 5, 'ranged');
+    const seqs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const ev = makeEvent(i % 2 ? 'JobResumed' : 'JobPaused', { jobId: 'ranged' }, ctx('c'));
+      seqs.push((await rt.store.append(subject, ev)).seq);
+    }
+    const all = [];
+    for await (const e of rt.store.replay({ filterSubjects: [subject] })) all.push(e.seq);
+    expect(all).toEqual(seqs);
+    const middle = [];
+    for await (const e of rt.store.replay({
+      filterSubjects: [subject],
+      fromSeq: seqs[1],
+      toSeq: seqs[3],
+    }))
+      middle.push(e.seq);
+    expect(middle).toEqual(seqs.slice(1, 4));
+    const future = [];
+    for await (const e of rt.store.replay({
+      filterSubjects: [subject],
+      fromTimeMs: Date.now() + 60_000,
+    }))
+      future.push(e.seq);
+    expect(future).toEqual([]);
+  });
+
+  it('reads back a garbage message as undecodable rather than failing', async () => {
+    const subject = subjects.job(rt.names, 6, 'garbage');
+    await rt.js.publish(subject, new TextEncoder().encode('not an event'), { headers: headers() });
+    const { events, undecodable } = await rt.store.readHistory(subject);
+    expect(events).toEqual([]);
+    expect(undecodable.map((u) => (u.decoded.ok ? 'ok' : u.decoded.reason))).toEqual(['not-json']);
+  });
+}

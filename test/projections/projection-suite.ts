@@ -1,0 +1,238 @@
+import { expect, it } from 'vitest';
+import { headers } from '@nats-io/transport-node';
+import {
+  makeEvent,
+  msgIds,
+  partitionOf,
+  subjects,
+  type JetschedEvent,
+} from '../../src/events/index.js';
+import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { createProjectionRunner, rebuild } from '../../src/projections/runner.js';
+import { scheduleProjection } from '../../src/projections/projection.js';
+import { createSnapshotStore } from '../../src/projections/snapshot-store.js';
+import { toSnapshot } from '../../src/projections/state.js';
+import { uniquePrefix } from '../support/nats.js';
+import { silent } from '../scheduler/helpers.js';
+
+const actor = { kind: 'scheduler' as const, id: 'test' };
+
+/** Appends a realistic history: jobs defined, fired, dispatched, started, finished. */
+async function writeHistory(
+  rt: Runtime,
+  jobs: number,
+  firesPerJob: number,
+  t0: number,
+  name = 'job',
+): Promise<void> {
+  const ctx = (nowMs: number) => ({ actor, nowMs });
+  for (let j = 0; j < jobs; j++) {
+    const jobId = `${name}-${j}`;
+    const p = partitionOf(jobId, rt.partitions);
+    const spec = jobSpecInputSchema.parse({
+      name: jobId,
+      processor: 'p',
+      schedule: { every: '1s' },
+    });
+    let jobSeq = (
+      await rt.store.append(
+        subjects.job(rt.names, p, jobId),
+        makeEvent('JobDefined', { jobId, spec, createdAtMs: t0 }, ctx(t0)),
+        { expectedLastSubjectSeq: 0 },
+      )
+    ).seq;
+    for (let f = 1; f <= firesPerJob; f++) {
+      const fireTimeMs = t0 + f * 1000;
+      const instanceId = `${jobId}~${fireTimeMs}`;
+      const fired = makeEvent(
+        'JobFired',
+        { jobId, instanceId, fireTimeMs, reason: 'schedule', runNumber: f },
+        ctx(fireTimeMs),
+        msgIds.fire(jobId, fireTimeMs),
+      );
+      jobSeq = (
+        await rt.store.append(subjects.job(rt.names, p, jobId), fired, {
+          expectedLastSubjectSeq: jobSeq,
+        })
+      ).seq;
+      const inst = subjects.instance(rt.names, p, instanceId);
+      const chain: JetschedEvent[] = [
+        makeEvent(
+          'InstanceDispatched',
+          {
+            instanceId,
+            jobId,
+            attempt: 1,
+            group: 'default',
+            processor: 'p',
+            fireTimeMs,
+            priority: 0,
+          },
+          ctx(fireTimeMs),
+        ),
+        makeEvent(
+          'InstanceStarted',
+          { instanceId, attempt: 1, workerId: 'w' },
+          ctx(fireTimeMs + 1),
+        ),
+        f % 3 === 0
+          ? makeEvent(
+              'InstanceAttemptFailed',
+              { instanceId, attempt: 1, workerId: 'w', error: { name: 'Error', message: 'x' } },
+              ctx(fireTimeMs + 2),
+            )
+          : makeEvent(
+              'InstanceSucceeded',
+              { instanceId, attempt: 1, workerId: 'w' },
+              ctx(fireTimeMs + 2),
+            ),
+      ];
+      let seq = 0;
+      for (const e of chain)
+        seq = (await rt.store.append(inst, e, { expectedLastSubjectSeq: seq })).seq;
+    }
+  }
+}
+
+const plain = (rt: { state: Parameters<typeof toSnapshot>[0] }) =>
+  JSON.parse(JSON.stringify(toSnapshot(rt.state))) as unknown;
+
+/** The projection properties, against whatever server(s) `url()` names and with `replicas`. */
+export function projectionSuite(url: () => string, replicas: number): void {
+  it('rebuilding from zero gives the same state as the live fold', async () => {
+    const rt = await openRuntime({
+      nats: { servers: url() },
+      prefix: uniquePrefix(),
+      replicas,
+      log: silent,
+    });
+    try {
+      const live = createProjectionRunner({
+        js: rt.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+      });
+      await live.start();
+      await writeHistory(rt, 6, 5, 1_800_000_000_000);
+      const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
+      await live.waitForSeq(last);
+      const rebuilt = await rebuild(rt.store, scheduleProjection);
+      expect(rebuilt.seq).toBe(last);
+      expect(JSON.parse(JSON.stringify(toSnapshot(rebuilt.state)))).toEqual(plain(live));
+      expect(live.state.instances.size).toBe(30);
+      await live.stop();
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('a snapshot plus the tail gives the same state as a full rebuild', async () => {
+    const rt = await openRuntime({
+      nats: { servers: url() },
+      prefix: uniquePrefix(),
+      replicas,
+      log: silent,
+    });
+    try {
+      const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.all' };
+      await writeHistory(rt, 4, 3, 1_800_000_000_000);
+      const first = createProjectionRunner({
+        js: rt.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+        snapshots,
+      });
+      await first.start({ fromSnapshot: false });
+      const { seq: snapSeq } = await first.saveSnapshot();
+      await first.stop();
+
+      // The tail: new jobs, and a change to an old one.
+      await writeHistory(rt, 8, 2, 1_900_000_000_000, 'tail');
+      const old = subjects.job(rt.names, partitionOf('job-0', rt.partitions), 'job-0');
+      await rt.store.append(
+        old,
+        makeEvent('JobPaused', { jobId: 'job-0' }, { actor, nowMs: 1_900_000_000_000 }),
+        {
+          expectedLastSubjectSeq: await rt.store.lastSeq(old),
+        },
+      );
+      const restored = createProjectionRunner({
+        js: rt.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+        snapshots,
+      });
+      let folded = 0;
+      const counting = createProjectionRunner({
+        js: rt.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+        snapshots,
+        onEvent: () => void folded++,
+      });
+      await restored.start();
+      await counting.start();
+      const full = await rebuild(rt.store, scheduleProjection);
+      expect(restored.seq).toBe(full.seq);
+      expect(plain(restored)).toEqual(JSON.parse(JSON.stringify(toSnapshot(full.state))));
+      // Only the tail was folded after the snapshot.
+      expect(folded).toBe(full.seq - snapSeq);
+      await restored.stop();
+      await counting.stop();
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('skips and counts a garbage message on an event subject without changing state', async () => {
+    const rt = await openRuntime({
+      nats: { servers: url() },
+      prefix: uniquePrefix(),
+      replicas,
+      log: silent,
+    });
+    try {
+      await writeHistory(rt, 2, 2, 1_800_000_000_000);
+      const live = createProjectionRunner({
+        js: rt.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+      });
+      await live.start();
+      const before = plain(live);
+      const garbage = [
+        new TextEncoder().encode('{{{ not json'),
+        new TextEncoder().encode(JSON.stringify({ type: 'JobTeleported', v: 1, data: {} })),
+        new TextEncoder().encode(
+          JSON.stringify({
+            ...makeEvent('JobPaused', { jobId: 'job-0' }, { actor, nowMs: 1 }),
+            v: 9,
+          }),
+        ),
+      ];
+      let lastGarbage = 0;
+      for (const g of garbage)
+        lastGarbage = (
+          await rt.js.publish(
+            subjects.job(rt.names, partitionOf('job-0', rt.partitions), 'job-0'),
+            g,
+            { headers: headers() },
+          )
+        ).seq;
+      await live.waitForSeq(lastGarbage);
+      expect(live.skipped).toBe(3);
+      expect(plain(live)).toEqual(before);
+      const rebuilt = await rebuild(rt.store, scheduleProjection);
+      expect(rebuilt.skipped).toBe(3);
+      await live.stop();
+    } finally {
+      await rt.close();
+    }
+  });
+}
