@@ -8,6 +8,8 @@ import { createClient } from '../../services/commands/client.js';
 import { toRaw } from '../../events/event-store.js';
 import { demoProcessors } from '../../demo/processors.js';
 import { loadQueryState } from '../../services/query.js';
+import { createProjectionRunner } from '../../projections/runner.js';
+import { scheduleProjection } from '../../projections/projection.js';
 import { formatTimelineLine } from '../audit/timeline.js';
 import { resolveGlobalOptions, createCliLogger } from '../context.js';
 import type { CliDeps } from '../deps.js';
@@ -56,20 +58,26 @@ export function registerDemo(program: Command, deps: CliDeps): void {
           await tailing;
         });
 
-        const server = await startServer({ runtime: rt, schedulerId: 'demo-scheduler', log });
-        stops.unshift(() => server.stop());
         for (const id of ['demo-worker-1', 'demo-worker-2']) {
           const worker = createWorker({ runtime: rt, group: 'default', processors: demoProcessors, workerId: id, log });
           await worker.start();
           stops.unshift(() => worker.drain());
         }
+        const server = await startServer({ runtime: rt, schedulerId: 'demo-scheduler', log });
+        stops.unshift(() => server.stop());
         await say(`▶ scheduler and two workers running; registering ${DEMO_JOBS.length} jobs (prefix ${rt.names.prefix})`);
         const client = createClient(rt);
         for (const spec of DEMO_JOBS) await client.send('RegisterJob', { spec });
         await client.send('TriggerJob', { jobId: 'on-demand', delay: '3s', params: { name: 'a delayed trigger' } });
 
         await new Promise((r) => setTimeout(r, seconds * 1000));
-        await say('▶ stopping: workers drain, the scheduler stops');
+        await say('▶ pausing every job and letting running instances finish');
+        await client.send('PauseJob', { all: true });
+        const view = createProjectionRunner({ js: rt.js, store: rt.store, projection: scheduleProjection, log });
+        await view.start();
+        await view.waitUntil((s) => s.active.size === 0 && s.undispatched.size === 0, 10_000).catch(() => undefined);
+        await view.stop();
+        await say('▶ stopping: the scheduler stops, workers drain');
       } finally {
         for (const stop of stops) await stop().catch((err: unknown) => log.error({ err }, 'demo stop failed'));
       }

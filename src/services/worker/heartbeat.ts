@@ -1,0 +1,65 @@
+import type { KV } from '@nats-io/kv';
+import type { Logger } from 'pino';
+
+/** Heartbeat key of a worker in the heartbeats bucket. */
+export const workerHeartbeatKey = (workerId: string): string => `worker.${workerId}`;
+
+/** Value of a worker's heartbeat key (JSON). */
+export interface WorkerHeartbeat {
+  kind: 'worker';
+  id: string;
+  group: string;
+  processors: string[];
+  capacity: number;
+  running: number;
+  startedAtMs: number;
+  version: string;
+}
+
+export interface HeartbeatLoop {
+  /** Puts the first beat (errors reach the caller), then keeps beating every `intervalMs`. */
+  start(): Promise<void>;
+  /** Stops beating and deletes the key so the member is gone at once rather than at TTL. */
+  stop(): Promise<void>;
+}
+
+export function createHeartbeat(deps: {
+  kv: KV;
+  key: string;
+  intervalMs: number;
+  value: () => WorkerHeartbeat;
+  log: Logger;
+}): HeartbeatLoop {
+  const { kv, key, intervalMs, log } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+
+  const put = async (): Promise<void> => {
+    await kv.put(key, JSON.stringify(deps.value()));
+  };
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      inFlight = put()
+        .catch((err: unknown) =>
+          log.warn({ err, key }, 'heartbeat put failed; retrying at the next beat'),
+        )
+        .finally(schedule);
+    }, intervalMs);
+  }
+
+  return {
+    async start() {
+      await put();
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight;
+      await kv.delete(key);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+export { createWorker } from './worker.js';
+export { readInstanceLogs, type StoredLogLine } from './instance-logs.js';
+export { logLineSchema, type LogLine } from './log-line.js';
+export { workerHeartbeatKey, type WorkerHeartbeat } from './heartbeat.js';
+export { taskConsumerName } from './task-consumer.js';
+export {
+  AbortReason,
+  AttemptAbortedError,
+  AttemptEndedError,
+  UnknownProcessorError,
+} from './errors.js';
+export type {
+  LogFields,
+  Processor,
+  TaskContext,
+  TaskLogger,
+  TaskLogLevel,
+  Worker,
+  WorkerOptions,
+  WorkerStats,
+} from './types.js';

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/** One line a processor logged, as stored on `<prefix>.log.<partition>.<instanceId>`. */
+export const logLineSchema = z.object({
+  atMs: z.number().int().nonnegative(),
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  msg: z.string(),
+  fields: z.record(z.string(), z.unknown()).optional(),
+  attempt: z.number().int().positive(),
+  workerId: z.string().min(1),
+});
+export type LogLine = z.infer<typeof logLineSchema>;
+
+const encoder = new TextEncoder();
+
+/** Encodes a line; fields that JSON cannot hold (cycles, BigInt) are replaced by a note, never thrown. */
+export function encodeLogLine(line: LogLine): Uint8Array {
+  try {
+    return encoder.encode(JSON.stringify(line));
+  } catch (err) {
+    const { fields: _dropped, ...rest } = line;
+    return encoder.encode(
+      JSON.stringify({
+        ...rest,
+        fields: { unserialisable: err instanceof Error ? err.message : String(err) },
+      }),
+    );
+  }
+}

@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { JetschedError } from '../../events/errors.js';
+
+/**
+ * True for failures where the server may not have answered (timeouts, no responders during a
+ * leader election, a lost connection). A refusal (ConcurrencyError), an invalid payload, or any
+ * other answer from the server is final.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof JetschedError || err instanceof JetStreamApiError) return false;
+  if (err instanceof TypeError || err instanceof RangeError) return false; // e.g. JSON of a BigInt
+  return true;
+}
+
+/** An append, a decoded payload or a serialisation problem of ours: turning it into a failure report is right. */
+export function isPayloadProblem(err: unknown): boolean {
+  return (
+    (err instanceof JetschedError &&
+      (err.code === 'VALIDATION' || err.code === 'PAYLOAD_TOO_LARGE')) ||
+    err instanceof TypeError ||
+    err instanceof RangeError
+  );
+}
+
+/**
+ * Runs `fn` again after transient failures, with capped exponential backoff, while `canRetry()`
+ * holds and at most `maxTries` times. `fn` must be safe to repeat (our appends carry a message id).
+ */
+export async function retrying<T>(
+  fn: () => Promise<T>,
+  o: { what: string; log: Logger; canRetry: () => boolean; maxTries?: number },
+): Promise<T> {
+  const maxTries = o.maxTries ?? Number.POSITIVE_INFINITY;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransient(err) || tries >= maxTries || !o.canRetry()) throw err;
+      const delayMs = Math.min(5000, 100 * 2 ** (tries - 1));
+      o.log.warn({ err, what: o.what, tries, delayMs }, 'transient failure; retrying');
+      await sleep(delayMs);
+    }
+  }
+}

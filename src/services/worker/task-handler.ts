@@ -1,0 +1,117 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { ValidationError } from '../../events/errors.js';
+import { taskMessageSchema, type TaskMessage } from '../../events/task.js';
+import { createAttempt, StartOutcome, type Attempt, type AttemptDeps } from './attempt.js';
+import type { WorkerStats } from './types.js';
+
+export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
+  /** Bound to workerId and group. */
+  log: Logger;
+  /** In-progress acks are sent this often while the task is held. */
+  workingEveryMs: number;
+  /** Delay before a task whose start could not be recorded is offered again. */
+  retryStartAfterMs: number;
+  stats: WorkerStats;
+  /** Attempts currently running, for control messages and shutdown. */
+  active: Set<Attempt>;
+}
+
+type Parsed = { ok: true; task: TaskMessage } | { ok: false; detail: string };
+
+function parseTask(m: JsMsg): Parsed {
+  let raw: unknown;
+  try {
+    raw = m.json();
+  } catch (err) {
+    return { ok: false, detail: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = taskMessageSchema.safeParse(raw);
+  return parsed.success
+    ? { ok: true, task: parsed.data }
+    : { ok: false, detail: ValidationError.fromZod('task', parsed.error).message };
+}
+
+/**
+ * Handles one delivered task from receipt to ack. The message stays un-acked (kept alive with
+ * in-progress acks) until the final report is appended or refused; a worker that dies meanwhile
+ * leaves it to be redelivered, and the next worker's start is refused by the expected sequence.
+ * Never rejects: every failure is logged here.
+ */
+export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void> {
+  const parsed = parseTask(m);
+  if (!parsed.ok) {
+    deps.stats.malformed++;
+    deps.log.error(
+      { seq: m.seq, subject: m.subject, detail: parsed.detail },
+      'malformed task; terminating it',
+    );
+    m.term(`malformed task: ${parsed.detail}`.slice(0, 500));
+    return;
+  }
+  const task = parsed.task;
+  const log = deps.log.child({
+    instanceId: task.instanceId,
+    jobId: task.jobId,
+    attempt: task.attempt,
+  });
+  const keepAlive = setInterval(() => {
+    if (!deps.abandoned()) m.working();
+  }, deps.workingEveryMs);
+  const attempt = createAttempt(task, { ...deps, log });
+  try {
+    if (
+      [...deps.active].some((a) => a.instanceId === task.instanceId && a.attempt === task.attempt)
+    ) {
+      // A redelivery or a second copy of an attempt this worker is running: the running one reports.
+      log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
+      deps.stats.skipped++;
+      await ack(m, log);
+      return;
+    }
+    let started: StartOutcome;
+    try {
+      started = await attempt.start();
+    } catch (err) {
+      log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
+      if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
+      return;
+    }
+    if (started === StartOutcome.MovedOn) {
+      deps.stats.skipped++;
+      await ack(m, log);
+      return;
+    }
+    if (deps.abandoned()) {
+      log.warn('worker stopped before the processor ran; attempt left to the supervisor');
+      return;
+    }
+    deps.active.add(attempt);
+    try {
+      const outcome = await attempt.run();
+      if (outcome === 'abandoned') return;
+      deps.stats.completed++;
+      if (outcome === 'refused') deps.stats.refusedReports++;
+      await ack(m, log);
+    } catch (err) {
+      // The report could not be appended (server unreachable until the worker stopped): leave the
+      // task un-acked so that it is redelivered; the supervisor settles the attempt.
+      log.error({ err }, 'could not record the outcome of the attempt');
+    } finally {
+      deps.active.delete(attempt);
+    }
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function ack(m: JsMsg, log: Logger): Promise<void> {
+  try {
+    await m.ackAck();
+  } catch (err) {
+    log.warn(
+      { err, seq: m.seq },
+      'task ack not confirmed; a redelivery will find the attempt already recorded',
+    );
+  }
+}

@@ -1,0 +1,102 @@
+import type { Logger } from 'pino';
+import type { Runtime } from '../runtime.js';
+
+/** Fields attached to one log line; must be JSON-serialisable. */
+export type LogFields = Record<string, unknown>;
+
+/** Log levels a processor may write; mirrored to pino and to the instance's log subject. */
+export const TaskLogLevel = { Debug: 'debug', Info: 'info', Warn: 'warn', Error: 'error' } as const;
+export type TaskLogLevel = (typeof TaskLogLevel)[keyof typeof TaskLogLevel];
+
+/** Per-instance logger handed to processors. Never throws, never blocks. */
+export interface TaskLogger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+}
+
+/** What a processor receives for one attempt of one instance. */
+export interface TaskContext {
+  readonly instanceId: string;
+  readonly jobId: string;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  readonly params: unknown;
+  /** The intended fire time of the instance (epoch ms), not when it started. */
+  readonly fireTimeMs: number;
+  /** `${instanceId}:${attempt}`: stable across redeliveries of this attempt; use it for side effects. */
+  readonly idempotencyKey: string;
+  /** Aborted on timeout, cancellation or a hard worker stop; its `reason` is an AttemptAbortedError. */
+  readonly signal: AbortSignal;
+  /**
+   * Records progress (an `InstanceProgressed` event). `fraction` is in [0, 1].
+   * Rejects with AttemptEndedError when the attempt was ended meanwhile (timeout, cancel).
+   */
+  progress(fraction?: number, note?: string): Promise<void>;
+  readonly log: TaskLogger;
+}
+
+/** Runs one attempt. Its resolved value becomes the instance's `result`; a throw fails the attempt. */
+export type Processor = (ctx: TaskContext) => Promise<unknown>;
+
+export interface WorkerOptions {
+  runtime: Runtime;
+  /** Worker group whose task subject this worker consumes (a job's `group`). */
+  group: string;
+  /** Processors by name (a job's `processor`). */
+  processors: Record<string, Processor>;
+  /** Stable id, letters/digits/`-`/`_`. Default: `<host>-<pid>-<random>`. */
+  workerId?: string;
+  /** Max attempts run at once; the worker never pulls more tasks than it has free slots. Default 16. */
+  concurrency?: number;
+  /**
+   * Ack wait of the group's shared consumer in ms, set when this worker creates it (an existing
+   * consumer keeps its own). In-progress acks are sent every third of it. Default 30 000.
+   */
+  ackWaitMs?: number;
+  /** Interval of heartbeat puts in ms; keep it well inside the bucket TTL (3 s). Default 1000. */
+  heartbeatMs?: number;
+  /**
+   * How long one pull request waits for tasks, in ms (min 1000). drain() may wait this long for an
+   * outstanding pull to end. Default 5000.
+   */
+  pullExpiresMs?: number;
+  /** Source of `atMs` for events and log lines. Default: the system clock. */
+  clock?: { now(): number };
+  /** Reported in the heartbeat. Default: this package's version. */
+  version?: string;
+  log: Logger;
+}
+
+/** Counters of one worker since it started. */
+export interface WorkerStats {
+  /** Attempts run to a report (recorded or refused). */
+  completed: number;
+  /** Tasks that were not JSON or did not fit the task schema; terminated. */
+  malformed: number;
+  /** Tasks not run because the instance had moved on before start. */
+  skipped: number;
+  /** Final reports refused because the attempt had ended meanwhile (timeout, cancel). */
+  refusedReports: number;
+  /** Control messages that could not be parsed. */
+  badControls: number;
+  /** Log lines that could not be published (queue full or publish failed). */
+  droppedLogLines: number;
+}
+
+export interface Worker {
+  readonly workerId: string;
+  /** Creates the group's consumer if needed, subscribes to control messages, starts heartbeats and pulling. */
+  start(): Promise<void>;
+  /** Stops pulling, lets running attempts finish and report, then stops heartbeats and deletes the heartbeat key. */
+  drain(): Promise<void>;
+  /**
+   * Stops at once: aborts running processors (reason `shutdown`) without reporting or acking them,
+   * so their tasks are redelivered and the supervisor sees the worker gone.
+   */
+  stop(): Promise<void>;
+  /** Attempts currently held (starting, running or reporting). */
+  running(): number;
+  stats(): Readonly<WorkerStats>;
+}

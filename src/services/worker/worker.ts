@@ -1,0 +1,328 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import { tokenSchema } from '../../domain/job-spec.js';
+import { ValidationError } from '../../events/errors.js';
+import { subjects } from '../../events/subjects.js';
+import { controlMessageSchema } from '../../events/task.js';
+import type { Attempt } from './attempt.js';
+import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heartbeat.js';
+import { createLogShipper } from './log-shipper.js';
+import { ensureTaskConsumer } from './task-consumer.js';
+import { handleTask } from './task-handler.js';
+import type { Worker, WorkerOptions, WorkerStats } from './types.js';
+import { packageVersion } from './version.js';
+
+const WORKER_ID = /^[A-Za-z0-9_-]{1,200}$/;
+
+const State = { New: 'new', Running: 'running', Draining: 'draining', Stopped: 'stopped' } as const;
+type State = (typeof State)[keyof typeof State];
+
+function defaultWorkerId(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '_')
+      .slice(0, 100) || 'host';
+  return `${host}-${process.pid}-${randomUUID().slice(0, 8)}`;
+}
+
+function checkOptions(o: WorkerOptions, workerId: string): void {
+  const issues: { path: string; message: string }[] = [];
+  if (!tokenSchema.safeParse(o.group).success)
+    issues.push({ path: 'group', message: 'use 1–80 letters, digits, "-" or "_"' });
+  if (!WORKER_ID.test(workerId))
+    issues.push({ path: 'workerId', message: 'use 1–200 letters, digits, "-" or "_"' });
+  const positiveInt = (path: string, v: number | undefined, min = 1) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min))
+      issues.push({ path, message: `must be an integer ≥ ${min}` });
+  };
+  positiveInt('concurrency', o.concurrency);
+  positiveInt('ackWaitMs', o.ackWaitMs, 1000);
+  positiveInt('heartbeatMs', o.heartbeatMs);
+  positiveInt('pullExpiresMs', o.pullExpiresMs, 1000);
+  if (issues.length) throw new ValidationError('worker options', issues);
+}
+
+/**
+ * A worker of one group: pulls tasks from the group's shared durable consumer (competing with the
+ * group's other workers), records each attempt's start, runs its processor, and records the outcome.
+ * See docs/protocol.md for the wire protocol it speaks.
+ */
+export function createWorker(opts: WorkerOptions): Worker {
+  const workerId = opts.workerId ?? defaultWorkerId();
+  checkOptions(opts, workerId);
+  const { runtime, group, processors } = opts;
+  const { nc, js, jsm, names, store } = runtime;
+  const concurrency = opts.concurrency ?? 16;
+  const pullExpiresMs = opts.pullExpiresMs ?? 5000;
+  const clock = opts.clock ?? { now: () => Date.now() };
+  const log = opts.log.child({ workerId, group });
+
+  const stats: WorkerStats = {
+    completed: 0,
+    malformed: 0,
+    skipped: 0,
+    refusedReports: 0,
+    badControls: 0,
+    droppedLogLines: 0,
+  };
+  const shipper = createLogShipper({ js, log });
+  const active = new Set<Attempt>();
+  const held = new Set<Promise<void>>();
+  let state: State = State.New;
+  let startedAtMs = 0;
+  let fetch: ConsumerMessages | undefined;
+  let pulling: Promise<void> = Promise.resolve();
+  let control: Subscription | undefined;
+  let heartbeat: HeartbeatLoop | undefined;
+  let draining: Promise<void> | undefined;
+  let wakeSlot: (() => void) | undefined;
+  let starting: Promise<void> | undefined;
+  /** True once start() succeeded: there is something to release. */
+  let started = false;
+
+  const abandoned = () => state === State.Stopped;
+  const canRetry = () => !abandoned() && !nc.isClosed();
+
+  function wake(): void {
+    const w = wakeSlot;
+    wakeSlot = undefined;
+    w?.();
+  }
+
+  /** Resolves when a slot is free or the worker stops pulling. */
+  async function freeSlot(): Promise<void> {
+    while (state === State.Running && held.size >= concurrency) {
+      await new Promise<void>((resolve) => (wakeSlot = resolve));
+    }
+  }
+
+  function hold(p: Promise<void>): void {
+    held.add(p);
+    void p
+      .catch((err: unknown) => log.error({ err }, 'task handler failed'))
+      .finally(() => {
+        held.delete(p);
+        wake();
+      });
+  }
+
+  async function pullLoop(consumerName: string, workingEveryMs: number): Promise<void> {
+    let failures = 0;
+    let consumer: Consumer | undefined;
+    while (state === State.Running) {
+      await freeSlot();
+      if (state !== State.Running) break;
+      try {
+        consumer ??= await js.consumers.get(names.taskStream, consumerName);
+        fetch = await consumer.fetch({
+          max_messages: concurrency - held.size,
+          expires: pullExpiresMs,
+        });
+        // drain() or stop() may have come while the pull was being set up.
+        if (state !== State.Running) await fetch.close();
+        for await (const m of fetch) {
+          if (state !== State.Running) {
+            // Received as drain or stop closed the pull: hand it straight back to the group.
+            m.nak();
+            continue;
+          }
+          hold(
+            handleTask(m, {
+              store,
+              jsm,
+              names,
+              workerId,
+              clock,
+              processors,
+              shipper,
+              log,
+              canRetry,
+              abandoned,
+              workingEveryMs,
+              retryStartAfterMs: 1000,
+              stats,
+              active,
+            }),
+          );
+        }
+        failures = 0;
+      } catch (err) {
+        if (state !== State.Running) break;
+        consumer = undefined;
+        failures++;
+        const delayMs = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+        log.warn({ err, failures, delayMs }, 'pulling tasks failed; retrying');
+        await sleep(delayMs);
+      } finally {
+        fetch = undefined;
+      }
+    }
+  }
+
+  function onControl(err: Error | null, msg: Msg): void {
+    if (err) {
+      log.error({ err }, 'control subscription failed');
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = msg.json();
+    } catch (parseErr) {
+      stats.badControls++;
+      log.warn({ err: parseErr, subject: msg.subject }, 'control message is not JSON; ignored');
+      return;
+    }
+    const parsed = controlMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      stats.badControls++;
+      log.warn(
+        {
+          subject: msg.subject,
+          detail: ValidationError.fromZod('control message', parsed.error).message,
+        },
+        'invalid control message; ignored',
+      );
+      return;
+    }
+    const c = parsed.data;
+    for (const a of active) {
+      if (a.instanceId === c.instanceId && (c.attempt === undefined || c.attempt === a.attempt))
+        a.abort(c.reason);
+    }
+  }
+
+  let released: Promise<void> | undefined;
+  /** Flushes log lines, unsubscribes, and stops heartbeats (deleting the key). Runs once. */
+  function release(): Promise<void> {
+    released ??= doRelease();
+    return released;
+  }
+
+  async function doRelease(): Promise<void> {
+    const problems: unknown[] = [];
+    await shipper.flush();
+    control?.unsubscribe();
+    control = undefined;
+    try {
+      await heartbeat?.stop();
+    } catch (err) {
+      problems.push(err);
+      log.error({ err }, 'deleting the heartbeat key failed; it expires with its TTL');
+    }
+    log.info({ ...stats, droppedLogLines: shipper.dropped }, 'worker stopped');
+    if (problems.length) throw problems[0];
+  }
+
+  return {
+    workerId,
+
+    start() {
+      if (state !== State.New)
+        return Promise.reject(new Error(`worker ${workerId} was already started`));
+      state = State.Running;
+      startedAtMs = clock.now();
+      starting = doStart();
+      return starting;
+    },
+
+    drain() {
+      if (draining) return draining;
+      draining = (async () => {
+        await settledStart();
+        if (state !== State.Running) {
+          state = State.Stopped;
+          return;
+        }
+        state = State.Draining;
+        log.info(
+          { running: held.size },
+          'draining: no more pulls; waiting for running attempts to report',
+        );
+        wake();
+        // Closing the pull unsubscribes its inbox, so the server drops the request; tasks already
+        // received are handed back (nak) by the loop. A task in flight at that very moment is
+        // redelivered after the ack wait.
+        await fetch?.close();
+        await pulling;
+        while (held.size > 0) await Promise.allSettled([...held]);
+        state = State.Stopped;
+        await release();
+      })();
+      return draining;
+    },
+
+    async stop() {
+      await settledStart();
+      if (state === State.New) {
+        state = State.Stopped;
+        return;
+      }
+      if (state !== State.Stopped) {
+        state = State.Stopped;
+        log.warn(
+          { running: active.size },
+          'stopping now: running attempts are aborted and left unreported',
+        );
+        wake();
+        await fetch?.close();
+        for (const a of active) a.abort('shutdown');
+        await pulling;
+      }
+      if (started) await release();
+    },
+
+    running: () => held.size,
+    stats: () => ({ ...stats, droppedLogLines: shipper.dropped }),
+  };
+
+  /** Waits for a start in progress; its failure belongs to start()'s caller, who has received it. */
+  async function settledStart(): Promise<void> {
+    await starting?.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  async function doStart(): Promise<void> {
+    try {
+      const consumer = await ensureTaskConsumer(jsm, names, group, opts.ackWaitMs ?? 30_000, log);
+      control = nc.subscribe(subjects.control(names, '*'), { callback: onControl });
+      heartbeat = createHeartbeat({
+        kv: runtime.buckets.heartbeats,
+        key: workerHeartbeatKey(workerId),
+        intervalMs: opts.heartbeatMs ?? 1000,
+        log,
+        value: () => ({
+          kind: 'worker',
+          id: workerId,
+          group,
+          processors: Object.keys(processors),
+          capacity: concurrency,
+          running: held.size,
+          startedAtMs,
+          version: opts.version ?? packageVersion(),
+        }),
+      });
+      await heartbeat.start();
+      started = true;
+      const workingEveryMs = Math.max(100, Math.floor(consumer.ackWaitMs / 3));
+      pulling = pullLoop(consumer.name, workingEveryMs);
+      log.info(
+        {
+          consumer: consumer.name,
+          concurrency,
+          ackWaitMs: consumer.ackWaitMs,
+          processors: Object.keys(processors),
+        },
+        'worker started',
+      );
+    } catch (err) {
+      state = State.Stopped;
+      control?.unsubscribe();
+      throw err;
+    }
+  }
+}

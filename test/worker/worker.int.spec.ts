@@ -1,0 +1,393 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  InstanceAttemptFailed,
+  InstanceStarted,
+  InstanceSucceeded,
+} from '../../src/events/instance-events.js';
+import { subjects } from '../../src/events/subjects.js';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import {
+  AttemptAbortedError,
+  createWorker,
+  readInstanceLogs,
+  taskConsumerName,
+  workerHeartbeatKey,
+  type Processor,
+  type TaskContext,
+  type Worker,
+  type WorkerOptions,
+} from '../../src/services/worker/index.js';
+import { uniquePrefix, useNats, waitFor } from '../support/nats.js';
+import {
+  cancel,
+  dispatch,
+  dispatchInstance,
+  gate,
+  history,
+  publishTask,
+  silent,
+  types,
+  type Dispatched,
+} from './helpers.js';
+import type { z } from 'zod';
+
+const nats = useNats();
+const group = 'g1';
+
+let rt: Runtime;
+const workers: Worker[] = [];
+
+beforeEach(async () => {
+  rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix('w'), log: silent });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await rt.close();
+});
+
+async function startWorker(
+  processors: Record<string, Processor>,
+  o: Partial<WorkerOptions> = {},
+): Promise<Worker> {
+  const w = createWorker({
+    runtime: rt,
+    group,
+    processors,
+    pullExpiresMs: 1000,
+    heartbeatMs: 200,
+    log: silent,
+    ...o,
+  });
+  workers.push(w);
+  await w.start();
+  return w;
+}
+
+/** Waits until the instance's history holds an event of `type`, and returns the whole history. */
+function historyWith(d: Dispatched, type: string, timeoutMs = 10_000) {
+  return waitFor(
+    async () => {
+      const events = await history(rt, d);
+      return events.some((e) => e.type === type) ? events : undefined;
+    },
+    { what: `${type} on ${d.instanceId}`, timeoutMs },
+  );
+}
+
+async function consumerCounts() {
+  const info = await rt.jsm.consumers.info(rt.names.taskStream, taskConsumerName(group));
+  return { pending: info.num_pending, ackPending: info.num_ack_pending, waiting: info.num_waiting };
+}
+
+type Started = z.infer<typeof InstanceStarted>;
+type Succeeded = z.infer<typeof InstanceSucceeded>;
+type AttemptFailed = z.infer<typeof InstanceAttemptFailed>;
+
+describe('worker', () => {
+  it('records start, progress and success with the result', async () => {
+    const seen: TaskContext[] = [];
+    const w = await startWorker({
+      add: async (ctx) => {
+        seen.push(ctx);
+        await ctx.progress(0.5, 'half way');
+        const p = ctx.params as { a: number; b: number };
+        return { sum: p.a + p.b };
+      },
+    });
+    const d = await dispatch(rt, { group, processor: 'add', params: { a: 2, b: 3 } });
+
+    const events = await historyWith(d, 'InstanceSucceeded');
+    expect(types(events)).toEqual([
+      'InstanceDispatched',
+      'InstanceStarted',
+      'InstanceProgressed',
+      'InstanceSucceeded',
+    ]);
+    const [, started, , succeeded] = events as [unknown, Started, unknown, Succeeded];
+    expect(started.data.workerId).toBe(w.workerId);
+    expect(started.actor).toEqual({ kind: 'worker', id: w.workerId });
+    expect(succeeded.data.result).toEqual({ sum: 5 });
+    expect(seen[0]?.idempotencyKey).toBe(`${d.instanceId}:1`);
+    expect(seen[0]?.fireTimeMs).toBe(d.task.fireTimeMs);
+    await waitFor(async () => (await consumerCounts()).ackPending === 0 && w.running() === 0, {
+      what: 'task acked',
+    });
+    expect(w.stats()).toMatchObject({ completed: 1, refusedReports: 0 });
+  });
+
+  it('records a throwing processor as a failed attempt with its error', async () => {
+    await startWorker({
+      explode: async () => {
+        throw new RangeError('boom at step 3');
+      },
+    });
+    const d = await dispatch(rt, { group, processor: 'explode' });
+
+    const events = await historyWith(d, 'InstanceAttemptFailed');
+    expect(types(events)).toEqual([
+      'InstanceDispatched',
+      'InstanceStarted',
+      'InstanceAttemptFailed',
+    ]);
+    const failed = events[2] as AttemptFailed;
+    expect(failed.data.error).toMatchObject({ name: 'RangeError', message: 'boom at step 3' });
+    expect(failed.data.error.stack).toContain('boom at step 3');
+  });
+
+  it('fails the attempt with UnknownProcessor when the worker lacks the processor', async () => {
+    await startWorker({ known: async () => 'ok' });
+    const d = await dispatch(rt, { group, processor: 'unknown' });
+
+    const events = await historyWith(d, 'InstanceAttemptFailed');
+    expect((events.at(-1) as AttemptFailed).data.error.name).toBe('UnknownProcessor');
+  });
+
+  it('aborts a hanging processor at its timeout, records the timeout and refuses its late report', async () => {
+    const release = gate();
+    let signal: AbortSignal | undefined;
+    const w = await startWorker({
+      stubborn: async (ctx) => {
+        signal = ctx.signal;
+        await release.promise; // ignores the signal on purpose
+        return 'too late';
+      },
+    });
+    const d = await dispatch(rt, { group, processor: 'stubborn', timeoutMs: 300 });
+
+    const events = await historyWith(d, 'InstanceTimedOut');
+    expect(events.at(-1)?.data).toMatchObject({ attempt: 1, timeoutMs: 300 });
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(AttemptAbortedError);
+    expect((signal?.reason as AttemptAbortedError).reason).toBe('timeout');
+
+    release.open();
+    await waitFor(() => w.stats().refusedReports === 1, { what: 'late report refused' });
+    expect(types(await history(rt, d))).toEqual([
+      'InstanceDispatched',
+      'InstanceStarted',
+      'InstanceTimedOut',
+    ]);
+    await waitFor(async () => (await consumerCounts()).ackPending === 0, { what: 'task acked' });
+  });
+
+  it('stops a running processor through its AbortSignal when the instance is cancelled', async () => {
+    const running = gate();
+    let reason: unknown;
+    const w = await startWorker({
+      patient: (ctx) =>
+        new Promise((_, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            reason = ctx.signal.reason;
+            reject(ctx.signal.reason as Error);
+          });
+          running.open();
+        }),
+    });
+    const d = await dispatch(rt, { group, processor: 'patient' });
+    await running.promise;
+    await historyWith(d, 'InstanceStarted');
+
+    await cancel(rt, d, { signal: true });
+
+    await waitFor(() => w.stats().refusedReports === 1, { what: 'report after cancel refused' });
+    expect(reason).toBeInstanceOf(AttemptAbortedError);
+    expect((reason as AttemptAbortedError).reason).toBe('cancelled');
+    expect(types(await history(rt, d))).toEqual([
+      'InstanceDispatched',
+      'InstanceStarted',
+      'InstanceCancelled',
+    ]);
+  });
+
+  it('keeps a long task from redelivery with in-progress acks', async () => {
+    let runs = 0;
+    const long: Processor = async () => {
+      runs++;
+      await sleep(2500); // the work itself: 2.5 ack waits
+      return 'done';
+    };
+    const a = await startWorker({ long }, { ackWaitMs: 1000 });
+    const b = await startWorker({ long }, { ackWaitMs: 1000 });
+    const d = await dispatch(rt, { group, processor: 'long' });
+
+    await historyWith(d, 'InstanceSucceeded');
+    expect(runs).toBe(1);
+    expect(a.stats().skipped + b.stats().skipped).toBe(0);
+    const info = await rt.jsm.consumers.info(rt.names.taskStream, taskConsumerName(group));
+    expect(info.config.ack_wait).toBe(1000 * 1_000_000);
+    expect(info.num_redelivered).toBe(0);
+  });
+
+  it('lets exactly one of two racing workers start an attempt', async () => {
+    let runs = 0;
+    const slow: Processor = async () => {
+      runs++;
+      return 'done';
+    };
+    const a = await startWorker({ slow }, { workerId: 'worker-a', concurrency: 1 });
+    const b = await startWorker({ slow }, { workerId: 'worker-b', concurrency: 1 });
+    const d = await dispatchInstance(rt, { group, processor: 'slow' });
+    // Two copies of the same task (as after a re-publish past the dedup window): both get delivered.
+    await Promise.all([
+      publishTask(rt, group, d.task, ':copy-1'),
+      publishTask(rt, group, d.task, ':copy-2'),
+    ]);
+
+    await waitFor(
+      () => a.stats().completed + b.stats().completed + a.stats().skipped + b.stats().skipped === 2,
+      {
+        what: 'both copies handled',
+      },
+    );
+    const events = await history(rt, d);
+    expect(types(events).filter((t) => t === 'InstanceStarted')).toHaveLength(1);
+    expect(types(events)).toEqual(['InstanceDispatched', 'InstanceStarted', 'InstanceSucceeded']);
+    expect(runs).toBe(1);
+    expect(a.stats().skipped + b.stats().skipped).toBe(1);
+    await waitFor(
+      async () => {
+        const c = await consumerCounts();
+        return c.ackPending === 0 && c.pending === 0;
+      },
+      { what: 'both copies acked' },
+    );
+  });
+
+  it('does not run a task whose instance was cancelled before it started', async () => {
+    let runs = 0;
+    const w = await startWorker({ job: async () => runs++ });
+    const d = await dispatchInstance(rt, { group, processor: 'job' });
+    await cancel(rt, d, { signal: false });
+    await publishTask(rt, group, d.task);
+
+    await waitFor(() => w.stats().skipped === 1, { what: 'task skipped' });
+    expect(runs).toBe(0);
+    expect(types(await history(rt, d))).toEqual(['InstanceDispatched', 'InstanceCancelled']);
+    await waitFor(async () => (await consumerCounts()).ackPending === 0, { what: 'task acked' });
+  });
+
+  it('terminates a malformed task, counts it, and keeps working', async () => {
+    const w = await startWorker({ ok: async () => 'fine' });
+    await rt.js.publish(subjects.task(rt.names, group), '{"v":1,"instanceId":42}');
+    await rt.js.publish(subjects.task(rt.names, group), 'not json');
+    const d = await dispatch(rt, { group, processor: 'ok' });
+
+    await historyWith(d, 'InstanceSucceeded');
+    await waitFor(() => w.stats().malformed === 2, { what: 'malformed tasks counted' });
+    await waitFor(
+      async () => {
+        const c = await consumerCounts();
+        return c.ackPending === 0 && c.pending === 0;
+      },
+      { what: 'malformed tasks terminated' },
+    );
+  });
+
+  it('ships ctx.log lines to the instance log, readable in order', async () => {
+    const w = await startWorker({
+      chatty: async (ctx) => {
+        ctx.log.info('starting', { step: 1 });
+        for (let i = 0; i < 20; i++) ctx.log.debug(`line ${i}`);
+        ctx.log.warn('almost done');
+        ctx.log.error('not really an error', { code: 'E1' });
+        return 'ok';
+      },
+    });
+    const d = await dispatch(rt, { group, processor: 'chatty' });
+    await historyWith(d, 'InstanceSucceeded');
+
+    const lines = await waitFor(
+      async () => {
+        const ls = await readInstanceLogs(rt, d.instanceId, d.partition);
+        return ls.length === 23 ? ls : undefined;
+      },
+      { what: 'all log lines stored' },
+    );
+    expect(lines.map((l) => l.msg)).toEqual([
+      'starting',
+      ...Array.from({ length: 20 }, (_, i) => `line ${i}`),
+      'almost done',
+      'not really an error',
+    ]);
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      fields: { step: 1 },
+      attempt: 1,
+      workerId: w.workerId,
+    });
+    expect(lines.at(-1)).toMatchObject({ level: 'error', fields: { code: 'E1' } });
+    expect(await readInstanceLogs(rt, d.instanceId)).toHaveLength(23);
+    expect(await readInstanceLogs(rt, `${d.instanceId}-none`, d.partition)).toEqual([]);
+  });
+
+  it('keeps a heartbeat key while running and deletes it on drain', async () => {
+    const w = await startWorker({ a: async () => 1, b: async () => 2 }, { concurrency: 4 });
+    const key = workerHeartbeatKey(w.workerId);
+
+    const entry = await waitFor(async () => (await rt.buckets.heartbeats.get(key)) ?? undefined, {
+      what: 'heartbeat key',
+    });
+    expect(entry.json()).toMatchObject({
+      kind: 'worker',
+      id: w.workerId,
+      group,
+      processors: ['a', 'b'],
+      capacity: 4,
+      running: 0,
+    });
+    const firstRevision = entry.revision;
+    await waitFor(
+      async () => ((await rt.buckets.heartbeats.get(key))?.revision ?? 0) > firstRevision,
+      {
+        what: 'heartbeat refreshed',
+      },
+    );
+
+    await w.drain();
+    const after = await rt.buckets.heartbeats.get(key);
+    expect(after === null || after.operation !== 'PUT').toBe(true);
+  });
+
+  it('drains: stops pulling, waits for the running processor to report, then stops', async () => {
+    const entered = gate();
+    const release = gate();
+    const w = await startWorker({
+      long: async () => {
+        entered.open();
+        await release.promise;
+        return 'finished';
+      },
+    });
+    const first = await dispatch(rt, { group, processor: 'long' });
+    await entered.promise;
+
+    let drained = false;
+    const draining = w.drain().then(() => {
+      drained = true;
+    });
+    const second = await dispatch(rt, { group, processor: 'long' });
+    // The worker's last pull has ended and the second task waits in the stream, untaken.
+    await waitFor(
+      async () => {
+        const c = await consumerCounts();
+        return c.waiting === 0 && c.pending === 1;
+      },
+      { what: 'pulling stopped' },
+    );
+    expect(drained).toBe(false);
+    expect(w.running()).toBe(1);
+
+    release.open();
+    await draining;
+    expect(types(await history(rt, first))).toEqual([
+      'InstanceDispatched',
+      'InstanceStarted',
+      'InstanceSucceeded',
+    ]);
+    expect(types(await history(rt, second))).toEqual(['InstanceDispatched']);
+    expect(await consumerCounts()).toMatchObject({ pending: 1, ackPending: 0 });
+    expect(w.running()).toBe(0);
+  });
+});
