@@ -12,6 +12,7 @@ export async function readJobFile(path: string): Promise<unknown[]> {
     throw new ValidationError(`job file ${path}`, [{ path: '', message: (err as Error).message }]);
   }
   if (Array.isArray(doc)) return doc as unknown[];
-  if (doc && typeof doc === 'object' && Array.isArray((doc as { jobs?: unknown }).jobs)) return (doc as { jobs: unknown[] }).jobs;
+  if (doc && typeof doc === 'object' && Array.isArray((doc as { jobs?: unknown }).jobs))
+    return (doc as { jobs: unknown[] }).jobs;
   return [doc];
 }

@@ -5,7 +5,10 @@ import type { Processor } from '../services/worker/types.js';
 export const demoProcessors: Record<string, Processor> = {
   /** Logs a greeting and returns. */
   async hello(ctx) {
-    ctx.log.info('hello from the demo', { fireTime: new Date(ctx.fireTimeMs).toISOString(), attempt: ctx.attempt });
+    ctx.log.info('hello from the demo', {
+      fireTime: new Date(ctx.fireTimeMs).toISOString(),
+      attempt: ctx.attempt,
+    });
     return { greeted: (ctx.params as { name?: string } | undefined)?.name ?? 'world' };
   },
   /** Fails its first attempt, succeeds on the retry: shows retries with backoff. */

@@ -21,9 +21,20 @@ export function decideCancel(
   if (isTerminal(state.status)) {
     throw new RejectedError(`instance ${instanceId} is already ${state.status}`);
   }
-  const ev = { ...ctx, causationId: command.id, correlationId: command.correlationId ?? command.id };
+  const ev = {
+    ...ctx,
+    causationId: command.id,
+    correlationId: command.correlationId ?? command.id,
+  };
   return {
-    events: [makeEvent('InstanceCancelled', { instanceId, ...(reason && { reason }) }, ev, msgIds.cancelled(instanceId))],
+    events: [
+      makeEvent(
+        'InstanceCancelled',
+        { instanceId, ...(reason && { reason }) },
+        ev,
+        msgIds.cancelled(instanceId),
+      ),
+    ],
     reply: { instanceId, cancelled: true, wasStatus: state.status },
   };
 }
@@ -59,14 +70,20 @@ export function decideAfterAttempt(
 
 /** The instant the running attempt times out, if it can. */
 export function attemptDeadlineMs(state: InstanceView): number | undefined {
-  if (state.status !== 'running' || state.timeoutMs === undefined || state.attemptStartedAtMs === undefined) return undefined;
+  if (
+    state.status !== 'running' ||
+    state.timeoutMs === undefined ||
+    state.attemptStartedAtMs === undefined
+  )
+    return undefined;
   return state.attemptStartedAtMs + state.timeoutMs;
 }
 
 /** A running attempt past its deadline is timed out. */
 export function decideTimeout(state: InstanceView, ctx: EventContext): InstanceEvent | undefined {
   const deadline = attemptDeadlineMs(state);
-  if (deadline === undefined || ctx.nowMs < deadline || state.timeoutMs === undefined) return undefined;
+  if (deadline === undefined || ctx.nowMs < deadline || state.timeoutMs === undefined)
+    return undefined;
   return makeEvent(
     'InstanceTimedOut',
     { instanceId: state.instanceId, attempt: state.attempt, timeoutMs: state.timeoutMs },

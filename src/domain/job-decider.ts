@@ -9,7 +9,15 @@ import { tickSequence } from '../schedule/tick-sequence.js';
 import type { CommandOf } from './commands.js';
 import { MAX_BACKFILL_TICKS } from './commands.js';
 
-export type JobCommand = CommandOf<'RegisterJob' | 'PauseJob' | 'ResumeJob' | 'DeleteJob' | 'TriggerJob' | 'BackfillJob' | 'RetryInstance'>;
+export type JobCommand = CommandOf<
+  | 'RegisterJob'
+  | 'PauseJob'
+  | 'ResumeJob'
+  | 'DeleteJob'
+  | 'TriggerJob'
+  | 'BackfillJob'
+  | 'RetryInstance'
+>;
 
 export interface Decision<E> {
   events: E[];
@@ -32,7 +40,11 @@ export function decideJob(
   ctx: EventContext,
   instance?: InstanceView,
 ): Decision<JobEvent> {
-  const ev = { ...ctx, causationId: command.id, correlationId: command.correlationId ?? command.id };
+  const ev = {
+    ...ctx,
+    causationId: command.id,
+    correlationId: command.correlationId ?? command.id,
+  };
   switch (command.type) {
     case 'RegisterJob': {
       const spec = command.data.spec;
@@ -76,7 +88,13 @@ export function decideJob(
         return { events: [], reply: { jobId: d.jobId, triggerId, duplicate: true } };
       }
       const dueAtMs = d.at ?? ctx.nowMs + (d.delay ?? 0);
-      const data = { jobId: d.jobId, triggerId, dueAtMs, reason: 'manual' as const, ...(d.params !== undefined && { params: d.params }) };
+      const data = {
+        jobId: d.jobId,
+        triggerId,
+        dueAtMs,
+        reason: 'manual' as const,
+        ...(d.params !== undefined && { params: d.params }),
+      };
       return {
         events: [makeEvent('JobTriggerRequested', data, ev, `trigger:${d.jobId}:${triggerId}`)],
         reply: { jobId: d.jobId, triggerId, instanceId: `${d.jobId}~t-${triggerId}`, dueAtMs },
@@ -87,18 +105,25 @@ export function decideJob(
       const job = live(state, jobId);
       const s = job.spec.schedule;
       if (s.kind === 'manual' || s.kind === 'fixedDelay') {
-        throw new RejectedError(`job ${jobId} has a ${s.kind} schedule: there are no ticks to backfill`);
+        throw new RejectedError(
+          `job ${jobId} has a ${s.kind} schedule: there are no ticks to backfill`,
+        );
       }
       const ticks: number[] = [];
       // Fixed-rate ticks lie on the job's grid (anchor + k·period) in both directions.
       const seq =
         s.kind === 'every'
-          ? tickSequence(s, { createdAtMs: job.anchorMs - Math.ceil((job.anchorMs - from + 1) / s.everyMs) * s.everyMs })
+          ? tickSequence(s, {
+              createdAtMs:
+                job.anchorMs - Math.ceil((job.anchorMs - from + 1) / s.everyMs) * s.everyMs,
+            })
           : tickSequence(s, { createdAtMs: job.anchorMs });
       for (let t = seq.after(from - 1); t !== undefined && t <= to; t = seq.after(t)) {
         ticks.push(t);
         if (ticks.length > MAX_BACKFILL_TICKS) {
-          throw new RejectedError(`backfill of ${jobId}: the range has more than ${MAX_BACKFILL_TICKS} ticks; narrow "to"`);
+          throw new RejectedError(
+            `backfill of ${jobId}: the range has more than ${MAX_BACKFILL_TICKS} ticks; narrow "to"`,
+          );
         }
       }
       const events = ticks.map((t) => {
@@ -117,7 +142,9 @@ export function decideJob(
       if (!instance) throw new NotFoundError('instance', instanceId);
       const job = live(state, instance.jobId);
       if (!isTerminal(instance.status)) {
-        throw new RejectedError(`instance ${instanceId} is ${instance.status}; only a finished instance can be retried`);
+        throw new RejectedError(
+          `instance ${instanceId} is ${instance.status}; only a finished instance can be retried`,
+        );
       }
       const triggerId = `rr-${command.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 50)}`;
       const params = command.data.params !== undefined ? command.data.params : instance.params;

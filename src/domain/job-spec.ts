@@ -69,7 +69,10 @@ export type JobSpec = z.infer<typeof jobSpecSchema>;
 const isoInstantMs = z.union([z.string(), z.number()]).transform((raw, ctx) => {
   const ms = typeof raw === 'number' ? raw : Date.parse(raw);
   if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: `invalid instant ${JSON.stringify(raw)}: use ISO 8601, e.g. "2026-12-01T08:00:00Z"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid instant ${JSON.stringify(raw)}: use ISO 8601, e.g. "2026-12-01T08:00:00Z"`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -79,25 +82,37 @@ const cronInputSchema = z
   .strictObject({ cron: z.string().min(1), tz: z.string().default('UTC') })
   .superRefine((s, ctx) => {
     if (!isValidTimeZone(s.tz)) {
-      ctx.addIssue({ code: 'custom', path: ['tz'], message: `unknown time zone ${JSON.stringify(s.tz)}: use an IANA name like "Europe/Berlin"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tz'],
+        message: `unknown time zone ${JSON.stringify(s.tz)}: use an IANA name like "Europe/Berlin"`,
+      });
       return;
     }
     try {
       CronExpressionParser.parse(s.cron, { tz: s.tz, strict: false });
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['cron'], message: `invalid cron expression ${JSON.stringify(s.cron)}: ${(err as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: `invalid cron expression ${JSON.stringify(s.cron)}: ${(err as Error).message}`,
+      });
     }
   })
   .transform((s): Schedule => ({ kind: 'cron', cron: s.cron, tz: s.tz }));
 
 const scheduleBranches = {
   cron: cronInputSchema,
-  every: z.strictObject({ every: durationMs({ min: 1 }) }).transform((s): Schedule => ({ kind: 'every', everyMs: s.every })),
+  every: z
+    .strictObject({ every: durationMs({ min: 1 }) })
+    .transform((s): Schedule => ({ kind: 'every', everyMs: s.every })),
   fixedDelay: z
     .strictObject({ fixedDelay: durationMs({ min: 1 }) })
     .transform((s): Schedule => ({ kind: 'fixedDelay', delayMs: s.fixedDelay })),
   at: z.strictObject({ at: isoInstantMs }).transform((s): Schedule => ({ kind: 'at', atMs: s.at })),
-  manual: z.strictObject({ manual: z.literal(true) }).transform((): Schedule => ({ kind: 'manual' })),
+  manual: z
+    .strictObject({ manual: z.literal(true) })
+    .transform((): Schedule => ({ kind: 'manual' })),
 } as const;
 const SCHEDULE_KINDS = Object.keys(scheduleBranches) as (keyof typeof scheduleBranches)[];
 
@@ -173,25 +188,23 @@ export const jobSpecInputSchema = z
       ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
     }
   })
-  .transform(
-    (j): JobSpec => ({
-      name: j.name,
-      group: j.group,
-      processor: j.processor,
-      params: j.params,
-      schedule: j.schedule,
-      ...(j.timeout !== undefined && { timeoutMs: j.timeout }),
-      retry: j.retry ?? DEFAULT_RETRY,
-      overlap: j.overlap,
-      ...(j.maxConcurrent !== undefined && { maxConcurrent: j.maxConcurrent }),
-      misfire: j.misfire,
-      maxCatchUp: j.maxCatchUp,
-      priority: j.priority,
-      enabled: j.enabled,
-      ...(j.start !== undefined && { startAtMs: j.start }),
-      ...(j.end !== undefined && { endAtMs: j.end }),
-      ...(j.maxRuns !== undefined && { maxRuns: j.maxRuns }),
-      ...(j.description !== undefined && { description: j.description }),
-    }),
-  );
+  .transform((j): JobSpec => ({
+    name: j.name,
+    group: j.group,
+    processor: j.processor,
+    params: j.params,
+    schedule: j.schedule,
+    ...(j.timeout !== undefined && { timeoutMs: j.timeout }),
+    retry: j.retry ?? DEFAULT_RETRY,
+    overlap: j.overlap,
+    ...(j.maxConcurrent !== undefined && { maxConcurrent: j.maxConcurrent }),
+    misfire: j.misfire,
+    maxCatchUp: j.maxCatchUp,
+    priority: j.priority,
+    enabled: j.enabled,
+    ...(j.start !== undefined && { startAtMs: j.start }),
+    ...(j.end !== undefined && { endAtMs: j.end }),
+    ...(j.maxRuns !== undefined && { maxRuns: j.maxRuns }),
+    ...(j.description !== undefined && { description: j.description }),
+  }));
 export type JobSpecInput = z.input<typeof jobSpecInputSchema>;

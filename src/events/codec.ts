@@ -15,7 +15,10 @@ export function encodeEvent(event: unknown, maxBytes = MAX_EVENT_BYTES): Uint8Ar
   const parsed = eventSchema.safeParse(event);
   if (!parsed.success) {
     const type = (event as { type?: unknown } | null)?.type;
-    throw ValidationError.fromZod(typeof type === 'string' ? `event ${type}` : 'event', parsed.error);
+    throw ValidationError.fromZod(
+      typeof type === 'string' ? `event ${type}` : 'event',
+      parsed.error,
+    );
   }
   return encodeTrusted(parsed.data, maxBytes);
 }
@@ -25,7 +28,8 @@ export function encodeTrusted(event: JetschedEvent, maxBytes = MAX_EVENT_BYTES):
   const bytes = encoder.encode(JSON.stringify(event));
   if (bytes.byteLength > maxBytes) {
     const params = (event.data as { params?: unknown }).params;
-    const paramsBytes = params === undefined ? 0 : encoder.encode(JSON.stringify(params)).byteLength;
+    const paramsBytes =
+      params === undefined ? 0 : encoder.encode(JSON.stringify(params)).byteLength;
     const field = paramsBytes > maxBytes / 2 ? 'data.params' : 'event';
     throw new PayloadTooLargeError(field, bytes.byteLength, maxBytes);
   }
@@ -34,8 +38,7 @@ export function encodeTrusted(event: JetschedEvent, maxBytes = MAX_EVENT_BYTES):
 
 export type DecodeFailure = 'not-json' | 'unknown-type' | 'unknown-version' | 'invalid';
 export type Decoded =
-  | { ok: true; event: JetschedEvent }
-  | { ok: false; reason: DecodeFailure; detail: string };
+  { ok: true; event: JetschedEvent } | { ok: false; reason: DecodeFailure; detail: string };
 
 /** Decodes bytes read from the stream; never throws. */
 export function decodeEvent(bytes: Uint8Array): Decoded {
@@ -55,7 +58,11 @@ export function decodeEvent(bytes: Uint8Array): Decoded {
     if (typeof v === 'number' && v !== 1) {
       return { ok: false, reason: 'unknown-version', detail: `${type} v${v}` };
     }
-    return { ok: false, reason: 'invalid', detail: ValidationError.fromZod(`event ${type}`, parsed.error).message };
+    return {
+      ok: false,
+      reason: 'invalid',
+      detail: ValidationError.fromZod(`event ${type}`, parsed.error).message,
+    };
   }
   return { ok: true, event: parsed.data };
 }

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 
-export const ActorKind = { Scheduler: 'scheduler', Worker: 'worker', Client: 'client', System: 'system' } as const;
+export const ActorKind = {
+  Scheduler: 'scheduler',
+  Worker: 'worker',
+  Client: 'client',
+  System: 'system',
+} as const;
 export type ActorKind = (typeof ActorKind)[keyof typeof ActorKind];
 
 /** Who wrote an event or sent a command. */

@@ -75,7 +75,10 @@ export class PayloadTooLargeError extends JetschedError {
     readonly sizeBytes: number,
     readonly limitBytes: number,
   ) {
-    super('PAYLOAD_TOO_LARGE', `${field} is ${sizeBytes} bytes, over the limit of ${limitBytes} bytes`);
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `${field} is ${sizeBytes} bytes, over the limit of ${limitBytes} bytes`,
+    );
   }
 }
 

@@ -59,7 +59,9 @@ export interface EventStore {
   /** The sequence of the last event on a subject (wildcards allowed), 0 when there is none. */
   lastSeq(subject: string): Promise<number>;
   /** Every event of one aggregate (or any filter), in order, with the sequence reached. */
-  readHistory(filterSubject: string): Promise<{ events: StoredEvent[]; lastSeq: number; undecodable: RawStoredEvent[] }>;
+  readHistory(
+    filterSubject: string,
+  ): Promise<{ events: StoredEvent[]; lastSeq: number; undecodable: RawStoredEvent[] }>;
   /** Streams stored events in order for audit and rebuilds; bounded by the stream's current end. */
   replay(opts?: ReplayOptions): AsyncGenerator<RawStoredEvent>;
 }
@@ -77,7 +79,11 @@ export function createEventStore(deps: {
   const { js, jsm, names } = deps;
   const maxBytes = deps.maxEventBytes ?? MAX_EVENT_BYTES;
 
-  async function append(subject: string, event: JetschedEvent, opts: AppendOptions = {}): Promise<AppendResult> {
+  async function append(
+    subject: string,
+    event: JetschedEvent,
+    opts: AppendOptions = {},
+  ): Promise<AppendResult> {
     const payload = opts.trusted ? encodeTrusted(event, maxBytes) : encodeEvent(event, maxBytes);
     const h = headers();
     h.set('Jetsched-Type', event.type);
@@ -128,7 +134,9 @@ export function createEventStore(deps: {
     if (opts.fromTimeMs !== undefined) {
       // Resolve the time to a sequence first: a consumer started by time would wait forever
       // when nothing is that recent.
-      const first = await jsm.direct.getMessage(names.eventStream, { start_time: new Date(opts.fromTimeMs) });
+      const first = await jsm.direct.getMessage(names.eventStream, {
+        start_time: new Date(opts.fromTimeMs),
+      });
       if (!first) return;
       fromSeq = Math.max(fromSeq ?? 1, first.seq);
     }
@@ -161,7 +169,12 @@ export function createEventStore(deps: {
     for await (const item of replay({ filterSubjects: [filterSubject] })) {
       last = item.seq;
       if (item.decoded.ok) {
-        events.push({ seq: item.seq, subject: item.subject, storedAtMs: item.storedAtMs, event: item.decoded.event });
+        events.push({
+          seq: item.seq,
+          subject: item.subject,
+          storedAtMs: item.storedAtMs,
+          event: item.decoded.event,
+        });
       } else {
         undecodable.push(item);
       }

@@ -3,7 +3,10 @@ import { jobEventSchemas } from './job-events.js';
 import { instanceEventSchemas } from './instance-events.js';
 
 /** Every event jetsched writes, discriminated on `type`. */
-export const eventSchema = z.discriminatedUnion('type', [...jobEventSchemas, ...instanceEventSchemas]);
+export const eventSchema = z.discriminatedUnion('type', [
+  ...jobEventSchemas,
+  ...instanceEventSchemas,
+]);
 export type JetschedEvent = z.infer<typeof eventSchema>;
 export type EventType = JetschedEvent['type'];
 export type EventOf<T extends EventType> = Extract<JetschedEvent, { type: T }>;

@@ -111,4 +111,8 @@ export const instanceEventSchemas = [
   InstanceCancelled,
 ] as const;
 
-export const TERMINAL_INSTANCE_EVENTS = ['InstanceSucceeded', 'InstanceFailed', 'InstanceCancelled'] as const;
+export const TERMINAL_INSTANCE_EVENTS = [
+  'InstanceSucceeded',
+  'InstanceFailed',
+  'InstanceCancelled',
+] as const;

@@ -20,7 +20,11 @@ export const JobDefined = message(
   z.strictObject({ jobId, spec: jobSpecSchema, createdAtMs: z.number().int() }),
 );
 export const JobUpdated = message('JobUpdated', 1, z.strictObject({ jobId, spec: jobSpecSchema }));
-export const JobPaused = message('JobPaused', 1, z.strictObject({ jobId, note: z.string().max(500).optional() }));
+export const JobPaused = message(
+  'JobPaused',
+  1,
+  z.strictObject({ jobId, note: z.string().max(500).optional() }),
+);
 export const JobResumed = message('JobResumed', 1, z.strictObject({ jobId }));
 export const JobDeleted = message('JobDeleted', 1, z.strictObject({ jobId }));
 

@@ -106,9 +106,19 @@ export async function ensureStore(
   for (const cfg of streamConfigs(n, o)) await ensureStream(jsm, cfg);
   const kvm = new Kvm(js);
   const [heartbeats, leases, snapshots] = await Promise.all([
-    kvm.create(n.heartbeatBucket, { ttl: o.heartbeatTtlMs, markerTTL: 1000, replicas: o.replicas, history: 1 }),
-    kvm.create(n.leaseBucket, { ttl: o.leaseTtlMs, markerTTL: 1000, replicas: o.replicas, history: 1 }),
-    kvm.create(n.snapshotBucket, { replicas: o.replicas, history: 1}),
+    kvm.create(n.heartbeatBucket, {
+      ttl: o.heartbeatTtlMs,
+      markerTTL: 1000,
+      replicas: o.replicas,
+      history: 1,
+    }),
+    kvm.create(n.leaseBucket, {
+      ttl: o.leaseTtlMs,
+      markerTTL: 1000,
+      replicas: o.replicas,
+      history: 1,
+    }),
+    kvm.create(n.snapshotBucket, { replicas: o.replicas, history: 1 }),
   ]);
   return { heartbeats, leases, snapshots };
 }

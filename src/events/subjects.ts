@@ -41,7 +41,8 @@ export const subjects = {
   tasksAll: (n: Names) => `${n.prefix}.task.>`,
   task: (n: Names, group: string) => `${n.prefix}.task.${group}`,
   logsAll: (n: Names) => `${n.prefix}.log.>`,
-  log: (n: Names, partition: number, instanceId: string) => `${n.prefix}.log.${partition}.${instanceId}`,
+  log: (n: Names, partition: number, instanceId: string) =>
+    `${n.prefix}.log.${partition}.${instanceId}`,
   anyLog: (n: Names, instanceId: string) => `${n.prefix}.log.*.${instanceId}`,
   command: (n: Names, type: string) => `${n.prefix}.cmd.${type}`,
   commandsAll: (n: Names) => `${n.prefix}.cmd.>`,

@@ -14,7 +14,12 @@ export const InstanceStatus = {
 } as const;
 export type InstanceStatus = (typeof InstanceStatus)[keyof typeof InstanceStatus];
 
-const TERMINAL: ReadonlySet<InstanceStatus> = new Set(['succeeded', 'failed', 'timed-out', 'cancelled']);
+const TERMINAL: ReadonlySet<InstanceStatus> = new Set([
+  'succeeded',
+  'failed',
+  'timed-out',
+  'cancelled',
+]);
 export const isTerminal = (s: InstanceStatus): boolean => TERMINAL.has(s);
 
 /** Current state of one instance (one fire of a job), folded from its subject. */
@@ -104,7 +109,12 @@ export function evolveInstance(
     case 'InstanceWorkerLost':
       return { ...base, status: 'attempt-ended', endReason: 'worker-lost' };
     case 'InstanceRetryScheduled':
-      return { ...base, status: 'retry-waiting', attempt: event.data.attempt, retryDueAtMs: event.data.dueAtMs };
+      return {
+        ...base,
+        status: 'retry-waiting',
+        attempt: event.data.attempt,
+        retryDueAtMs: event.data.dueAtMs,
+      };
     case 'InstanceFailed': {
       const next: InstanceView = {
         ...base,

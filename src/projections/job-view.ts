@@ -39,7 +39,11 @@ export interface JobView {
 }
 
 /** Pure fold of one job's events. Returns a new object; never mutates its input. */
-export function evolveJob(state: JobView | undefined, event: JobEvent, seq: number): JobView | undefined {
+export function evolveJob(
+  state: JobView | undefined,
+  event: JobEvent,
+  seq: number,
+): JobView | undefined {
   if (event.type === 'JobDefined') {
     if (state && seq <= state.lastSeq) return state;
     return {
@@ -60,7 +64,8 @@ export function evolveJob(state: JobView | undefined, event: JobEvent, seq: numb
   const base = { ...state, lastSeq: seq };
   switch (event.type) {
     case 'JobUpdated': {
-      const scheduleChanged = JSON.stringify(event.data.spec.schedule) !== JSON.stringify(state.spec.schedule);
+      const scheduleChanged =
+        JSON.stringify(event.data.spec.schedule) !== JSON.stringify(state.spec.schedule);
       return {
         ...base,
         spec: event.data.spec,
@@ -98,7 +103,11 @@ export function evolveJob(state: JobView | undefined, event: JobEvent, seq: numb
     }
     case 'JobTriggerRequested': {
       const d = event.data;
-      const trigger: PendingTrigger = { triggerId: d.triggerId, dueAtMs: d.dueAtMs, reason: d.reason };
+      const trigger: PendingTrigger = {
+        triggerId: d.triggerId,
+        dueAtMs: d.dueAtMs,
+        reason: d.reason,
+      };
       if (d.params !== undefined) trigger.params = d.params;
       if (d.rerunOf !== undefined) trigger.rerunOf = d.rerunOf;
       if (d.fireTimeMs !== undefined) trigger.fireTimeMs = d.fireTimeMs;

@@ -1,5 +1,12 @@
 import type { StoredEvent } from '../events/event.js';
-import { emptyState, evolve, fromSnapshot, toSnapshot, type ScheduleState, type StateSnapshot } from './state.js';
+import {
+  emptyState,
+  evolve,
+  fromSnapshot,
+  toSnapshot,
+  type ScheduleState,
+  type StateSnapshot,
+} from './state.js';
 
 /** A pure fold plus how to (de)serialise its state for snapshots. */
 export interface Projection<S> {

@@ -46,7 +46,9 @@ interface Waiter<S> {
 export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRunner<S> {
   const { js, store, projection, log } = opts;
   const clock = opts.clock ?? Date.now;
-  const filters = opts.filterSubjects?.length ? opts.filterSubjects : [`${store.names.prefix}.evt.>`];
+  const filters = opts.filterSubjects?.length
+    ? opts.filterSubjects
+    : [`${store.names.prefix}.evt.>`];
   let state = projection.init();
   let seq = 0;
   let skipped = 0;
@@ -66,7 +68,12 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
 
   function fold(raw: RawStoredEvent): void {
     if (raw.decoded.ok) {
-      const stored: StoredEvent = { seq: raw.seq, subject: raw.subject, storedAtMs: raw.storedAtMs, event: raw.decoded.event };
+      const stored: StoredEvent = {
+        seq: raw.seq,
+        subject: raw.subject,
+        storedAtMs: raw.storedAtMs,
+        event: raw.decoded.event,
+      };
       state = projection.evolve(state, stored);
       seq = raw.seq;
       opts.onEvent?.(stored, state);
@@ -74,7 +81,13 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
       skipped++;
       seq = raw.seq;
       log.warn(
-        { projection: projection.name, seq: raw.seq, subject: raw.subject, reason: raw.decoded.reason, detail: raw.decoded.detail },
+        {
+          projection: projection.name,
+          seq: raw.seq,
+          subject: raw.subject,
+          reason: raw.decoded.reason,
+          detail: raw.decoded.detail,
+        },
         'skipped an event the projection cannot decode',
       );
       opts.onSkipped?.(raw);
@@ -100,7 +113,10 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
         }
       } catch (err) {
         if (stopped) break;
-        log.error({ err, projection: projection.name, seq }, 'projection consumer failed; resuming');
+        log.error(
+          { err, projection: projection.name, seq },
+          'projection consumer failed; resuming',
+        );
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -122,7 +138,10 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
         if (snap) {
           state = projection.fromSnapshot(snap.state);
           seq = snap.seq;
-          log.info({ projection: projection.name, key: opts.snapshots.key, seq }, 'restored snapshot');
+          log.info(
+            { projection: projection.name, key: opts.snapshots.key, seq },
+            'restored snapshot',
+          );
         }
       }
       let end = 0;
@@ -142,7 +161,11 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     async saveSnapshot() {
       if (!opts.snapshots) throw new Error(`projection ${projection.name} has no snapshot store`);
       const at = seq;
-      await opts.snapshots.store.save(opts.snapshots.key, { seq: at, savedAtMs: clock(), state: projection.toSnapshot(state) });
+      await opts.snapshots.store.save(opts.snapshots.key, {
+        seq: at,
+        savedAtMs: clock(),
+        state: projection.toSnapshot(state),
+      });
       return { seq: at };
     },
     async stop() {
@@ -152,7 +175,11 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     },
   };
 
-  function wait(test: (seq: number, state: S) => boolean, timeoutMs: number, what: string): Promise<void> {
+  function wait(
+    test: (seq: number, state: S) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<void> {
     if (test(seq, state)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const w: Waiter<S> = {
@@ -164,7 +191,11 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
       };
       const timer = setTimeout(() => {
         waiters.delete(w);
-        reject(new Error(`projection ${projection.name} did not reach ${what} within ${timeoutMs}ms (at ${seq})`));
+        reject(
+          new Error(
+            `projection ${projection.name} did not reach ${what} within ${timeoutMs}ms (at ${seq})`,
+          ),
+        );
       }, timeoutMs);
       waiters.add(w);
     });
@@ -180,9 +211,17 @@ export async function rebuild<S>(
   let state = opts.from?.state ?? projection.init();
   let seq = opts.from?.seq ?? 0;
   let skipped = 0;
-  for await (const raw of store.replay({ ...(opts.filterSubjects && { filterSubjects: opts.filterSubjects }), fromSeq: seq + 1 })) {
+  for await (const raw of store.replay({
+    ...(opts.filterSubjects && { filterSubjects: opts.filterSubjects }),
+    fromSeq: seq + 1,
+  })) {
     if (raw.decoded.ok) {
-      state = projection.evolve(state, { seq: raw.seq, subject: raw.subject, storedAtMs: raw.storedAtMs, event: raw.decoded.event });
+      state = projection.evolve(state, {
+        seq: raw.seq,
+        subject: raw.subject,
+        storedAtMs: raw.storedAtMs,
+        event: raw.decoded.event,
+      });
     } else {
       skipped++;
     }

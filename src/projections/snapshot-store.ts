@@ -42,7 +42,11 @@ export function createSnapshotStore(kv: KV) {
       all.set(p, off);
       off += p.byteLength;
     }
-    return { seq: meta.seq, savedAtMs: meta.savedAtMs, state: JSON.parse(decoder.decode(all)) as T };
+    return {
+      seq: meta.seq,
+      savedAtMs: meta.savedAtMs,
+      state: JSON.parse(decoder.decode(all)) as T,
+    };
   }
 
   async function save<T>(name: string, snap: Snapshot<T>): Promise<void> {
@@ -52,15 +56,26 @@ export function createSnapshotStore(kv: KV) {
     const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
     await Promise.all(
       Array.from({ length: chunks }, (_, i) =>
-        kv.put(`${name}.${generation}.${i}`, bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)),
+        kv.put(
+          `${name}.${generation}.${i}`,
+          bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
+        ),
       ),
     );
-    const meta: SnapshotMeta = { seq: snap.seq, savedAtMs: snap.savedAtMs, generation, chunks, bytes: bytes.byteLength };
+    const meta: SnapshotMeta = {
+      seq: snap.seq,
+      savedAtMs: snap.savedAtMs,
+      generation,
+      chunks,
+      bytes: bytes.byteLength,
+    };
     await kv.put(`${name}.meta`, JSON.stringify(meta));
     if (previous?.operation === 'PUT') {
       const old = JSON.parse(previous.string()) as SnapshotMeta;
       if (old.generation !== generation) {
-        await Promise.all(Array.from({ length: old.chunks }, (_, i) => kv.purge(`${name}.${old.generation}.${i}`)));
+        await Promise.all(
+          Array.from({ length: old.chunks }, (_, i) => kv.purge(`${name}.${old.generation}.${i}`)),
+        );
       }
     }
   }

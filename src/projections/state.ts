@@ -23,7 +23,13 @@ export interface UndispatchedFire {
 }
 
 export function emptyState(): ScheduleState {
-  return { jobs: new Map(), instances: new Map(), active: new Map(), undispatched: new Map(), lastFinishMs: new Map() };
+  return {
+    jobs: new Map(),
+    instances: new Map(),
+    active: new Map(),
+    undispatched: new Map(),
+    lastFinishMs: new Map(),
+  };
 }
 
 const JOB_TYPES = new Set([
@@ -52,11 +58,17 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
     state.jobs.set(jobId, next);
     if (event.type === 'JobFired' && !state.instances.has(event.data.instanceId)) {
       const d = event.data;
-      const fire: UndispatchedFire = { jobId, instanceId: d.instanceId, fireTimeMs: d.fireTimeMs, firedAtMs: event.atMs };
+      const fire: UndispatchedFire = {
+        jobId,
+        instanceId: d.instanceId,
+        fireTimeMs: d.fireTimeMs,
+        firedAtMs: event.atMs,
+      };
       if (d.params !== undefined) fire.params = d.params;
       state.undispatched.set(d.instanceId, fire);
     } else if (event.type === 'JobDeleted') {
-      for (const [id, f] of state.undispatched) if (f.jobId === jobId) state.undispatched.delete(id);
+      for (const [id, f] of state.undispatched)
+        if (f.jobId === jobId) state.undispatched.delete(id);
     }
     return state;
   }
@@ -71,7 +83,8 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
     set?.delete(instanceId);
     if (set && set.size === 0) state.active.delete(next.jobId);
     const finished = next.finishedAtMs ?? stored.storedAtMs;
-    if (finished > (state.lastFinishMs.get(next.jobId) ?? -Infinity)) state.lastFinishMs.set(next.jobId, finished);
+    if (finished > (state.lastFinishMs.get(next.jobId) ?? -Infinity))
+      state.lastFinishMs.set(next.jobId, finished);
   } else {
     if (!set) state.active.set(next.jobId, (set = new Set()));
     set.add(instanceId);

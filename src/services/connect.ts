@@ -19,7 +19,10 @@ export interface NatsOptions {
 }
 
 /** Fills unset options from NATS_URL, NATS_CREDS, NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CA. */
-export function natsOptionsFromEnv(given: NatsOptions = {}, env: NodeJS.ProcessEnv = process.env): NatsOptions {
+export function natsOptionsFromEnv(
+  given: NatsOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): NatsOptions {
   const pick = (v: string | undefined, key: string) => v ?? (env[key] || undefined);
   const out: NatsOptions = { ...given };
   const map: [keyof NatsOptions, string][] = [
@@ -45,7 +48,9 @@ export function splitServers(servers: string): string[] {
 }
 
 /** Connects for a long-running process: reconnects forever, never gives up on its own. */
-export async function connectNats(opts: NatsOptions & { servers: string }): Promise<NatsConnection> {
+export async function connectNats(
+  opts: NatsOptions & { servers: string },
+): Promise<NatsConnection> {
   const servers = splitServers(opts.servers);
   return connect({
     servers,

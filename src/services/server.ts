@@ -9,11 +9,16 @@ export interface ServerOptions extends Omit<SchedulerOptions, 'runtime'> {
 }
 
 /** `jetsched server`: a scheduler replica plus a command endpoint, over one connection. */
-export async function startServer(opts: ServerOptions): Promise<{ scheduler: Scheduler; stop(): Promise<void> }> {
+export async function startServer(
+  opts: ServerOptions,
+): Promise<{ scheduler: Scheduler; stop(): Promise<void> }> {
   const rt = opts.runtime;
   const scheduler = createScheduler(opts);
   const log = (opts.log ?? rt.log).child({ schedulerId: scheduler.schedulerId });
-  const commands = createCommandHandler(rt, { log, ...(opts.clock && { clock: opts.clock }) }).serve();
+  const commands = createCommandHandler(rt, {
+    log,
+    ...(opts.clock && { clock: opts.clock }),
+  }).serve();
   await scheduler.start();
   log.info({ partitions: rt.partitions, prefix: rt.names.prefix }, 'jetsched server running');
   return {

@@ -8,14 +8,16 @@ import { evolveJob, type JobView } from '../../src/projections/job-view.js';
 const actor = { kind: 'client' as const, id: 'test' };
 const T0 = Date.parse('2026-11-23T10:00:00Z');
 let n = 0;
-const cmd = (type: string, data: unknown) => parseCommand({ type, v: 1, id: `c${++n}`, atMs: T0, actor, data }) as JobCommand;
+const cmd = (type: string, data: unknown) =>
+  parseCommand({ type, v: 1, id: `c${++n}`, atMs: T0, actor, data }) as JobCommand;
 
 /** given(events).when(command) → the events decided, or the error thrown. */
 function given(...commands: JobCommand[]) {
   let state: JobView | undefined;
   let seq = 0;
   for (const c of commands) {
-    for (const e of decideJob(c, state, { actor, nowMs: T0 }).events) state = evolveJob(state, e, ++seq);
+    for (const e of decideJob(c, state, { actor, nowMs: T0 }).events)
+      state = evolveJob(state, e, ++seq);
   }
   return {
     state: () => state,
@@ -26,7 +28,9 @@ function given(...commands: JobCommand[]) {
 }
 
 const register = (extra: Record<string, unknown> = {}) =>
-  cmd('RegisterJob', { spec: { name: 'report', processor: 'sendReport', schedule: { every: '1m' }, ...extra } });
+  cmd('RegisterJob', {
+    spec: { name: 'report', processor: 'sendReport', schedule: { every: '1m' }, ...extra },
+  });
 
 describe('job decider', () => {
   it('defines a new job', () => {
@@ -46,52 +50,98 @@ describe('job decider', () => {
 
   it('pauses an active job once', () => {
     const g = given(register());
-    expect(g.when(cmd('PauseJob', { jobId: 'report' })).events.map((e) => e.type)).toEqual(['JobPaused']);
-    expect(given(register(), cmd('PauseJob', { jobId: 'report' })).when(cmd('PauseJob', { jobId: 'report' })).events).toEqual([]);
+    expect(g.when(cmd('PauseJob', { jobId: 'report' })).events.map((e) => e.type)).toEqual([
+      'JobPaused',
+    ]);
+    expect(
+      given(register(), cmd('PauseJob', { jobId: 'report' })).when(
+        cmd('PauseJob', { jobId: 'report' }),
+      ).events,
+    ).toEqual([]);
   });
 
   it('resumes a paused job', () => {
-    const { events } = given(register(), cmd('PauseJob', { jobId: 'report' })).when(cmd('ResumeJob', { jobId: 'report' }));
+    const { events } = given(register(), cmd('PauseJob', { jobId: 'report' })).when(
+      cmd('ResumeJob', { jobId: 'report' }),
+    );
     expect(events.map((e) => e.type)).toEqual(['JobResumed']);
   });
 
   it('refuses commands on an unknown or deleted job', () => {
     expect(() => given().when(cmd('PauseJob', { jobId: 'report' }))).toThrow(NotFoundError);
-    expect(() => given(register(), cmd('DeleteJob', { jobId: 'report' })).when(cmd('TriggerJob', { jobId: 'report' }))).toThrow(NotFoundError);
+    expect(() =>
+      given(register(), cmd('DeleteJob', { jobId: 'report' })).when(
+        cmd('TriggerJob', { jobId: 'report' }),
+      ),
+    ).toThrow(NotFoundError);
   });
 
   it('records a delayed trigger as a durable event due at now + delay', () => {
-    const { events } = given(register()).when(cmd('TriggerJob', { jobId: 'report', delay: '30s', params: { to: 'ops' }, triggerId: 'x1' }));
+    const { events } = given(register()).when(
+      cmd('TriggerJob', { jobId: 'report', delay: '30s', params: { to: 'ops' }, triggerId: 'x1' }),
+    );
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'JobTriggerRequested', data: { triggerId: 'x1', dueAtMs: T0 + 30_000, params: { to: 'ops' } } });
+    expect(events[0]).toMatchObject({
+      type: 'JobTriggerRequested',
+      data: { triggerId: 'x1', dueAtMs: T0 + 30_000, params: { to: 'ops' } },
+    });
   });
 
   it('a trigger with an id already pending is not requested twice', () => {
-    const g = given(register(), cmd('TriggerJob', { jobId: 'report', triggerId: 'x1', delay: '1h' }));
+    const g = given(
+      register(),
+      cmd('TriggerJob', { jobId: 'report', triggerId: 'x1', delay: '1h' }),
+    );
     expect(g.when(cmd('TriggerJob', { jobId: 'report', triggerId: 'x1' })).events).toEqual([]);
   });
 
   it('backfills every tick in the range', () => {
     const g = given(register());
     const anchor = g.state()!.anchorMs;
-    const { events, reply } = g.when(cmd('BackfillJob', { jobId: 'report', from: anchor - 10 * 60_000, to: anchor - 60_000 }));
+    const { events, reply } = g.when(
+      cmd('BackfillJob', { jobId: 'report', from: anchor - 10 * 60_000, to: anchor - 60_000 }),
+    );
     expect(reply).toMatchObject({ ticks: 10 });
-    expect(events.every((e) => e.type === 'JobTriggerRequested' && e.data.reason === 'backfill')).toBe(true);
+    expect(
+      events.every((e) => e.type === 'JobTriggerRequested' && e.data.reason === 'backfill'),
+    ).toBe(true);
   });
 
   it('refuses to backfill a manual job', () => {
     const g = given(register({ schedule: { manual: true } }));
-    expect(() => g.when(cmd('BackfillJob', { jobId: 'report', from: T0 - 1000, to: T0 }))).toThrow(RejectedError);
+    expect(() => g.when(cmd('BackfillJob', { jobId: 'report', from: T0 - 1000, to: T0 }))).toThrow(
+      RejectedError,
+    );
   });
 });
 
 describe('command validation', () => {
   it.each([
-    ['an invalid cron string', { spec: { name: 'a', processor: 'p', schedule: { cron: 'every tuesday' } } }, 'data.spec.schedule.cron'],
-    ['an unknown time zone', { spec: { name: 'a', processor: 'p', schedule: { cron: '* * * * *', tz: 'Nowhere/Land' } } }, 'data.spec.schedule.tz'],
-    ['a negative interval', { spec: { name: 'a', processor: 'p', schedule: { every: -1 } } }, 'data.spec.schedule.every'],
-    ['an unknown field', { spec: { name: 'a', processor: 'p', schedule: { every: '1s' }, colour: 'red' } }, 'data.spec.colour'],
-    ['a missing processor', { spec: { name: 'a', schedule: { every: '1s' } } }, 'data.spec.processor'],
+    [
+      'an invalid cron string',
+      { spec: { name: 'a', processor: 'p', schedule: { cron: 'every tuesday' } } },
+      'data.spec.schedule.cron',
+    ],
+    [
+      'an unknown time zone',
+      { spec: { name: 'a', processor: 'p', schedule: { cron: '* * * * *', tz: 'Nowhere/Land' } } },
+      'data.spec.schedule.tz',
+    ],
+    [
+      'a negative interval',
+      { spec: { name: 'a', processor: 'p', schedule: { every: -1 } } },
+      'data.spec.schedule.every',
+    ],
+    [
+      'an unknown field',
+      { spec: { name: 'a', processor: 'p', schedule: { every: '1s' }, colour: 'red' } },
+      'data.spec.colour',
+    ],
+    [
+      'a missing processor',
+      { spec: { name: 'a', schedule: { every: '1s' } } },
+      'data.spec.processor',
+    ],
   ])('rejects %s, naming the field', (_what, data, field) => {
     let error: unknown;
     try {
@@ -106,7 +156,14 @@ describe('command validation', () => {
   it('rejects oversized params, naming the field', () => {
     let error: unknown;
     try {
-      parseCommand({ type: 'TriggerJob', v: 1, id: 'c', atMs: T0, actor, data: { jobId: 'a', params: { blob: 'x'.repeat(70_000) } } });
+      parseCommand({
+        type: 'TriggerJob',
+        v: 1,
+        id: 'c',
+        atMs: T0,
+        actor,
+        data: { jobId: 'a', params: { blob: 'x'.repeat(70_000) } },
+      });
     } catch (err) {
       error = err;
     }
@@ -114,6 +171,8 @@ describe('command validation', () => {
   });
 
   it('rejects an unknown command type', () => {
-    expect(() => parseCommand({ type: 'ExplodeJob', v: 1, id: 'c', atMs: T0, actor, data: {} })).toThrow(/type/);
+    expect(() =>
+      parseCommand({ type: 'ExplodeJob', v: 1, id: 'c', atMs: T0, actor, data: {} }),
+    ).toThrow(/type/);
   });
 });

@@ -62,7 +62,12 @@ describe('job spec input', () => {
   });
 
   it('rejects a lifecycle window that ends before it starts', () => {
-    const { error } = parse({ ...base, schedule: { every: '1s' }, start: '2026-02-01T00:00:00Z', end: '2026-01-01T00:00:00Z' });
+    const { error } = parse({
+      ...base,
+      schedule: { every: '1s' },
+      start: '2026-02-01T00:00:00Z',
+      end: '2026-01-01T00:00:00Z',
+    });
     expect(error?.field).toBe('end');
   });
 });

@@ -8,17 +8,29 @@ export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 export async function allEvents(rt: Runtime): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
   for await (const raw of rt.store.replay()) {
-    if (raw.decoded.ok) out.push({ seq: raw.seq, subject: raw.subject, storedAtMs: raw.storedAtMs, event: raw.decoded.event });
+    if (raw.decoded.ok)
+      out.push({
+        seq: raw.seq,
+        subject: raw.subject,
+        storedAtMs: raw.storedAtMs,
+        event: raw.decoded.event,
+      });
   }
   return out;
 }
 
 export function ofType<T extends JetschedEvent['type']>(events: StoredEvent[], type: T) {
-  return events.filter((e) => e.event.type === type).map((e) => e.event as Extract<JetschedEvent, { type: T }>);
+  return events
+    .filter((e) => e.event.type === type)
+    .map((e) => e.event as Extract<JetschedEvent, { type: T }>);
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -28,7 +40,10 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs}ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -44,7 +59,12 @@ import { scheduleProjection } from '../../src/projections/projection.js';
 
 /** A live fold of everything, for awaiting conditions on jobs and instances. */
 export async function watch(rt: Runtime) {
-  const runner = createProjectionRunner({ js: rt.js, store: rt.store, projection: scheduleProjection, log: silent });
+  const runner = createProjectionRunner({
+    js: rt.js,
+    store: rt.store,
+    projection: scheduleProjection,
+    log: silent,
+  });
   await runner.start();
   return runner;
 }

@@ -24,7 +24,10 @@ describe('scheduler and workers on a real nats-server', () => {
     waitForAbort: (ctx) =>
       new Promise((_resolve, reject) => {
         ctx.signal.addEventListener('abort', () => {
-          aborted.set(ctx.instanceId, String((ctx.signal.reason as Error | undefined)?.message ?? ctx.signal.reason));
+          aborted.set(
+            ctx.instanceId,
+            String((ctx.signal.reason as Error | undefined)?.message ?? ctx.signal.reason),
+          );
           reject(new Error('aborted'));
         });
       }),
@@ -34,7 +37,14 @@ describe('scheduler and workers on a real nats-server', () => {
     rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
     const server = await startServer({ runtime: rt, schedulerId: 'sched-1', log: silent });
     stops.push(() => server.stop());
-    const worker = createWorker({ runtime: rt, group: 'default', processors, workerId: 'w-1', log: silent, pullExpiresMs: 1000 });
+    const worker = createWorker({
+      runtime: rt,
+      group: 'default',
+      processors,
+      workerId: 'w-1',
+      log: silent,
+      pullExpiresMs: 1000,
+    });
     await worker.start();
     stops.push(() => worker.stop());
   });
@@ -48,19 +58,38 @@ describe('scheduler and workers on a real nats-server', () => {
     try {
       const client = createClient(rt);
       await client.send('RegisterJob', {
-        spec: { name: 'thrower', processor: 'boom', schedule: { manual: true }, retry: { maxAttempts: 3, backoff: 'fixed', initialDelay: '100ms', jitter: 0 } },
+        spec: {
+          name: 'thrower',
+          processor: 'boom',
+          schedule: { manual: true },
+          retry: { maxAttempts: 3, backoff: 'fixed', initialDelay: '100ms', jitter: 0 },
+        },
       });
       const { result } = await client.send('TriggerJob', { jobId: 'thrower', triggerId: 'once' });
       const instanceId = String(result.instanceId);
       await view.waitUntil((s) => s.instances.get(instanceId)?.status === 'failed', 20_000);
-      const history = (await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))).events.map((e) => e.event);
+      const history = (
+        await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))
+      ).events.map((e) => e.event);
       expect(history.map((e) => e.type)).toEqual([
-        'InstanceDispatched', 'InstanceStarted', 'InstanceAttemptFailed', 'InstanceRetryScheduled',
-        'InstanceDispatched', 'InstanceStarted', 'InstanceAttemptFailed', 'InstanceRetryScheduled',
-        'InstanceDispatched', 'InstanceStarted', 'InstanceAttemptFailed', 'InstanceFailed',
+        'InstanceDispatched',
+        'InstanceStarted',
+        'InstanceAttemptFailed',
+        'InstanceRetryScheduled',
+        'InstanceDispatched',
+        'InstanceStarted',
+        'InstanceAttemptFailed',
+        'InstanceRetryScheduled',
+        'InstanceDispatched',
+        'InstanceStarted',
+        'InstanceAttemptFailed',
+        'InstanceFailed',
       ]);
       const failed = history.at(-1);
-      expect(failed).toMatchObject({ type: 'InstanceFailed', data: { attempt: 3, reason: 'error', error: { message: 'boom on attempt 3' } } });
+      expect(failed).toMatchObject({
+        type: 'InstanceFailed',
+        data: { attempt: 3, reason: 'error', error: { message: 'boom on attempt 3' } },
+      });
     } finally {
       await view.stop();
     }
@@ -70,12 +99,21 @@ describe('scheduler and workers on a real nats-server', () => {
     const view = await watch(rt);
     try {
       const client = createClient(rt);
-      await client.send('RegisterJob', { spec: { name: 'hanger', processor: 'hang', schedule: { manual: true }, timeout: '500ms' } });
+      await client.send('RegisterJob', {
+        spec: { name: 'hanger', processor: 'hang', schedule: { manual: true }, timeout: '500ms' },
+      });
       const { result } = await client.send('TriggerJob', { jobId: 'hanger', triggerId: 'once' });
       const instanceId = String(result.instanceId);
       await view.waitUntil((s) => s.instances.get(instanceId)?.status === 'timed-out', 20_000);
-      const types = (await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))).events.map((e) => e.event.type);
-      expect(types).toEqual(['InstanceDispatched', 'InstanceStarted', 'InstanceTimedOut', 'InstanceFailed']);
+      const types = (
+        await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))
+      ).events.map((e) => e.event.type);
+      expect(types).toEqual([
+        'InstanceDispatched',
+        'InstanceStarted',
+        'InstanceTimedOut',
+        'InstanceFailed',
+      ]);
       expect(types.filter((t) => t === 'InstanceTimedOut')).toHaveLength(1);
     } finally {
       await view.stop();
@@ -86,41 +124,79 @@ describe('scheduler and workers on a real nats-server', () => {
     const view = await watch(rt);
     try {
       const client = createClient(rt);
-      await client.send('RegisterJob', { spec: { name: 'cancellable', processor: 'waitForAbort', schedule: { manual: true } } });
-      const { result } = await client.send('TriggerJob', { jobId: 'cancellable', triggerId: 'once' });
+      await client.send('RegisterJob', {
+        spec: { name: 'cancellable', processor: 'waitForAbort', schedule: { manual: true } },
+      });
+      const { result } = await client.send('TriggerJob', {
+        jobId: 'cancellable',
+        triggerId: 'once',
+      });
       const instanceId = String(result.instanceId);
       await view.waitUntil((s) => s.instances.get(instanceId)?.status === 'running', 20_000);
       await client.send('CancelInstance', { instanceId, reason: 'test' });
       await view.waitUntil(() => aborted.has(instanceId), 10_000);
-      const types = (await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))).events.map((e) => e.event.type);
+      const types = (
+        await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))
+      ).events.map((e) => e.event.type);
       expect(types).toEqual(['InstanceDispatched', 'InstanceStarted', 'InstanceCancelled']);
-      await expect(client.send('CancelInstance', { instanceId })).rejects.toMatchObject({ code: 'REJECTED' });
+      await expect(client.send('CancelInstance', { instanceId })).rejects.toMatchObject({
+        code: 'REJECTED',
+      });
     } finally {
       await view.stop();
     }
   });
 
   it.each([
-    ['an invalid cron string', { name: 'bad1', processor: 'ok', schedule: { cron: '99 * * * *' } }, 'data.spec.schedule.cron'],
-    ['an unknown time zone', { name: 'bad2', processor: 'ok', schedule: { cron: '* * * * *', tz: 'Moon/Base' } }, 'data.spec.schedule.tz'],
-    ['a negative interval', { name: 'bad3', processor: 'ok', schedule: { every: -1000 } }, 'data.spec.schedule.every'],
-    ['an unknown field', { name: 'bad4', processor: 'ok', schedule: { every: '1s' }, retires: 2 }, 'data.spec.retires'],
-  ])('refuses %s over the command subject, naming the field, and appends nothing', async (_what, spec, field) => {
-    const before = (await rt.jsm.streams.info(rt.names.eventStream)).state.last_seq;
-    const err = await createClient(rt).send('RegisterJob', { spec }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).issues.map((i) => i.path)).toContain(field);
-    const after = (await rt.jsm.streams.info(rt.names.eventStream)).state.last_seq;
-    expect(after).toBe(before);
-  });
+    [
+      'an invalid cron string',
+      { name: 'bad1', processor: 'ok', schedule: { cron: '99 * * * *' } },
+      'data.spec.schedule.cron',
+    ],
+    [
+      'an unknown time zone',
+      { name: 'bad2', processor: 'ok', schedule: { cron: '* * * * *', tz: 'Moon/Base' } },
+      'data.spec.schedule.tz',
+    ],
+    [
+      'a negative interval',
+      { name: 'bad3', processor: 'ok', schedule: { every: -1000 } },
+      'data.spec.schedule.every',
+    ],
+    [
+      'an unknown field',
+      { name: 'bad4', processor: 'ok', schedule: { every: '1s' }, retires: 2 },
+      'data.spec.retires',
+    ],
+  ])(
+    'refuses %s over the command subject, naming the field, and appends nothing',
+    async (_what, spec, field) => {
+      const before = (await rt.jsm.streams.info(rt.names.eventStream)).state.last_seq;
+      const err = await createClient(rt)
+        .send('RegisterJob', { spec })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).issues.map((i) => i.path)).toContain(field);
+      const after = (await rt.jsm.streams.info(rt.names.eventStream)).state.last_seq;
+      expect(after).toBe(before);
+    },
+  );
 
   it('fires a one-shot job once and records its intended fire time', async () => {
     const view = await watch(rt);
     try {
       const at = Date.now() + 1500;
-      await createClient(rt).send('RegisterJob', { spec: { name: 'oneshot', processor: 'ok', schedule: { at: new Date(at).toISOString() } } });
-      await view.waitUntil((s) => [...s.instances.values()].some((i) => i.jobId === 'oneshot' && i.status === 'succeeded'), 15_000);
-      const fires = ofType(await allEvents(rt), 'JobFired').filter((e) => e.data.jobId === 'oneshot');
+      await createClient(rt).send('RegisterJob', {
+        spec: { name: 'oneshot', processor: 'ok', schedule: { at: new Date(at).toISOString() } },
+      });
+      await view.waitUntil(
+        (s) =>
+          [...s.instances.values()].some((i) => i.jobId === 'oneshot' && i.status === 'succeeded'),
+        15_000,
+      );
+      const fires = ofType(await allEvents(rt), 'JobFired').filter(
+        (e) => e.data.jobId === 'oneshot',
+      );
       expect(fires).toHaveLength(1);
       expect(fires[0]!.data.fireTimeMs).toBe(at);
       expect(fires[0]!.atMs).toBeGreaterThanOrEqual(at);

@@ -20,32 +20,54 @@ function durationOf(i: InstanceView): string {
 }
 
 export function registerInstances(program: Command, deps: CliDeps): void {
-  const inst = program.command('instance').description('inspect and control instances (runs of jobs)');
+  const inst = program
+    .command('instance')
+    .description('inspect and control instances (runs of jobs)');
   const out = (line: string) => writeLine(deps.stdout, line);
 
   inst
     .command('list')
     .description('instances, newest fire first')
     .option('--job <jobId>', 'of one job')
-    .option('--status <status>', 'dispatched | running | retry-waiting | succeeded | failed | timed-out | cancelled')
+    .option(
+      '--status <status>',
+      'dispatched | running | retry-waiting | succeeded | failed | timed-out | cancelled',
+    )
     .option('--limit <n>', 'at most n', '50')
     .option('--json', 'JSON lines')
-    .action(async (o: { job?: string; status?: string; limit: string; json?: boolean }, cmd: Command) => {
-      const limit = parsePositiveInt('--limit', o.limit);
-      await deps.withRuntime(cmd, async (rt) => {
-        const state = await loadQueryState(rt);
-        const list = listInstances(state, { ...(o.job && { jobId: o.job }), ...(o.status && { status: o.status }), limit });
-        if (o.json) {
-          for (const i of list) await out(JSON.stringify(i));
-          return;
-        }
-        const table = new Table({ head: ['instance', 'job', 'status', 'attempt', 'fire time', 'worker', 'took', 'error'] });
-        for (const i of list) {
-          table.push([i.instanceId, i.jobId, i.status, String(i.attempt), iso(i.fireTimeMs), i.workerId ?? '-', durationOf(i), i.error?.message.slice(0, 40) ?? '']);
-        }
-        await out(table.toString());
-      });
-    });
+    .action(
+      async (o: { job?: string; status?: string; limit: string; json?: boolean }, cmd: Command) => {
+        const limit = parsePositiveInt('--limit', o.limit);
+        await deps.withRuntime(cmd, async (rt) => {
+          const state = await loadQueryState(rt);
+          const list = listInstances(state, {
+            ...(o.job && { jobId: o.job }),
+            ...(o.status && { status: o.status }),
+            limit,
+          });
+          if (o.json) {
+            for (const i of list) await out(JSON.stringify(i));
+            return;
+          }
+          const table = new Table({
+            head: ['instance', 'job', 'status', 'attempt', 'fire time', 'worker', 'took', 'error'],
+          });
+          for (const i of list) {
+            table.push([
+              i.instanceId,
+              i.jobId,
+              i.status,
+              String(i.attempt),
+              iso(i.fireTimeMs),
+              i.workerId ?? '-',
+              durationOf(i),
+              i.error?.message.slice(0, 40) ?? '',
+            ]);
+          }
+          await out(table.toString());
+        });
+      },
+    );
 
   inst
     .command('show <instanceId>')
@@ -58,9 +80,12 @@ export function registerInstances(program: Command, deps: CliDeps): void {
         const i = loaded.view;
         if (o.json) return out(JSON.stringify(i));
         await out(`${i.instanceId}  ${i.status}  job=${i.jobId}  attempt=${i.attempt}`);
-        await out(`fire ${iso(i.fireTimeMs)}  dispatched ${iso(i.dispatchedAtMs)}  started ${iso(i.startedAtMs)}  finished ${iso(i.finishedAtMs)}`);
+        await out(
+          `fire ${iso(i.fireTimeMs)}  dispatched ${iso(i.dispatchedAtMs)}  started ${iso(i.startedAtMs)}  finished ${iso(i.finishedAtMs)}`,
+        );
         if (i.workerId) await out(`worker ${i.workerId}`);
-        if (i.progress !== undefined) await out(`progress ${Math.round(i.progress * 100)}% ${i.note ?? ''}`);
+        if (i.progress !== undefined)
+          await out(`progress ${Math.round(i.progress * 100)}% ${i.note ?? ''}`);
         if (i.result !== undefined) await out(`result ${JSON.stringify(i.result)}`);
         if (i.error) await out(`error ${i.error.name}: ${i.error.message}`);
       });
@@ -68,7 +93,7 @@ export function registerInstances(program: Command, deps: CliDeps): void {
 
   inst
     .command('logs <instanceId>')
-    .description("the log lines its processor wrote, in order")
+    .description('the log lines its processor wrote, in order')
     .option('--json', 'JSON lines')
     .action(async (instanceId: string, o: { json?: boolean }, cmd: Command) => {
       await deps.withRuntime(cmd, async (rt) => {
@@ -91,7 +116,10 @@ export function registerInstances(program: Command, deps: CliDeps): void {
     .option('--reason <text>', 'recorded in the event')
     .action(async (instanceId: string, o: { reason?: string }, cmd: Command) => {
       await deps.withRuntime(cmd, async (rt) => {
-        const reply = await createClient(rt, { localFallback: true }).send('CancelInstance', { instanceId, ...(o.reason && { reason: o.reason }) });
+        const reply = await createClient(rt, { localFallback: true }).send('CancelInstance', {
+          instanceId,
+          ...(o.reason && { reason: o.reason }),
+        });
         await out(JSON.stringify(reply.result));
       });
     });
@@ -101,7 +129,9 @@ export function registerInstances(program: Command, deps: CliDeps): void {
     .description('run a finished instance again (as a new instance)')
     .action(async (instanceId: string, _o: unknown, cmd: Command) => {
       await deps.withRuntime(cmd, async (rt) => {
-        const reply = await createClient(rt, { localFallback: true }).send('RetryInstance', { instanceId });
+        const reply = await createClient(rt, { localFallback: true }).send('RetryInstance', {
+          instanceId,
+        });
         await out(JSON.stringify(reply.result));
       });
     });

@@ -15,7 +15,9 @@ function parseJson(flag: string, raw: string | undefined): unknown {
   try {
     return JSON.parse(raw);
   } catch (err) {
-    throw new ValidationError('option', [{ path: flag, message: `not JSON: ${(err as Error).message}` }]);
+    throw new ValidationError('option', [
+      { path: flag, message: `not JSON: ${(err as Error).message}` },
+    ]);
   }
 }
 
@@ -39,7 +41,11 @@ export function registerJobs(program: Command, deps: CliDeps): void {
         const client = createClient(rt, { localFallback: true });
         for (const spec of docs) {
           const r = await client.send('RegisterJob', { spec });
-          await out(o.json ? JSON.stringify(r.result) : `${String(r.result.jobId)}: ${r.result.created ? 'created' : r.result.changed ? 'updated' : 'unchanged'}`);
+          await out(
+            o.json
+              ? JSON.stringify(r.result)
+              : `${String(r.result.jobId)}: ${r.result.created ? 'created' : r.result.changed ? 'updated' : 'unchanged'}`,
+          );
         }
       });
     });
@@ -72,7 +78,12 @@ export function registerJobs(program: Command, deps: CliDeps): void {
             : o.at
               ? { at: o.at }
               : { manual: true };
-      const spec: Record<string, unknown> = { name: o.name, processor: o.processor, group: o.group, schedule };
+      const spec: Record<string, unknown> = {
+        name: o.name,
+        processor: o.processor,
+        group: o.group,
+        schedule,
+      };
       if (o.params !== undefined) spec.params = parseJson('--params', o.params as string);
       if (o.timeout) spec.timeout = o.timeout;
       if (o.maxAttempts) spec.retry = { maxAttempts: Number(o.maxAttempts) };
@@ -93,14 +104,22 @@ export function registerJobs(program: Command, deps: CliDeps): void {
       .description(what)
       .option('--all', 'every job')
       .option('--note <text>', 'why (recorded in the event)')
-      .action(async (jobId: string | undefined, o: { all?: boolean; note?: string }, cmd: Command) => {
-        if (!jobId && !o.all) throw new ValidationError('option', [{ path: 'jobId', message: 'give a job id or --all' }]);
-        await deps.withRuntime(cmd, async (rt) => {
-          const data = { ...(o.all ? { all: true } : { jobId }), ...(o.note && { note: o.note }) };
-          const reply = await createClient(rt, { localFallback: true }).send(type, data);
-          await out(JSON.stringify(reply.result));
-        });
-      });
+      .action(
+        async (jobId: string | undefined, o: { all?: boolean; note?: string }, cmd: Command) => {
+          if (!jobId && !o.all)
+            throw new ValidationError('option', [
+              { path: 'jobId', message: 'give a job id or --all' },
+            ]);
+          await deps.withRuntime(cmd, async (rt) => {
+            const data = {
+              ...(o.all ? { all: true } : { jobId }),
+              ...(o.note && { note: o.note }),
+            };
+            const reply = await createClient(rt, { localFallback: true }).send(type, data);
+            await out(JSON.stringify(reply.result));
+          });
+        },
+      );
   simple('pause', 'PauseJob', 'pause a job (no fires until resumed; paused ticks are skipped)');
   simple('resume', 'ResumeJob', 'resume a paused job');
 
@@ -121,17 +140,23 @@ export function registerJobs(program: Command, deps: CliDeps): void {
     .option('--delay <duration>', 'e.g. 30s')
     .option('--at <time>', 'ISO 8601 time')
     .option('--id <triggerId>', 'idempotency id: the same id fires once')
-    .action(async (jobId: string, o: { params?: string; delay?: string; at?: string; id?: string }, cmd: Command) => {
-      const data: Record<string, unknown> = { jobId };
-      if (o.params !== undefined) data.params = parseJson('--params', o.params);
-      if (o.delay) data.delay = o.delay;
-      if (o.at) data.at = o.at;
-      if (o.id) data.triggerId = o.id;
-      await deps.withRuntime(cmd, async (rt) => {
-        const reply = await createClient(rt, { localFallback: true }).send('TriggerJob', data);
-        await out(JSON.stringify(reply.result));
-      });
-    });
+    .action(
+      async (
+        jobId: string,
+        o: { params?: string; delay?: string; at?: string; id?: string },
+        cmd: Command,
+      ) => {
+        const data: Record<string, unknown> = { jobId };
+        if (o.params !== undefined) data.params = parseJson('--params', o.params);
+        if (o.delay) data.delay = o.delay;
+        if (o.at) data.at = o.at;
+        if (o.id) data.triggerId = o.id;
+        await deps.withRuntime(cmd, async (rt) => {
+          const reply = await createClient(rt, { localFallback: true }).send('TriggerJob', data);
+          await out(JSON.stringify(reply.result));
+        });
+      },
+    );
 
   job
     .command('backfill <jobId>')
@@ -140,7 +165,11 @@ export function registerJobs(program: Command, deps: CliDeps): void {
     .requiredOption('--to <time>', 'ISO 8601 end')
     .action(async (jobId: string, o: { from: string; to: string }, cmd: Command) => {
       await deps.withRuntime(cmd, async (rt) => {
-        const reply = await createClient(rt, { localFallback: true }).send('BackfillJob', { jobId, from: o.from, to: o.to });
+        const reply = await createClient(rt, { localFallback: true }).send('BackfillJob', {
+          jobId,
+          from: o.from,
+          to: o.to,
+        });
         await out(JSON.stringify(reply.result));
       });
     });
@@ -158,7 +187,9 @@ export function registerJobs(program: Command, deps: CliDeps): void {
           for (const j of jobs) await out(JSON.stringify(j));
           return;
         }
-        const table = new Table({ head: ['job', 'status', 'schedule', 'group', 'processor', 'runs', 'active', 'last fire'] });
+        const table = new Table({
+          head: ['job', 'status', 'schedule', 'group', 'processor', 'runs', 'active', 'last fire'],
+        });
         for (const j of jobs) {
           table.push([
             j.jobId,
@@ -186,10 +217,17 @@ export function registerJobs(program: Command, deps: CliDeps): void {
         if (!j) throw new NotFoundError('job', jobId);
         const recent = listInstances(state, { jobId, limit: 10 });
         if (o.json) return out(JSON.stringify({ job: j, recentInstances: recent }));
-        await out(`${j.jobId}  ${j.status}  ${describeSchedule(j.spec.schedule)}  group=${j.spec.group} processor=${j.spec.processor}`);
+        await out(
+          `${j.jobId}  ${j.status}  ${describeSchedule(j.spec.schedule)}  group=${j.spec.group} processor=${j.spec.processor}`,
+        );
         await out(JSON.stringify(j.spec, null, 2));
-        await out(`runs: ${j.runs}   skipped ticks: ${j.skippedTicks}   pending triggers: ${Object.keys(j.pendingTriggers).length}`);
-        for (const i of recent) await out(`  ${i.instanceId}  ${i.status}  attempt ${i.attempt}  fire ${new Date(i.fireTimeMs).toISOString()}`);
+        await out(
+          `runs: ${j.runs}   skipped ticks: ${j.skippedTicks}   pending triggers: ${Object.keys(j.pendingTriggers).length}`,
+        );
+        for (const i of recent)
+          await out(
+            `  ${i.instanceId}  ${i.status}  attempt ${i.attempt}  fire ${new Date(i.fireTimeMs).toISOString()}`,
+          );
       });
     });
 }

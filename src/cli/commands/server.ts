@@ -16,7 +16,9 @@ export function registerServer(program: Command, deps: CliDeps): void {
           ...(o.id && { schedulerId: o.id }),
           misfireThresholdMs: Number(o.misfireThreshold),
         });
-        deps.stderr.write(`jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`);
+        deps.stderr.write(
+          `jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`,
+        );
         const sig = await untilStopSignal();
         rt.log.info({ signal: sig }, 'stopping');
         await server.stop();

@@ -13,11 +13,18 @@ export async function loadProcessors(file: string): Promise<Record<string, Proce
   const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
   const map = mod.default;
   if (!map || typeof map !== 'object') {
-    throw new ValidationError('option', [{ path: '--processors', message: `${file} has no default export mapping names to functions` }]);
+    throw new ValidationError('option', [
+      { path: '--processors', message: `${file} has no default export mapping names to functions` },
+    ]);
   }
   for (const [name, fn] of Object.entries(map)) {
     if (typeof fn !== 'function') {
-      throw new ValidationError('option', [{ path: '--processors', message: `processor ${JSON.stringify(name)} in ${file} is not a function` }]);
+      throw new ValidationError('option', [
+        {
+          path: '--processors',
+          message: `processor ${JSON.stringify(name)} in ${file} is not a function`,
+        },
+      ]);
     }
   }
   return map as Record<string, Processor>;
@@ -28,25 +35,35 @@ export function registerWorker(program: Command, deps: CliDeps): void {
     .command('worker')
     .description('run a worker for one group until SIGTERM (then drain: finish running tasks)')
     .requiredOption('--group <group>', 'worker group to serve')
-    .requiredOption('--processors <module>', 'JS module whose default export maps processor names to async functions')
+    .requiredOption(
+      '--processors <module>',
+      'JS module whose default export maps processor names to async functions',
+    )
     .option('--concurrency <n>', 'attempts run at once', '16')
     .option('--id <workerId>', 'stable worker id')
-    .action(async (o: { group: string; processors: string; concurrency: string; id?: string }, cmd: Command) => {
-      const processors = await loadProcessors(o.processors);
-      await deps.withRuntime(cmd, async (rt) => {
-        const worker = createWorker({
-          runtime: rt,
-          group: o.group,
-          processors,
-          concurrency: parsePositiveInt('--concurrency', o.concurrency),
-          ...(o.id && { workerId: o.id }),
-          log: rt.log,
+    .action(
+      async (
+        o: { group: string; processors: string; concurrency: string; id?: string },
+        cmd: Command,
+      ) => {
+        const processors = await loadProcessors(o.processors);
+        await deps.withRuntime(cmd, async (rt) => {
+          const worker = createWorker({
+            runtime: rt,
+            group: o.group,
+            processors,
+            concurrency: parsePositiveInt('--concurrency', o.concurrency),
+            ...(o.id && { workerId: o.id }),
+            log: rt.log,
+          });
+          await worker.start();
+          deps.stderr.write(
+            `jetsched worker ${worker.workerId} serving group ${o.group} (${Object.keys(processors).join(', ')}); SIGTERM to drain\n`,
+          );
+          const sig = await untilStopSignal();
+          rt.log.info({ signal: sig, workerId: worker.workerId }, 'draining');
+          await worker.drain();
         });
-        await worker.start();
-        deps.stderr.write(`jetsched worker ${worker.workerId} serving group ${o.group} (${Object.keys(processors).join(', ')}); SIGTERM to drain\n`);
-        const sig = await untilStopSignal();
-        rt.log.info({ signal: sig, workerId: worker.workerId }, 'draining');
-        await worker.drain();
-      });
-    });
+      },
+    );
 }

@@ -23,7 +23,10 @@ export class CommandError extends JetschedError {
  * answers (no server running) is executed in this process against the stream instead, with the
  * same validation and concurrency checks.
  */
-export function createClient(rt: Runtime, opts: { actor?: Actor; timeoutMs?: number; localFallback?: boolean } = {}) {
+export function createClient(
+  rt: Runtime,
+  opts: { actor?: Actor; timeoutMs?: number; localFallback?: boolean } = {},
+) {
   const actor = opts.actor ?? { kind: 'client' as const, id: `cli-${process.pid}` };
   let local: ReturnType<typeof createCommandHandler> | undefined;
 
@@ -31,7 +34,9 @@ export function createClient(rt: Runtime, opts: { actor?: Actor; timeoutMs?: num
     const command = { type, v: 1, id: randomUUID(), atMs: Date.now(), actor, data };
     let reply: CommandReply;
     try {
-      const msg = await rt.nc.request(subjects.command(rt.names, type), JSON.stringify(command), { timeout: opts.timeoutMs ?? 30_000 });
+      const msg = await rt.nc.request(subjects.command(rt.names, type), JSON.stringify(command), {
+        timeout: opts.timeoutMs ?? 30_000,
+      });
       reply = msg.json<CommandReply>();
     } catch (err) {
       const noResponders = err instanceof errors.RequestError && err.isNoResponders();

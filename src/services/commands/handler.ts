@@ -1,7 +1,12 @@
 import type { Logger } from 'pino';
 import type { Runtime } from '../runtime.js';
 import type { Actor } from '../../events/envelope.js';
-import { ConcurrencyError, JetschedError, NotFoundError, ValidationError } from '../../events/errors.js';
+import {
+  ConcurrencyError,
+  JetschedError,
+  NotFoundError,
+  ValidationError,
+} from '../../events/errors.js';
 import type { JetschedEvent } from '../../events/event.js';
 import { subjects } from '../../events/subjects.js';
 import { commandSchema, type Command } from '../../domain/commands.js';
@@ -13,8 +18,15 @@ import { systemClock } from '../scheduler/clock.js';
 
 /** What every command answers: the result, or a typed error. A refused command appended nothing. */
 export type CommandReply =
-  | { ok: true; result: Record<string, unknown>; appended: { seq: number; type: string; duplicate?: boolean }[] }
-  | { ok: false; error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+  | {
+      ok: true;
+      result: Record<string, unknown>;
+      appended: { seq: number; type: string; duplicate?: boolean }[];
+    }
+  | {
+      ok: false;
+      error: { code: string; message: string; issues?: { path: string; message: string }[] };
+    };
 
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -23,22 +35,33 @@ export function parseCommand(raw: unknown): Command {
   const parsed = commandSchema.safeParse(raw);
   if (!parsed.success) {
     const type = (raw as { type?: unknown } | null)?.type;
-    throw ValidationError.fromZod(typeof type === 'string' ? `command ${type}` : 'command', parsed.error);
+    throw ValidationError.fromZod(
+      typeof type === 'string' ? `command ${type}` : 'command',
+      parsed.error,
+    );
   }
   return parsed.data;
 }
 
 export function errorReply(err: unknown): CommandReply {
-  if (err instanceof ValidationError) return { ok: false, error: { code: err.code, message: err.message, issues: err.issues } };
-  if (err instanceof JetschedError) return { ok: false, error: { code: err.code, message: err.message } };
-  return { ok: false, error: { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) } };
+  if (err instanceof ValidationError)
+    return { ok: false, error: { code: err.code, message: err.message, issues: err.issues } };
+  if (err instanceof JetschedError)
+    return { ok: false, error: { code: err.code, message: err.message } };
+  return {
+    ok: false,
+    error: { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) },
+  };
 }
 
 /**
  * Executes commands: load the aggregate from the stream, decide (pure), append with the
  * expected sequence; on a concurrent change, load again and decide again.
  */
-export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?: Actor; log?: Logger } = {}) {
+export function createCommandHandler(
+  rt: Runtime,
+  opts: { clock?: Clock; actor?: Actor; log?: Logger } = {},
+) {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? rt.log;
   const { store, names, partitions } = rt;
@@ -86,7 +109,13 @@ export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?:
         for (const jobId of await listJobIds(store, names)) {
           let r: CommandReply | undefined;
           try {
-            r = await onJob({ ...command, data: { jobId, ...(command.data.note && { note: command.data.note }) } }, jobId);
+            r = await onJob(
+              {
+                ...command,
+                data: { jobId, ...(command.data.note && { note: command.data.note }) },
+              },
+              jobId,
+            );
           } catch (err) {
             if (!(err instanceof NotFoundError)) throw err; // deleted jobs are simply not paused
           }
@@ -95,7 +124,11 @@ export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?:
             appended.push(...r.appended);
           }
         }
-        return { ok: true, result: { jobs: results.filter((r) => r.changed).length, of: results.length }, appended };
+        return {
+          ok: true,
+          result: { jobs: results.filter((r) => r.changed).length, of: results.length },
+          appended,
+        };
       }
       case 'DeleteJob':
       case 'TriggerJob':
@@ -111,12 +144,21 @@ export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?:
           const loaded = await loadInstance(store, names, partitions, command.data.instanceId);
           if (!loaded?.view) throw new NotFoundError('instance', command.data.instanceId);
           const { view, subject, lastSeq } = loaded;
-          const { events, reply } = decideCancel(command, view, { actor: command.actor, nowMs: clock.now() });
+          const { events, reply } = decideCancel(command, view, {
+            actor: command.actor,
+            nowMs: clock.now(),
+          });
           try {
             const appended = await appendAll(subject, events, lastSeq);
             rt.nc.publish(
               subjects.control(names, view.instanceId),
-              JSON.stringify({ v: 1, action: 'abort', instanceId: view.instanceId, attempt: view.attempt, reason: 'cancelled' }),
+              JSON.stringify({
+                v: 1,
+                action: 'abort',
+                instanceId: view.instanceId,
+                attempt: view.attempt,
+                reason: 'cancelled',
+              }),
             );
             return { ok: true, result: reply, appended };
           } catch (err) {
@@ -137,11 +179,19 @@ export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?:
     try {
       const command = parseCommand(raw);
       const reply = await execute(command);
-      log.info({ command: command.type, commandId: command.id, appended: reply.ok ? reply.appended.length : 0 }, 'command executed');
+      log.info(
+        {
+          command: command.type,
+          commandId: command.id,
+          appended: reply.ok ? reply.appended.length : 0,
+        },
+        'command executed',
+      );
       return reply;
     } catch (err) {
       const reply = errorReply(err);
-      if (reply.ok === false && reply.error.code === 'INTERNAL') log.error({ err }, 'command failed');
+      if (reply.ok === false && reply.error.code === 'INTERNAL')
+        log.error({ err }, 'command failed');
       else log.info({ error: reply.ok ? undefined : reply.error }, 'command refused');
       return reply;
     }
@@ -156,12 +206,21 @@ export function createCommandHandler(rt: Runtime, opts: { clock?: Clock; actor?:
         try {
           raw = msg.json();
         } catch (err) {
-          msg.respond(JSON.stringify(errorReply(new ValidationError('command', [{ path: '', message: `not JSON: ${(err as Error).message}` }]))));
+          msg.respond(
+            JSON.stringify(
+              errorReply(
+                new ValidationError('command', [
+                  { path: '', message: `not JSON: ${(err as Error).message}` },
+                ]),
+              ),
+            ),
+          );
           continue;
         }
         // The subject names the type; a body without one gets it from there.
         const type = msg.subject.slice(subjects.command(names, '').length);
-        if (raw && typeof raw === 'object' && !('type' in raw)) (raw as Record<string, unknown>).type = type;
+        if (raw && typeof raw === 'object' && !('type' in raw))
+          (raw as Record<string, unknown>).type = type;
         void handle(raw).then((reply) => msg.respond(JSON.stringify(reply)));
       }
     })();

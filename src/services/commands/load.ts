@@ -38,7 +38,8 @@ export async function loadInstance(
 export async function listJobIds(store: EventStore, names: Names): Promise<string[]> {
   const ids = new Set<string>();
   for await (const raw of store.replay({ filterSubjects: [`${names.prefix}.evt.*.job.*`] })) {
-    if (raw.decoded.ok && raw.decoded.event.type === 'JobDefined') ids.add(raw.decoded.event.data.jobId);
+    if (raw.decoded.ok && raw.decoded.event.type === 'JobDefined')
+      ids.add(raw.decoded.event.data.jobId);
   }
   return [...ids];
 }

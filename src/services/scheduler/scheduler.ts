@@ -7,7 +7,11 @@ import { ConcurrencyError } from '../../events/errors.js';
 import type { StoredEvent } from '../../events/event.js';
 import { msgIds } from '../../events/task.js';
 import { subjects, parseEventSubject } from '../../events/subjects.js';
-import { decideAfterAttempt, decideTimeout, attemptDeadlineMs } from '../../domain/instance-decider.js';
+import {
+  decideAfterAttempt,
+  decideTimeout,
+  attemptDeadlineMs,
+} from '../../domain/instance-decider.js';
 import { scheduleProjection } from '../../projections/projection.js';
 import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.js';
 import { isTerminal } from '../../projections/instance-view.js';
@@ -93,7 +97,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const inst = runner.state.instances.get(parsed.id);
       if (inst && isTerminal(inst.status)) {
         mark(`job:${inst.jobId}`); // fixed-delay and buffered fires wait for this
-        for (const f of runner.state.undispatched.values()) if (f.jobId === inst.jobId) mark(`fire:${f.instanceId}`);
+        for (const f of runner.state.undispatched.values())
+          if (f.jobId === inst.jobId) mark(`fire:${f.instanceId}`);
       }
     }
   }
@@ -211,8 +216,17 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         runsSoFar: job.runs,
         misfireThresholdMs,
       });
-      if (plan.skipped.count > 0 && plan.skipped.firstMs !== undefined && plan.skipped.lastMs !== undefined) {
-        await writer.skipped(job, 'misfire', { count: plan.skipped.count, firstMs: plan.skipped.firstMs, lastMs: plan.skipped.lastMs }, ctx());
+      if (
+        plan.skipped.count > 0 &&
+        plan.skipped.firstMs !== undefined &&
+        plan.skipped.lastMs !== undefined
+      ) {
+        await writer.skipped(
+          job,
+          'misfire',
+          { count: plan.skipped.count, firstMs: plan.skipped.firstMs, lastMs: plan.skipped.lastMs },
+          ctx(),
+        );
         log.info({ jobId, skipped: plan.skipped }, 'misfired ticks skipped by policy');
         job = runner.state.jobs.get(jobId)!;
       }
@@ -237,7 +251,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     });
     if (decision === 'skip') {
       const reason = job.spec.overlap === 'allow' ? 'max-concurrent' : 'overlap';
-      await writer.skipped(job, reason, { count: 1, firstMs: fireTimeMs, lastMs: fireTimeMs }, ctx());
+      await writer.skipped(
+        job,
+        reason,
+        { count: 1, firstMs: fireTimeMs, lastMs: fireTimeMs },
+        ctx(),
+      );
       log.info({ jobId: job.jobId, fireTimeMs, reason }, 'tick skipped by overlap policy');
       return;
     }
@@ -245,7 +264,15 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       for (const instanceId of [...active]) {
         const inst = runner.state.instances.get(instanceId);
         if (!inst || isTerminal(inst.status)) continue;
-        await writer.instanceEvent(inst, makeEvent('InstanceCancelled', { instanceId, reason: 'superseded by a newer fire' }, ctx(), msgIds.cancelled(instanceId)));
+        await writer.instanceEvent(
+          inst,
+          makeEvent(
+            'InstanceCancelled',
+            { instanceId, reason: 'superseded by a newer fire' },
+            ctx(),
+            msgIds.cancelled(instanceId),
+          ),
+        );
         writer.abort(instanceId, inst.attempt, 'superseded');
       }
     }
@@ -253,7 +280,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const { instanceId, stored } = await writer.fire(job, { fireTimeMs, reason }, ctx());
     if (stored) {
       counters.fires++;
-      log.debug({ jobId: job.jobId, instanceId, fireTimeMs, latenessMs: now - fireTimeMs }, 'fired');
+      log.debug(
+        { jobId: job.jobId, instanceId, fireTimeMs, latenessMs: now - fireTimeMs },
+        'fired',
+      );
     }
     // Dispatch under the fire's own key, so it never races the fold's discovery of the same fire.
     if (decision !== 'buffer') mark(`fire:${instanceId}`);
@@ -265,7 +295,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (!fire) return;
     const job = runner.state.jobs.get(fire.jobId);
     if (!job || job.status === 'deleted') return;
-    if (job.spec.overlap === 'buffer-one' && (runner.state.active.get(job.jobId)?.size ?? 0) > 0) return;
+    if (job.spec.overlap === 'buffer-one' && (runner.state.active.get(job.jobId)?.size ?? 0) > 0)
+      return;
     const ack = await writer.dispatch(
       job,
       { instanceId, attempt: 1, fireTimeMs: fire.fireTimeMs, params: fire.params, expectedSeq: 0 },
@@ -293,18 +324,31 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }
       case 'attempt-ended': {
         const job = runner.state.jobs.get(inst.jobId);
-        const policy = job?.spec.retry ?? { maxAttempts: 1, backoff: 'fixed' as const, initialDelayMs: 0, maxDelayMs: 0, jitter: 0 };
+        const policy = job?.spec.retry ?? {
+          maxAttempts: 1,
+          backoff: 'fixed' as const,
+          initialDelayMs: 0,
+          maxDelayMs: 0,
+          jitter: 0,
+        };
         const next = decideAfterAttempt(inst, policy, ctx(), random);
         if (next) await writer.instanceEvent(inst, next);
         return mark(`inst:${instanceId}`);
       }
       case 'retry-waiting': {
-        if ((inst.retryDueAtMs ?? 0) > now) return schedule(`inst:${instanceId}`, inst.retryDueAtMs);
+        if ((inst.retryDueAtMs ?? 0) > now)
+          return schedule(`inst:${instanceId}`, inst.retryDueAtMs);
         const job = runner.state.jobs.get(inst.jobId);
         if (!job) return;
         const ack = await writer.dispatch(
           job,
-          { instanceId, attempt: inst.attempt, fireTimeMs: inst.fireTimeMs, params: inst.params, expectedSeq: inst.lastSeq },
+          {
+            instanceId,
+            attempt: inst.attempt,
+            fireTimeMs: inst.fireTimeMs,
+            params: inst.params,
+            expectedSeq: inst.lastSeq,
+          },
           ctx(),
         );
         if (!ack.duplicate) counters.dispatches++;
@@ -327,7 +371,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (inst.status === 'dispatched') {
         // The task may never have been published (crash between the two writes): re-publish it;
         // its message id makes this a no-op when it was, and a worker's start is seq-guarded.
-        await writer.publishTask(inst, inst.lastSeq).catch((err: unknown) => log.error({ err, instanceId: inst.instanceId }, 'task re-publish failed'));
+        await writer
+          .publishTask(inst, inst.lastSeq)
+          .catch((err: unknown) =>
+            log.error({ err, instanceId: inst.instanceId }, 'task re-publish failed'),
+          );
       }
       mark(`inst:${inst.instanceId}`);
     }
@@ -341,7 +389,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       await ownership.start();
       await runner.start();
       ready = true;
-      log.info({ jobs: runner.state.jobs.size, instances: runner.state.instances.size, seq: runner.seq }, 'scheduler caught up');
+      log.info(
+        { jobs: runner.state.jobs.size, instances: runner.state.instances.size, seq: runner.seq },
+        'scheduler caught up',
+      );
       await recover();
       pump();
     },

@@ -17,8 +17,15 @@ const encoder = new TextEncoder();
 export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) {
   const { store, names, partitions } = rt;
 
-  async function append(subject: string, event: JetschedEvent, expected: number): Promise<StoredEvent | undefined> {
-    const ack = await store.append(subject, event, { expectedLastSubjectSeq: expected, trusted: true });
+  async function append(
+    subject: string,
+    event: JetschedEvent,
+    expected: number,
+  ): Promise<StoredEvent | undefined> {
+    const ack = await store.append(subject, event, {
+      expectedLastSubjectSeq: expected,
+      trusted: true,
+    });
     if (ack.duplicate) return undefined; // written before (by us, before a crash or retry): the fold will bring it
     const stored: StoredEvent = { seq: ack.seq, subject, storedAtMs: event.atMs, event };
     apply(stored);
@@ -27,12 +34,19 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
 
   return {
     jobSubject: (jobId: string) => subjects.job(names, partitionOf(jobId, partitions), jobId),
-    instanceSubject: (jobId: string, instanceId: string) => subjects.instance(names, partitionOf(jobId, partitions), instanceId),
+    instanceSubject: (jobId: string, instanceId: string) =>
+      subjects.instance(names, partitionOf(jobId, partitions), instanceId),
 
     /** Records one fire of a job (at most once per (job, fireTime), whoever races for it). */
     async fire(
       job: JobView,
-      fire: { fireTimeMs: number; reason: FireReason; instanceSuffix?: string; params?: unknown; rerunOf?: string },
+      fire: {
+        fireTimeMs: number;
+        reason: FireReason;
+        instanceSuffix?: string;
+        params?: unknown;
+        rerunOf?: string;
+      },
       ctx: EventContext,
     ) {
       const instanceId = instanceIdFor(job.jobId, fire.instanceSuffix ?? String(fire.fireTimeMs));
@@ -48,16 +62,29 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
           ...(fire.rerunOf !== undefined && { rerunOf: fire.rerunOf }),
         },
         ctx,
-        fire.instanceSuffix ? msgIds.triggerFire(instanceId) : msgIds.fire(job.jobId, fire.fireTimeMs),
+        fire.instanceSuffix
+          ? msgIds.triggerFire(instanceId)
+          : msgIds.fire(job.jobId, fire.fireTimeMs),
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
       return { instanceId, stored };
     },
 
-    async skipped(job: JobView, reason: 'misfire' | 'overlap' | 'max-concurrent', ticks: { count: number; firstMs: number; lastMs: number }, ctx: EventContext) {
+    async skipped(
+      job: JobView,
+      reason: 'misfire' | 'overlap' | 'max-concurrent',
+      ticks: { count: number; firstMs: number; lastMs: number },
+      ctx: EventContext,
+    ) {
       const event = makeEvent(
         'JobFiresSkipped',
-        { jobId: job.jobId, reason, count: ticks.count, firstFireTimeMs: ticks.firstMs, lastFireTimeMs: ticks.lastMs },
+        {
+          jobId: job.jobId,
+          reason,
+          count: ticks.count,
+          firstFireTimeMs: ticks.firstMs,
+          lastFireTimeMs: ticks.lastMs,
+        },
         ctx,
         `skip:${job.jobId}:${ticks.firstMs}:${ticks.lastMs}`,
       );
@@ -67,7 +94,13 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
     /** Appends InstanceDispatched for an attempt and hands the task to the job's worker group. */
     async dispatch(
       job: JobView,
-      a: { instanceId: string; attempt: number; fireTimeMs: number; params?: unknown; expectedSeq: number },
+      a: {
+        instanceId: string;
+        attempt: number;
+        fireTimeMs: number;
+        params?: unknown;
+        expectedSeq: number;
+      },
       ctx: EventContext,
     ) {
       const spec = job.spec;
@@ -89,7 +122,10 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
         msgIds.dispatch(a.instanceId, a.attempt),
       );
       const subject = this.instanceSubject(job.jobId, a.instanceId);
-      const ack = await store.append(subject, event, { expectedLastSubjectSeq: a.expectedSeq, trusted: true });
+      const ack = await store.append(subject, event, {
+        expectedLastSubjectSeq: a.expectedSeq,
+        trusted: true,
+      });
       if (!ack.duplicate) apply({ seq: ack.seq, subject, storedAtMs: event.atMs, event });
       await this.publishTask(event.data, ack.seq);
       return ack;
@@ -97,7 +133,18 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
 
     /** (Re)publishes the task of a dispatched attempt; the same message id makes repeats harmless. */
     async publishTask(
-      d: Pick<InstanceView, 'instanceId' | 'jobId' | 'attempt' | 'processor' | 'params' | 'fireTimeMs' | 'timeoutMs' | 'priority' | 'group'>,
+      d: Pick<
+        InstanceView,
+        | 'instanceId'
+        | 'jobId'
+        | 'attempt'
+        | 'processor'
+        | 'params'
+        | 'fireTimeMs'
+        | 'timeoutMs'
+        | 'priority'
+        | 'group'
+      >,
       dispatchSeq: number,
     ) {
       const task: TaskMessage = {
@@ -125,7 +172,10 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
 
     /** Tells whichever worker runs the instance to abort it (core NATS; best effort, the record is the event). */
     abort(instanceId: string, attempt: number, reason: 'cancelled' | 'timeout' | 'superseded') {
-      rt.nc.publish(subjects.control(names, instanceId), JSON.stringify({ v: 1, action: 'abort', instanceId, attempt, reason }));
+      rt.nc.publish(
+        subjects.control(names, instanceId),
+        JSON.stringify({ v: 1, action: 'abort', instanceId, attempt, reason }),
+      );
     },
   };
 }
