@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { decideJob, type JobCommand } from '../../src/domain/job-decider.js';
 import { parseCommand } from '../../src/services/commands/handler.js';
 import { NotFoundError, RejectedError, ValidationError } from '../../src/events/errors.js';
-import type { JobEvent } from '../../src/events/event.js';
 import { evolveJob, type JobView } from '../../src/projections/job-view.js';
 
 const actor = { kind: 'client' as const, id: 'test' };

@@ -5,7 +5,6 @@ import {
   makeEvent,
   PayloadTooLargeError,
   ValidationError,
-  type JetschedEvent,
 } from '../../src/events/index.js';
 
 const ctx = { actor: { kind: 'scheduler' as const, id: 's1' }, nowMs: 1_700_000_000_000 };
