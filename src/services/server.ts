@@ -1,20 +1,41 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Runtime } from './runtime.js';
 import { createCommandHandler } from './commands/handler.js';
+import { createLeaseOwnership } from './scheduler/lease-ownership.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 
 export interface ServerOptions extends Omit<SchedulerOptions, 'runtime'> {
   runtime: Runtime;
+  /** Heartbeat and lease renewal interval, ms. Default 1000. */
+  heartbeatMs?: number;
+  /** Lease TTL, ms; must match the lease bucket's TTL (set when the buckets are created). Default 3000. */
+  leaseTtlMs?: number;
   log?: Logger;
 }
 
-/** `jetsched server`: a scheduler replica plus a command endpoint, over one connection. */
+/**
+ * `jetsched server`: a scheduler replica plus a command endpoint, over one connection. Replicas
+ * share the partitions through leases; run as many as you like.
+ */
 export async function startServer(
   opts: ServerOptions,
 ): Promise<{ scheduler: Scheduler; stop(): Promise<void> }> {
   const rt = opts.runtime;
-  const scheduler = createScheduler(opts);
-  const log = (opts.log ?? rt.log).child({ schedulerId: scheduler.schedulerId });
+  const schedulerId = opts.schedulerId ?? `s-${randomUUID().slice(0, 8)}`;
+  const log = (opts.log ?? rt.log).child({ schedulerId });
+  const ownership =
+    opts.ownership ??
+    createLeaseOwnership({
+      schedulerId,
+      partitions: rt.partitions,
+      heartbeats: rt.buckets.heartbeats,
+      leases: rt.buckets.leases,
+      log,
+      ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
+      ...(opts.leaseTtlMs !== undefined && { leaseTtlMs: opts.leaseTtlMs }),
+    });
+  const scheduler = createScheduler({ ...opts, schedulerId, ownership, log: opts.log ?? rt.log });
   const commands = createCommandHandler(rt, {
     log,
     ...(opts.clock && { clock: opts.clock }),

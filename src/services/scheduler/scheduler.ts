@@ -6,7 +6,15 @@ import { makeEvent } from '../../events/build.js';
 import { ConcurrencyError } from '../../events/errors.js';
 import type { StoredEvent } from '../../events/event.js';
 import { msgIds } from '../../events/task.js';
-import { subjects, parseEventSubject } from '../../events/subjects.js';
+import {
+  subjects,
+  parseEventSubject,
+  partitionOf,
+  jobIdOfInstance,
+} from '../../events/subjects.js';
+import { createSnapshotStore } from '../../projections/snapshot-store.js';
+import { watchLiveWorkers } from './live-workers.js';
+import { NotOwnerError } from './writer.js';
 import {
   decideAfterAttempt,
   decideTimeout,
@@ -36,12 +44,17 @@ export interface SchedulerOptions {
   /** Max concurrent appends in flight. Default 256. */
   maxInFlight?: number;
   random?: () => number;
+  /** Save each owned partition's snapshot this often (ms) when it has moved. Default 30 000. */
+  snapshotEveryMs?: number;
   log?: Logger;
 }
 
 export interface Scheduler {
   readonly schedulerId: string;
-  readonly runner: ProjectionRunner<ScheduleState>;
+  /** The folded state of one owned partition (undefined when not owned or not caught up). */
+  stateOf(partition: number): ScheduleState | undefined;
+  /** Owned partitions and how far each has folded. */
+  partitions(): { partition: number; seq: number; ready: boolean }[];
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Counters for status and tests. */
@@ -73,17 +86,102 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let ready = false;
   let inFlight = 0;
 
-  const runner = createProjectionRunner<ScheduleState>({
-    js: rt.js,
-    store: rt.store,
-    projection: scheduleProjection,
-    filterSubjects: [...ownership.owned()].map((p) => subjects.partition(rt.names, p)),
-    log,
-    onEvent: (stored) => {
-      if (ready) markFor(stored);
-    },
-  });
-  const writer = createWriter(rt, (stored) => scheduleProjection.evolve(runner.state, stored));
+  interface PartitionView {
+    runner: ProjectionRunner<ScheduleState>;
+    ready: boolean;
+    snapshotSeq: number;
+  }
+  const views = new Map<number, PartitionView>();
+  const snapshots = createSnapshotStore(rt.buckets.snapshots);
+  const snapshotKey = (p: number) => `sched.p${p}`;
+  let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
+  let changes = Promise.resolve();
+  let snapshotTimer: NodeJS.Timeout | undefined;
+
+  const partitionOfKey = (key: string): number | undefined => {
+    const id = key.slice(key.indexOf(':') + 1);
+    const jobId = key.startsWith('job:') ? id : jobIdOfInstance(id);
+    return jobId === undefined ? undefined : partitionOf(jobId, rt.partitions);
+  };
+  /** The state a key lives in, if this replica may act on it now. */
+  const stateFor = (key: string): ScheduleState | undefined => {
+    const p = partitionOfKey(key);
+    if (p === undefined) return undefined;
+    const v = views.get(p);
+    return v?.ready && ownership.holds(p) ? v.runner.state : undefined;
+  };
+  const apply = (stored: StoredEvent) => {
+    const parsed = parseEventSubject(rt.names, stored.subject);
+    const v = parsed && views.get(parsed.partition);
+    if (v) scheduleProjection.evolve(v.runner.state, stored);
+  };
+  const writer = createWriter(rt, apply, (p) => ownership.holds(p));
+
+  async function acquire(p: number): Promise<void> {
+    const runner = createProjectionRunner<ScheduleState>({
+      js: rt.js,
+      store: rt.store,
+      projection: scheduleProjection,
+      filterSubjects: [subjects.partition(rt.names, p)],
+      snapshots: { store: snapshots, key: snapshotKey(p) },
+      log,
+      onEvent: (stored) => {
+        if (views.get(p)?.ready) markFor(stored);
+      },
+    });
+    const view: PartitionView = { runner, ready: false, snapshotSeq: 0 };
+    views.set(p, view);
+    const t0 = Date.now();
+    await runner.start();
+    view.snapshotSeq = runner.seq;
+    if (views.get(p) !== view) return; // released while catching up
+    view.ready = true;
+    log.info(
+      { partition: p, seq: runner.seq, jobs: runner.state.jobs.size, ms: Date.now() - t0 },
+      'partition taken over',
+    );
+    await recover(runner.state);
+  }
+
+  async function release(p: number): Promise<void> {
+    const v = views.get(p);
+    if (!v) return;
+    views.delete(p);
+    v.ready = false;
+    await v.runner.stop();
+    log.info({ partition: p }, 'partition released');
+  }
+
+  function onOwnershipChange(owned: ReadonlySet<number>): void {
+    changes = changes
+      .then(async () => {
+        for (const p of [...views.keys()]) if (!owned.has(p)) await release(p);
+        await Promise.all([...owned].filter((p) => !views.has(p)).map((p) => acquire(p)));
+        pump();
+      })
+      .catch((err: unknown) => log.error({ err }, 'ownership change failed'));
+  }
+
+  async function saveSnapshots(): Promise<void> {
+    for (const [p, v] of views) {
+      if (!v.ready || v.runner.seq === v.snapshotSeq || !ownership.holds(p)) continue;
+      const { seq } = await v.runner.saveSnapshot();
+      v.snapshotSeq = seq;
+    }
+  }
+
+  function onWorkerLost(workerId: string): void {
+    for (const v of views.values()) {
+      if (!v.ready) continue;
+      for (const inst of v.runner.state.instances.values()) {
+        if (inst.status === 'running' && inst.workerId === workerId)
+          mark(`inst:${inst.instanceId}`);
+        // A task the dead worker pulled but never started waits for its ack deadline: hand it out again.
+        if (inst.status === 'dispatched') mark(`inst:${inst.instanceId}`);
+      }
+    }
+  }
+
   const ctx = (): EventContext => ({ actor, nowMs: clock.now() });
 
   function markFor(stored: StoredEvent): void {
@@ -94,10 +192,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (stored.event.type === 'JobFired') mark(`fire:${stored.event.data.instanceId}`);
     } else {
       mark(`inst:${parsed.id}`);
-      const inst = runner.state.instances.get(parsed.id);
-      if (inst && isTerminal(inst.status)) {
+      const state = views.get(parsed.partition)?.runner.state;
+      const inst = state?.instances.get(parsed.id);
+      if (state && inst && isTerminal(inst.status)) {
         mark(`job:${inst.jobId}`); // fixed-delay and buffered fires wait for this
-        for (const f of runner.state.undispatched.values())
+        for (const f of state.undispatched.values())
           if (f.jobId === inst.jobId) mark(`fire:${f.instanceId}`);
       }
     }
@@ -118,6 +217,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       inFlight++;
       handle(key)
         .catch((err: unknown) => {
+          if (err instanceof NotOwnerError) {
+            log.debug({ key, partition: err.partition }, 'not acting: partition no longer held');
+            return;
+          }
           if (err instanceof ConcurrencyError) {
             counters.conflicts++;
             log.debug({ key, err: err.message }, 'stale view; reloading and deciding again');
@@ -139,8 +242,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   /** Waits until the fold has caught up with a subject that moved under us. */
   async function refresh(subject: string): Promise<void> {
+    const parsed = parseEventSubject(rt.names, subject);
+    const v = parsed && views.get(parsed.partition);
+    if (!v) return;
     const last = await rt.store.lastSeq(subject);
-    await runner.waitForSeq(last, 10_000);
+    await v.runner.waitForSeq(last, 10_000);
   }
 
   function arm(): void {
@@ -169,15 +275,17 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const sep = key.indexOf(':');
     const kind = key.slice(0, sep);
     const id = key.slice(sep + 1);
-    if (kind === 'job') return tickJob(id);
-    if (kind === 'inst') return superviseInstance(id);
-    if (kind === 'fire') return dispatchFire(id);
+    const state = stateFor(key);
+    if (!state) return; // not ours (any more): the owner has its own agenda
+    if (kind === 'job') return tickJob(state, id);
+    if (kind === 'inst') return superviseInstance(state, id);
+    if (kind === 'fire') return dispatchFire(state, id);
   }
 
   // ---- jobs ---------------------------------------------------------------------------------
 
-  async function tickJob(jobId: string): Promise<void> {
-    let job = runner.state.jobs.get(jobId);
+  async function tickJob(state: ScheduleState, jobId: string): Promise<void> {
+    let job = state.jobs.get(jobId);
     if (!job || job.status === 'deleted') return schedule(`job:${jobId}`, undefined);
     const now = clock.now();
 
@@ -200,7 +308,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         ctx(),
       );
       if (stored) counters.fires++;
-      job = runner.state.jobs.get(jobId)!;
+      job = state.jobs.get(jobId)!;
     }
 
     let nextTick: number | undefined;
@@ -210,7 +318,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         lastFireMs: job.lastTickMs,
         // Ticks up to a skip, or up to a resume or schedule change, are never planned again.
         lastSkippedMs: maxDefined(job.lastSkippedMs, job.notBeforeMs),
-        lastFinishMs: runner.state.lastFinishMs.get(jobId),
+        lastFinishMs: state.lastFinishMs.get(jobId),
         createdAtMs: job.anchorMs,
         nowMs: now,
         runsSoFar: job.runs,
@@ -228,21 +336,26 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           ctx(),
         );
         log.info({ jobId, skipped: plan.skipped }, 'misfired ticks skipped by policy');
-        job = runner.state.jobs.get(jobId)!;
+        job = state.jobs.get(jobId)!;
       }
       for (const t of plan.fires) {
-        await fireTick(job, t, now);
-        job = runner.state.jobs.get(jobId)!;
+        await fireTick(state, job, t, now);
+        job = state.jobs.get(jobId)!;
       }
       nextTick = plan.nextMs;
     }
     schedule(`job:${jobId}`, minDefined(nextTick, nextTrigger));
   }
 
-  async function fireTick(job: JobView, fireTimeMs: number, now: number): Promise<void> {
-    const active = runner.state.active.get(job.jobId);
+  async function fireTick(
+    state: ScheduleState,
+    job: JobView,
+    fireTimeMs: number,
+    now: number,
+  ): Promise<void> {
+    const active = state.active.get(job.jobId);
     let buffered = 0;
-    for (const f of runner.state.undispatched.values()) if (f.jobId === job.jobId) buffered++;
+    for (const f of state.undispatched.values()) if (f.jobId === job.jobId) buffered++;
     const decision = decideOverlap({
       policy: job.spec.overlap,
       maxConcurrent: job.spec.maxConcurrent,
@@ -262,7 +375,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
     if (decision === 'cancel-previous-then-start' && active) {
       for (const instanceId of [...active]) {
-        const inst = runner.state.instances.get(instanceId);
+        const inst = state.instances.get(instanceId);
         if (!inst || isTerminal(inst.status)) continue;
         await writer.instanceEvent(
           inst,
@@ -290,13 +403,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   /** Dispatches a recorded fire that has no instance yet (just fired, buffered, or half-done after a crash). */
-  async function dispatchFire(instanceId: string): Promise<void> {
-    const fire = runner.state.undispatched.get(instanceId);
+  async function dispatchFire(state: ScheduleState, instanceId: string): Promise<void> {
+    const fire = state.undispatched.get(instanceId);
     if (!fire) return;
-    const job = runner.state.jobs.get(fire.jobId);
+    const job = state.jobs.get(fire.jobId);
     if (!job || job.status === 'deleted') return;
-    if (job.spec.overlap === 'buffer-one' && (runner.state.active.get(job.jobId)?.size ?? 0) > 0)
-      return;
+    if (job.spec.overlap === 'buffer-one' && (state.active.get(job.jobId)?.size ?? 0) > 0) return;
     const ack = await writer.dispatch(
       job,
       { instanceId, attempt: 1, fireTimeMs: fire.fireTimeMs, params: fire.params, expectedSeq: 0 },
@@ -307,12 +419,26 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   // ---- instances ----------------------------------------------------------------------------
 
-  async function superviseInstance(instanceId: string): Promise<void> {
-    const inst = runner.state.instances.get(instanceId);
+  async function superviseInstance(state: ScheduleState, instanceId: string): Promise<void> {
+    const inst = state.instances.get(instanceId);
     if (!inst || isTerminal(inst.status)) return schedule(`inst:${instanceId}`, undefined);
     const now = clock.now();
     switch (inst.status) {
       case 'running': {
+        if (inst.workerId && liveWorkers && !liveWorkers.isLive(inst.workerId)) {
+          const lost = makeEvent(
+            'InstanceWorkerLost',
+            { instanceId, attempt: inst.attempt, workerId: inst.workerId },
+            ctx(),
+            msgIds.workerLost(instanceId, inst.attempt),
+          );
+          await writer.instanceEvent(inst, lost);
+          log.warn(
+            { instanceId, jobId: inst.jobId, attempt: inst.attempt, workerId: inst.workerId },
+            'worker lost; attempt ended',
+          );
+          return mark(`inst:${instanceId}`);
+        }
         const timedOut = decideTimeout(inst, ctx());
         if (timedOut) {
           await writer.instanceEvent(inst, timedOut);
@@ -323,7 +449,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         return schedule(`inst:${instanceId}`, attemptDeadlineMs(inst));
       }
       case 'attempt-ended': {
-        const job = runner.state.jobs.get(inst.jobId);
+        const job = state.jobs.get(inst.jobId);
         const policy = job?.spec.retry ?? {
           maxAttempts: 1,
           backoff: 'fixed' as const,
@@ -338,7 +464,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       case 'retry-waiting': {
         if ((inst.retryDueAtMs ?? 0) > now)
           return schedule(`inst:${instanceId}`, inst.retryDueAtMs);
-        const job = runner.state.jobs.get(inst.jobId);
+        const job = state.jobs.get(inst.jobId);
         if (!job) return;
         const ack = await writer.dispatch(
           job,
@@ -355,15 +481,18 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         return;
       }
       case 'dispatched':
+        // Only reached after a worker loss or a takeover: offer the task again under a new id;
+        // whichever copy a worker starts first wins (starts are sequence-checked).
+        if (now - inst.dispatchedAtMs > 1000)
+          await writer.publishTask(inst, inst.lastSeq, `r${now}`);
         return schedule(`inst:${instanceId}`, undefined);
       default:
         return;
     }
   }
 
-  /** After a (re)start: every job gets planned, half-done transitions get finished. */
-  async function recover(): Promise<void> {
-    const state = runner.state;
+  /** After a takeover: every job gets planned, half-done transitions get finished. */
+  async function recover(state: ScheduleState): Promise<void> {
     for (const jobId of state.jobs.keys()) mark(`job:${jobId}`);
     for (const instanceId of state.undispatched.keys()) mark(`fire:${instanceId}`);
     for (const inst of state.instances.values()) {
@@ -383,26 +512,39 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   return {
     schedulerId,
-    runner,
+    stateOf: (p) => (views.get(p)?.ready ? views.get(p)?.runner.state : undefined),
+    partitions: () =>
+      [...views].map(([partition, v]) => ({ partition, seq: v.runner.seq, ready: v.ready })),
     async start() {
       running = true;
-      await ownership.start();
-      await runner.start();
       ready = true;
-      log.info(
-        { jobs: runner.state.jobs.size, instances: runner.state.instances.size, seq: runner.seq },
-        'scheduler caught up',
-      );
-      await recover();
-      pump();
+      liveWorkers = await watchLiveWorkers(rt.buckets.heartbeats, log, onWorkerLost);
+      ownership.onChange(onOwnershipChange);
+      await ownership.start();
+      onOwnershipChange(ownership.owned());
+      await changes;
+      const snapshotEveryMs = opts.snapshotEveryMs ?? 30_000;
+      const snap = () => {
+        snapshotTimer = setTimeout(() => {
+          saveSnapshots()
+            .catch((err: unknown) => log.error({ err }, 'snapshot failed'))
+            .finally(() => running && snap());
+        }, snapshotEveryMs);
+      };
+      snap();
+      log.info({ partitions: [...views.keys()].length }, 'scheduler started');
     },
     async stop() {
       running = false;
       if (timer) clearTimeout(timer);
-      await runner.stop();
-      await ownership.stop();
+      if (snapshotTimer) clearTimeout(snapshotTimer);
       const deadline = Date.now() + 5000;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await saveSnapshots().catch((err: unknown) => log.error({ err }, 'final snapshot failed'));
+      await changes;
+      for (const p of [...views.keys()]) await release(p);
+      await ownership.stop();
+      await liveWorkers?.stop();
     },
     stats: () => ({ ...counters, agenda: agenda.size }),
   };

@@ -1,8 +1,9 @@
 import type { Runtime } from '../runtime.js';
+import { JetschedError } from '../../events/errors.js';
 import type { EventContext } from '../../events/build.js';
 import { makeEvent } from '../../events/build.js';
 import type { JetschedEvent, StoredEvent } from '../../events/event.js';
-import { instanceIdFor, partitionOf, subjects } from '../../events/subjects.js';
+import { instanceIdFor, parseEventSubject, partitionOf, subjects } from '../../events/subjects.js';
 import { msgIds, type TaskMessage } from '../../events/task.js';
 import type { FireReason } from '../../events/job-events.js';
 import type { JobView } from '../../projections/job-view.js';
@@ -10,18 +11,39 @@ import type { InstanceView } from '../../projections/instance-view.js';
 
 const encoder = new TextEncoder();
 
+/** This replica does not (or no longer) hold the partition: it must not append there. */
+export class NotOwnerError extends JetschedError {
+  constructor(readonly partition: number) {
+    super(
+      'NOT_OWNER',
+      `partition ${partition} is not held by this scheduler (lease lost or never taken)`,
+    );
+  }
+}
+
 /**
  * The scheduler's appends. Each is guarded by the aggregate's last folded sequence, so a
  * stale writer is refused (ConcurrencyError) and nothing is written twice.
  */
-export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) {
+export function createWriter(
+  rt: Runtime,
+  apply: (stored: StoredEvent) => void,
+  holds: (partition: number) => boolean = () => true,
+) {
   const { store, names, partitions } = rt;
+
+  /** Fencing: checked right before each write, so a replica whose lease lapsed writes nothing. */
+  function guard(subject: string): void {
+    const p = parseEventSubject(names, subject)?.partition;
+    if (p === undefined || !holds(p)) throw new NotOwnerError(p ?? -1);
+  }
 
   async function append(
     subject: string,
     event: JetschedEvent,
     expected: number,
   ): Promise<StoredEvent | undefined> {
+    guard(subject);
     const ack = await store.append(subject, event, {
       expectedLastSubjectSeq: expected,
       trusted: true,
@@ -122,6 +144,7 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
         msgIds.dispatch(a.instanceId, a.attempt),
       );
       const subject = this.instanceSubject(job.jobId, a.instanceId);
+      guard(subject);
       const ack = await store.append(subject, event, {
         expectedLastSubjectSeq: a.expectedSeq,
         trusted: true,
@@ -146,6 +169,8 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
         | 'group'
       >,
       dispatchSeq: number,
+      /** A fresh suffix re-offers the task under a new message id (after a worker loss). */
+      reofferSuffix?: string,
     ) {
       const task: TaskMessage = {
         v: 1,
@@ -161,7 +186,7 @@ export function createWriter(rt: Runtime, apply: (stored: StoredEvent) => void) 
         ...(d.timeoutMs !== undefined && { timeoutMs: d.timeoutMs }),
       };
       await rt.js.publish(subjects.task(names, d.group), encoder.encode(JSON.stringify(task)), {
-        msgID: msgIds.task(d.instanceId, d.attempt),
+        msgID: msgIds.task(d.instanceId, d.attempt) + (reofferSuffix ? `:${reofferSuffix}` : ''),
       });
     },
 
