@@ -4,6 +4,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerInstances } from './commands/instances.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerServer } from './commands/server.js';
+import { registerStatus } from './commands/status.js';
 import { registerWorker } from './commands/worker.js';
 import { addGlobalOptions, createCliLogger, resolveGlobalOptions, withRuntime } from './context.js';
 import type { CliDeps, RegisterCommands } from './deps.js';
@@ -16,6 +17,7 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
   registerWorker,
   registerJobs,
   registerInstances,
+  registerStatus,
   registerAudit,
 ];
 
