@@ -24,7 +24,7 @@ export async function startServer(
   const rt = opts.runtime;
   const schedulerId = opts.schedulerId ?? `s-${randomUUID().slice(0, 8)}`;
   const log = (opts.log ?? rt.log).child({ schedulerId });
-  let scheduler: Scheduler | undefined;
+  const late: { scheduler?: Scheduler } = {};
   const ownership =
     opts.ownership ??
     createLeaseOwnership({
@@ -36,9 +36,16 @@ export async function startServer(
       ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
       ...(opts.leaseTtlMs !== undefined && { leaseTtlMs: opts.leaseTtlMs }),
       // What `jetsched status` shows: how far each owned partition has folded.
-      describe: () => ({ folded: scheduler?.partitions().map((p) => [p.partition, p.seq]) ?? [] }),
+      describe: () => ({
+        folded: late.scheduler?.partitions().map((p) => [p.partition, p.seq]) ?? [],
+      }),
     });
-  scheduler = createScheduler({ ...opts, schedulerId, ownership, log: opts.log ?? rt.log });
+  const scheduler = (late.scheduler = createScheduler({
+    ...opts,
+    schedulerId,
+    ownership,
+    log: opts.log ?? rt.log,
+  }));
   const commands = createCommandHandler(rt, {
     log,
     ...(opts.clock && { clock: opts.clock }),
@@ -46,7 +53,7 @@ export async function startServer(
   await scheduler.start();
   log.info({ partitions: rt.partitions, prefix: rt.names.prefix }, 'jetsched server running');
   return {
-    scheduler: scheduler,
+    scheduler,
     async stop() {
       await commands.stop();
       await scheduler.stop();
