@@ -168,6 +168,11 @@ describe('scheduler and workers on a real nats-server', () => {
       { name: 'bad4', processor: 'ok', schedule: { every: '1s' }, retires: 2 },
       'data.spec.retires',
     ],
+    [
+      'a processor no live worker of the group offers',
+      { name: 'bad5', processor: 'nope', schedule: { every: '1s' } },
+      'data.spec.processor',
+    ],
   ])(
     'refuses %s over the command subject, naming the field, and appends nothing',
     async (_what, spec, field) => {

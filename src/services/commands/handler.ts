@@ -13,6 +13,7 @@ import { commandSchema, type Command } from '../../domain/commands.js';
 import { decideJob, type JobCommand } from '../../domain/job-decider.js';
 import { decideCancel } from '../../domain/instance-decider.js';
 import { loadInstance, loadJob, listJobIds } from './load.js';
+import type { WorkerHeartbeat } from '../worker/heartbeat.js';
 import type { Clock } from '../scheduler/clock.js';
 import { systemClock } from '../scheduler/clock.js';
 
@@ -97,9 +98,35 @@ export function createCommandHandler(
     }
   }
 
+  /**
+   * A processor no live worker of the job's group offers is refused, naming the field. With no
+   * live worker in the group at all, the job is accepted: its workers may simply not be up yet.
+   */
+  async function checkProcessor(group: string, processor: string): Promise<void> {
+    const offered = new Set<string>();
+    let workers = 0;
+    for await (const key of await rt.buckets.heartbeats.keys('worker.*')) {
+      const e = await rt.buckets.heartbeats.get(key);
+      if (!e || e.operation !== 'PUT') continue;
+      const hb = e.json<Partial<WorkerHeartbeat>>();
+      if (hb.group !== group) continue;
+      workers++;
+      for (const p of hb.processors ?? []) offered.add(p);
+    }
+    if (workers > 0 && !offered.has(processor)) {
+      throw new ValidationError('command RegisterJob', [
+        {
+          path: 'data.spec.processor',
+          message: `unknown processor ${JSON.stringify(processor)}: the ${workers} live worker(s) of group ${JSON.stringify(group)} offer ${[...offered].map((p) => JSON.stringify(p)).join(', ') || 'none'}`,
+        },
+      ]);
+    }
+  }
+
   async function execute(command: Command): Promise<CommandReply> {
     switch (command.type) {
       case 'RegisterJob':
+        await checkProcessor(command.data.spec.group, command.data.spec.processor);
         return onJob(command, command.data.spec.name);
       case 'PauseJob':
       case 'ResumeJob': {
