@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/event.js';
+import { isTerminal } from './instance-view.js';
 import {
   emptyState,
   evolve,
@@ -24,4 +25,23 @@ export const scheduleProjection: Projection<ScheduleState> = {
   evolve,
   toSnapshot,
   fromSnapshot: (data) => fromSnapshot(data as StateSnapshot),
+};
+
+/**
+ * The scheduler's own fold: like {@link scheduleProjection}, but a finished instance is dropped
+ * once folded. A scheduler acts only on live instances (and keeps each job's last finish time),
+ * so its memory and its snapshots stay proportional to jobs and running work, not to history.
+ */
+export const schedulerProjection: Projection<ScheduleState> = {
+  ...scheduleProjection,
+  name: 'scheduler',
+  evolve(state, stored) {
+    evolve(state, stored);
+    const id = (stored.event.data as { instanceId?: string }).instanceId;
+    if (id !== undefined && stored.event.type.startsWith('Instance')) {
+      const inst = state.instances.get(id);
+      if (inst && isTerminal(inst.status)) state.instances.delete(id);
+    }
+    return state;
+  },
 };

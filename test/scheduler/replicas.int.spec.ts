@@ -4,6 +4,7 @@ import { startServer } from '../../src/services/server.js';
 import { createWorker } from '../../src/services/worker/index.js';
 import { createClient } from '../../src/services/commands/client.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
+import { desiredPartitions } from '../../src/services/scheduler/rendezvous.js';
 import { allEvents, ofType, silent, watch } from './helpers.js';
 
 const nats = useNats();
@@ -38,24 +39,27 @@ describe('several scheduler replicas share the partitions through leases', () =>
     });
     await worker.start();
 
-    // Ownership settles to a partition of the partitions: every one owned by exactly one replica.
+    // Ownership settles on the rendezvous split of the live replicas: each partition owned once.
     const owners = () =>
       servers.map((s) =>
         s.scheduler
           .partitions()
           .filter((p) => p.ready)
-          .map((p) => p.partition),
+          .map((p) => p.partition)
+          .sort((x, y) => x - y),
       );
-    const settled = async () => {
-      for (let i = 0; i < 100; i++) {
-        const all = owners().flat();
-        if (all.length === a.partitions && new Set(all).size === all.length) return owners();
+    const settledOn = async (ids: string[]) => {
+      const want = servers.map((_, i) =>
+        ids.includes(`r-${i + 1}`)
+          ? [...desiredPartitions(ids, `r-${i + 1}`, a.partitions)].sort((x, y) => x - y)
+          : [],
+      );
+      for (let i = 0; i < 100 && JSON.stringify(owners()) !== JSON.stringify(want); i++) {
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`ownership never settled: ${JSON.stringify(owners())}`);
+      expect(owners()).toEqual(want);
     };
-    const split = await settled();
-    expect(split.every((ps) => ps.length > 0)).toBe(true);
+    await settledOn(['r-1', 'r-2', 'r-3']);
 
     const client = createClient(a);
     for (let i = 0; i < 30; i++) {
@@ -73,9 +77,7 @@ describe('several scheduler replicas share the partitions through leases', () =>
 
     // A replica stops (gracefully: it releases its leases); the others take its partitions.
     await servers[0]!.stop();
-    const after = await settled().catch(() => owners());
-    expect(after[0]).toEqual([]);
-    expect(new Set([...after[1]!, ...after[2]!]).size).toBe(a.partitions);
+    await settledOn(['r-2', 'r-3']);
     const runsAt = new Map([...view.state.jobs.values()].map((j) => [j.jobId, j.runs]));
     await view.waitUntil(
       (s) => [...s.jobs.values()].every((j) => j.runs >= (runsAt.get(j.jobId) ?? 0) + 3),

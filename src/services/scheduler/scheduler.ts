@@ -20,7 +20,7 @@ import {
   decideTimeout,
   attemptDeadlineMs,
 } from '../../domain/instance-decider.js';
-import { scheduleProjection } from '../../projections/projection.js';
+import { schedulerProjection } from '../../projections/projection.js';
 import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.js';
 import { isTerminal } from '../../projections/instance-view.js';
 import type { JobView } from '../../projections/job-view.js';
@@ -113,7 +113,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const apply = (stored: StoredEvent) => {
     const parsed = parseEventSubject(rt.names, stored.subject);
     const v = parsed && views.get(parsed.partition);
-    if (v) scheduleProjection.evolve(v.runner.state, stored);
+    if (v) schedulerProjection.evolve(v.runner.state, stored);
   };
   const writer = createWriter(rt, apply, (p) => ownership.holds(p));
 
@@ -121,7 +121,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const runner = createProjectionRunner<ScheduleState>({
       js: rt.js,
       store: rt.store,
-      projection: scheduleProjection,
+      projection: schedulerProjection,
       filterSubjects: [subjects.partition(rt.names, p)],
       snapshots: { store: snapshots, key: snapshotKey(p) },
       log,
