@@ -102,13 +102,29 @@ export function createCommandHandler(
    * A processor no live worker of the job's group offers is refused, naming the field. With no
    * live worker in the group at all, the job is accepted: its workers may simply not be up yet.
    */
+  let workerCache: { atMs: number; beats: Promise<Partial<WorkerHeartbeat>[]> } | undefined;
+  /** Live workers' heartbeats, read at most once a second (bulk registration must not list them per job). */
+  function liveWorkers(): Promise<Partial<WorkerHeartbeat>[]> {
+    const now = Date.now();
+    if (!workerCache || now - workerCache.atMs > 1000) {
+      const beats = (async () => {
+        const out: Partial<WorkerHeartbeat>[] = [];
+        for await (const key of await rt.buckets.heartbeats.keys('worker.*')) {
+          const e = await rt.buckets.heartbeats.get(key);
+          if (e?.operation === 'PUT') out.push(e.json<Partial<WorkerHeartbeat>>());
+        }
+        return out;
+      })();
+      workerCache = { atMs: now, beats };
+      beats.catch(() => (workerCache = undefined));
+    }
+    return workerCache.beats;
+  }
+
   async function checkProcessor(group: string, processor: string): Promise<void> {
     const offered = new Set<string>();
     let workers = 0;
-    for await (const key of await rt.buckets.heartbeats.keys('worker.*')) {
-      const e = await rt.buckets.heartbeats.get(key);
-      if (!e || e.operation !== 'PUT') continue;
-      const hb = e.json<Partial<WorkerHeartbeat>>();
+    for (const hb of await liveWorkers()) {
       if (hb.group !== group) continue;
       workers++;
       for (const p of hb.processors ?? []) offered.add(p);
