@@ -425,7 +425,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const now = clock.now();
     switch (inst.status) {
       case 'running': {
-        if (inst.workerId && liveWorkers && !liveWorkers.isLive(inst.workerId)) {
+        if (inst.workerId && liveWorkers && (await liveWorkers.isGone(inst.workerId))) {
           const lost = makeEvent(
             'InstanceWorkerLost',
             { instanceId, attempt: inst.attempt, workerId: inst.workerId },
