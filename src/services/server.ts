@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Runtime } from './runtime.js';
 import { createCommandHandler } from './commands/handler.js';
+import { liveJobSource } from './commands/job-index.js';
 import { createLeaseOwnership } from './scheduler/lease-ownership.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
 
@@ -46,8 +47,10 @@ export async function startServer(
     ownership,
     log: opts.log ?? rt.log,
   }));
+  const jobs = await liveJobSource(rt, log);
   const commands = createCommandHandler(rt, {
     log,
+    jobs,
     ...(opts.clock && { clock: opts.clock }),
   }).serve();
   await scheduler.start();
@@ -56,6 +59,7 @@ export async function startServer(
     scheduler,
     async stop() {
       await commands.stop();
+      await jobs.stop();
       await scheduler.stop();
     },
   };

@@ -12,7 +12,8 @@ import { subjects } from '../../events/subjects.js';
 import { commandSchema, type Command } from '../../domain/commands.js';
 import { decideJob, type JobCommand } from '../../domain/job-decider.js';
 import { decideCancel } from '../../domain/instance-decider.js';
-import { loadInstance, loadJob, listJobIds } from './load.js';
+import { loadInstance, listJobIds } from './load.js';
+import { directJobSource, type JobSource } from './job-index.js';
 import type { WorkerHeartbeat } from '../worker/heartbeat.js';
 import type { Clock } from '../scheduler/clock.js';
 import { systemClock } from '../scheduler/clock.js';
@@ -61,11 +62,12 @@ export function errorReply(err: unknown): CommandReply {
  */
 export function createCommandHandler(
   rt: Runtime,
-  opts: { clock?: Clock; actor?: Actor; log?: Logger } = {},
+  opts: { clock?: Clock; actor?: Actor; log?: Logger; jobs?: JobSource } = {},
 ) {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? rt.log;
   const { store, names, partitions } = rt;
+  const jobs = opts.jobs ?? directJobSource(rt, () => listJobIds(store, names));
 
   async function appendAll(subject: string, events: JetschedEvent[], expected: number) {
     const appended: { seq: number; type: string; duplicate?: boolean }[] = [];
@@ -81,7 +83,7 @@ export function createCommandHandler(
 
   async function onJob(command: JobCommand, jobId: string): Promise<CommandReply> {
     for (let attempt = 0; ; attempt++) {
-      const { view, lastSeq, subject } = await loadJob(store, names, partitions, jobId);
+      const { view, lastSeq, subject } = await jobs.load(jobId);
       let instance;
       if (command.type === 'RetryInstance') {
         instance = (await loadInstance(store, names, partitions, command.data.instanceId))?.view;
@@ -149,7 +151,7 @@ export function createCommandHandler(
         if (command.data.jobId) return onJob(command, command.data.jobId);
         const results: Record<string, unknown>[] = [];
         const appended: { seq: number; type: string }[] = [];
-        for (const jobId of await listJobIds(store, names)) {
+        for (const jobId of await jobs.jobIds()) {
           let r: CommandReply | undefined;
           try {
             r = await onJob(

@@ -7,7 +7,11 @@ import type { Logger } from 'pino';
  * A worker we have not heard of yet (its first beat may still be on its way) is looked up
  * directly before it is declared gone, so a new worker is never mistaken for a lost one.
  */
-export async function watchLiveWorkers(heartbeats: KV, log: Logger, onLost: (workerId: string) => void) {
+export async function watchLiveWorkers(
+  heartbeats: KV,
+  log: Logger,
+  onLost: (workerId: string) => void,
+) {
   const live = new Set<string>();
   const gone = new Set<string>();
   for await (const key of await heartbeats.keys('worker.*')) live.add(key.slice('worker.'.length));
