@@ -20,6 +20,8 @@ export interface RunnerOptions<S> {
   /** Called for each message that could not be decoded (after it was counted and logged). */
   onSkipped?: (raw: RawStoredEvent) => void;
   clock?: () => number;
+  /** Restart the consumer when events exist past the fold and none arrived for this long. Default 5000 ms. */
+  stallAfterMs?: number;
 }
 
 export interface ProjectionRunner<S> {
@@ -46,6 +48,7 @@ interface Waiter<S> {
 export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRunner<S> {
   const { js, store, projection, log } = opts;
   const clock = opts.clock ?? Date.now;
+  const stallAfterMs = opts.stallAfterMs ?? 5000;
   const filters = opts.filterSubjects?.length
     ? opts.filterSubjects
     : [`${store.names.prefix}.evt.>`];
@@ -94,8 +97,14 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     }
   }
 
+  /**
+   * Folds from the stream, forever. JetStream leader changes can leave a consumer silent, so a
+   * watchdog restarts it from the last folded sequence when the server reports missed heartbeats,
+   * or when the stream holds events past our position and none has arrived for a while.
+   */
   async function run(caughtUp: () => void, end: number): Promise<void> {
     while (!stopped) {
+      let watchdog: NodeJS.Timeout | undefined;
       try {
         const consumer = await js.consumers.get(store.names.eventStream, {
           filter_subjects: filters,
@@ -103,9 +112,34 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
             ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq + 1 }
             : { deliver_policy: DeliverPolicy.All }),
         });
-        messages = await consumer.consume({ max_messages: 4096 });
+        const current = await consumer.consume({ max_messages: 4096, expires: 5000 });
+        messages = current;
         if (stopped) break;
-        for await (const m of messages) {
+        let lastProgress = Date.now();
+        const restart = (why: string) => {
+          log.warn(
+            { projection: projection.name, seq, why },
+            'projection consumer stalled; restarting it',
+          );
+          void current.close();
+        };
+        void (async () => {
+          for await (const st of current.status()) {
+            if (st.type === 'heartbeats_missed' && st.count >= 2)
+              return restart('heartbeats missed');
+          }
+        })().catch(() => undefined);
+        watchdog = setInterval(() => {
+          if (Date.now() - lastProgress < stallAfterMs) return;
+          void (async () => {
+            let last = 0;
+            for (const f of filters) last = Math.max(last, await store.lastSeq(f));
+            if (last > seq && Date.now() - lastProgress >= stallAfterMs)
+              restart(`stream at ${last}, fold at ${seq}`);
+          })().catch((err: unknown) => log.debug({ err }, 'watchdog probe failed'));
+        }, stallAfterMs);
+        for await (const m of current) {
+          lastProgress = Date.now();
           if (m.seq <= seq) continue;
           fold(toRaw(m));
           if (seq >= end || m.info.pending === 0) caughtUp();
@@ -118,6 +152,8 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
           'projection consumer failed; resuming',
         );
         await new Promise((r) => setTimeout(r, 250));
+      } finally {
+        if (watchdog) clearInterval(watchdog);
       }
     }
   }

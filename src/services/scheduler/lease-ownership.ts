@@ -3,6 +3,7 @@ import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { Ownership } from './ownership.js';
 import { desiredPartitions } from './rendezvous.js';
+import { isWrongLastSequence } from '../../events/event-store.js';
 
 export interface LeaseOwnershipOptions {
   schedulerId: string;
@@ -113,12 +114,21 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
           );
           held.set(p, { revision, validUntil: startedAt + ttlMs - margin });
         } catch (err) {
-          held.delete(p);
-          changed = true;
-          log.warn(
-            { partition: p, err: (err as Error).message },
-            'lease renewal refused: partition lost',
-          );
+          if (isWrongLastSequence(err)) {
+            held.delete(p);
+            changed = true;
+            log.warn(
+              { partition: p },
+              'lease renewal refused: another scheduler holds the partition',
+            );
+          } else {
+            // No answer (e.g. the bucket's leader is being re-elected): keep acting while the lease
+            // is still valid; `holds()` turns false by itself once it may have expired.
+            log.warn(
+              { partition: p, err: (err as Error).message },
+              'lease renewal failed; retrying',
+            );
+          }
         }
       }),
     );

@@ -32,6 +32,11 @@ import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
 import { createWriter } from './writer.js';
 
+/** Re-publish a not-yet-started task under its own id after this long (covers a failed publish). */
+const REPUBLISH_MS = 5_000;
+/** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
+const REOFFER_MS = 30_000;
+
 export interface SchedulerOptions {
   runtime: Runtime;
   /** Stable id of this replica; shown in events as the actor. Default: random. */
@@ -170,6 +175,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
+  /** Dispatched attempts whose task to re-offer at once (their worker may have died holding it). */
+  const reofferNow = new Set<string>();
+
   function onWorkerLost(workerId: string): void {
     for (const v of views.values()) {
       if (!v.ready) continue;
@@ -177,7 +185,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         if (inst.status === 'running' && inst.workerId === workerId)
           mark(`inst:${inst.instanceId}`);
         // A task the dead worker pulled but never started waits for its ack deadline: hand it out again.
-        if (inst.status === 'dispatched') mark(`inst:${inst.instanceId}`);
+        if (inst.status === 'dispatched') {
+          reofferNow.add(inst.instanceId);
+          mark(`inst:${inst.instanceId}`);
+        }
       }
     }
   }
@@ -480,12 +491,28 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         if (!ack.duplicate) counters.dispatches++;
         return;
       }
-      case 'dispatched':
-        // Only reached after a worker loss or a takeover: offer the task again under a new id;
-        // whichever copy a worker starts first wins (starts are sequence-checked).
-        if (now - inst.dispatchedAtMs > 1000)
-          await writer.publishTask(inst, inst.lastSeq, `r${now}`);
-        return schedule(`inst:${instanceId}`, undefined);
+      case 'dispatched': {
+        // Waiting for a worker to start it. Offer the task again when it may have been lost:
+        // - its worker died after taking it: at once, under a new message id;
+        // - the publish itself may have failed: after 5 s, under the same id (a no-op if it landed);
+        // - a pull may have been lost in a JetStream leader change: every 30 s, under a new id.
+        // Whichever copy a worker starts first wins: starts are sequence-checked.
+        const age = now - inst.dispatchedAtMs;
+        if (reofferNow.delete(instanceId)) {
+          await writer.publishTask(inst, inst.lastSeq, `lost${now}`);
+        } else if (age >= REOFFER_MS) {
+          const round = Math.floor(age / REOFFER_MS);
+          await writer.publishTask(inst, inst.lastSeq, `r${round}`);
+          return schedule(`inst:${instanceId}`, inst.dispatchedAtMs + (round + 1) * REOFFER_MS);
+        } else if (age >= REPUBLISH_MS) {
+          await writer.publishTask(inst, inst.lastSeq);
+          return schedule(`inst:${instanceId}`, inst.dispatchedAtMs + REOFFER_MS);
+        }
+        return schedule(
+          `inst:${instanceId}`,
+          inst.dispatchedAtMs + (age < REPUBLISH_MS ? REPUBLISH_MS : REOFFER_MS),
+        );
+      }
       default:
         return;
     }

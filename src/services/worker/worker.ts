@@ -117,13 +117,23 @@ export function createWorker(opts: WorkerOptions): Worker {
       if (state !== State.Running) break;
       try {
         consumer ??= await js.consumers.get(names.taskStream, consumerName);
-        fetch = await consumer.fetch({
+        const pull = await consumer.fetch({
           max_messages: concurrency - held.size,
           expires: pullExpiresMs,
         });
+        fetch = pull;
         // drain() or stop() may have come while the pull was being set up.
-        if (state !== State.Running) await fetch.close();
-        for await (const m of fetch) {
+        if (state !== State.Running) await pull.close();
+        // A pull lost in a JetStream leader change may never end by itself: end it ourselves.
+        const guard = setTimeout(() => {
+          log.warn({ pullExpiresMs }, 'task pull outlived its expiry; closing it');
+          void pull.close();
+        }, pullExpiresMs + 5000);
+        pull
+          .closed()
+          .finally(() => clearTimeout(guard))
+          .catch(() => undefined);
+        for await (const m of pull) {
           if (state !== State.Running) {
             // Received as drain or stop closed the pull: hand it straight back to the group.
             m.nak();
