@@ -49,6 +49,8 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
   const ttlMs = opts.leaseTtlMs ?? 3000;
   const margin = opts.safetyMarginMs ?? 500;
   const held = new Map<number, Held>();
+  /** Our last revision of leases we dropped because they may have lapsed. */
+  const lapsed = new Map<number, number>();
   const members = new Set<string>([schedulerId]);
   const listeners = new Set<(owned: ReadonlySet<number>) => void>();
   let timer: NodeJS.Timeout | undefined;
@@ -65,7 +67,9 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
     for (const l of listeners) l(now);
   }
   function drop(p: number, why: string): void {
-    if (held.delete(p)) {
+    const h = held.get(p);
+    if (h && held.delete(p)) {
+      lapsed.set(p, h.revision);
       log.warn({ partition: p, why }, 'partition dropped');
       notify();
     }
@@ -137,11 +141,18 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
   }
 
   async function tryAcquire(p: number, startedAt = performance.now()): Promise<boolean> {
+    const value = enc({ owner: schedulerId, atMs: Date.now() });
+    const previous = lapsed.get(p);
+    lapsed.delete(p);
     try {
-      const revision = await leases.create(
-        leaseKey(p),
-        enc({ owner: schedulerId, atMs: Date.now() }),
-      );
+      // A lease we stopped trusting (renewals got no answer) may still be ours: if nobody wrote
+      // it since, renewing at our last revision takes it back without waiting for it to expire.
+      const revision =
+        previous !== undefined
+          ? await leases
+              .update(leaseKey(p), value, previous)
+              .catch(() => leases.create(leaseKey(p), value))
+          : await leases.create(leaseKey(p), value);
       held.set(p, { revision, validUntil: startedAt + ttlMs - margin });
       log.info({ partition: p }, 'partition acquired');
       return true;

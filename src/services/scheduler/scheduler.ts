@@ -137,7 +137,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const view: PartitionView = { runner, ready: false, snapshotSeq: 0 };
     views.set(p, view);
     const t0 = Date.now();
-    await runner.start();
+    try {
+      await runner.start();
+    } catch (err) {
+      // e.g. NATS unreachable mid-election: forget the half-built view so the next sync retries.
+      if (views.get(p) === view) views.delete(p);
+      await runner.stop().catch(() => undefined);
+      throw err;
+    }
     view.snapshotSeq = runner.seq;
     if (views.get(p) !== view) return; // released while catching up
     view.ready = true;
@@ -157,11 +164,18 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     log.info({ partition: p }, 'partition released');
   }
 
-  function onOwnershipChange(owned: ReadonlySet<number>): void {
+  /** Brings the folded partitions in line with the owned ones; retries what could not be taken. */
+  function syncOwnership(): void {
     changes = changes
       .then(async () => {
+        const owned = ownership.owned();
         for (const p of [...views.keys()]) if (!owned.has(p)) await release(p);
-        await Promise.all([...owned].filter((p) => !views.has(p)).map((p) => acquire(p)));
+        const wanted = [...owned].filter((p) => !views.has(p));
+        const results = await Promise.allSettled(wanted.map((p) => acquire(p)));
+        const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        for (const f of failed)
+          log.error({ err: f.reason as unknown }, 'taking over a partition failed; retrying');
+        if (failed.length > 0 && running) setTimeout(syncOwnership, 1000);
         pump();
       })
       .catch((err: unknown) => log.error({ err }, 'ownership change failed'));
@@ -546,9 +560,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       running = true;
       ready = true;
       liveWorkers = await watchLiveWorkers(rt.buckets.heartbeats, log, onWorkerLost);
-      ownership.onChange(onOwnershipChange);
+      ownership.onChange(syncOwnership);
       await ownership.start();
-      onOwnershipChange(ownership.owned());
+      syncOwnership();
       await changes;
       const snapshotEveryMs = opts.snapshotEveryMs ?? 30_000;
       const snap = () => {
