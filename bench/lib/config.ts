@@ -1,0 +1,86 @@
+/**
+ * Benchmark sizes. `BENCH_QUICK=1` runs a smoke-sized version (one trial each, about a minute);
+ * `BENCH_TRIALS=n` overrides the number of trials (default 3, quick 1).
+ */
+export interface BenchConfig {
+  quick: boolean;
+  trials: number;
+  publish: { messages: number; bytes: number; window: number };
+  throughput: {
+    /** Instances per trial when triggers are appended straight to the stream. */
+    directInstances: number;
+    /** Instances per trial through TriggerJob commands (request-reply to the server). */
+    commandInstances: number;
+    /** Manual jobs the triggers are spread over. */
+    jobs: number;
+    /** Instances per trial for the variant with a single manual job. */
+    singleJobInstances: number;
+    /** TriggerJob requests in flight. */
+    commandWindow: number;
+    workerConcurrency: number;
+  };
+  precision: {
+    everySecondJobs: number;
+    everySecondRunMs: number;
+    cronJobs: number;
+    cronRunMs: number;
+    registerWindow: number;
+  };
+  scale: { jobs: number; registerWindow: number };
+  takeover: { trials: number; jobs: number };
+  rebuild: { events: number; snapshotInstances: number };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const quick = env['BENCH_QUICK'] === '1';
+  const trials = Number(env['BENCH_TRIALS'] ?? (quick ? 1 : 3));
+  if (!Number.isInteger(trials) || trials < 1)
+    throw new Error('BENCH_TRIALS must be an integer ≥ 1');
+  return quick
+    ? {
+        quick,
+        trials,
+        publish: { messages: 20_000, bytes: 256, window: 1000 },
+        throughput: {
+          directInstances: 2000,
+          commandInstances: 500,
+          jobs: 50,
+          singleJobInstances: 300,
+          commandWindow: 50,
+          workerConcurrency: 64,
+        },
+        precision: {
+          everySecondJobs: 100,
+          everySecondRunMs: 5000,
+          cronJobs: 500,
+          cronRunMs: 12_000,
+          registerWindow: 100,
+        },
+        scale: { jobs: 2000, registerWindow: 200 },
+        takeover: { trials: 1, jobs: 64 },
+        rebuild: { events: 40_000, snapshotInstances: 5000 },
+      }
+    : {
+        quick,
+        trials,
+        publish: { messages: 100_000, bytes: 256, window: 1000 },
+        throughput: {
+          directInstances: 10_000,
+          commandInstances: 3000,
+          jobs: 100,
+          singleJobInstances: 1000,
+          commandWindow: 100,
+          workerConcurrency: 64,
+        },
+        precision: {
+          everySecondJobs: 1000,
+          everySecondRunMs: 20_000,
+          cronJobs: 10_000,
+          cronRunMs: 40_000,
+          registerWindow: 200,
+        },
+        scale: { jobs: 100_000, registerWindow: 200 },
+        takeover: { trials: 5, jobs: 160 },
+        rebuild: { events: 1_000_000, snapshotInstances: 100_000 },
+      };
+}

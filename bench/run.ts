@@ -1,0 +1,120 @@
+/**
+ * `npm run bench`: runs the benchmark suites and writes docs/benchmarks.md (see that file's
+ * "How to run"). Usage: node dist/bench/run.js [--only a,b] [--out file]
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { loadConfig, type BenchConfig } from './lib/config.js';
+import { describeEnvironment } from './lib/environment.js';
+import { withNatsServer } from './lib/nats.js';
+import { NOTES_END, NOTES_START, renderReport } from './lib/report.js';
+import { Collector, type SuiteResult } from './lib/result.js';
+import { throughputSuite } from './suites/throughput.js';
+import { precisionSuite } from './suites/precision.js';
+import { scaleSuite } from './suites/scale.js';
+import { takeoverSuite } from './suites/takeover.js';
+import { rebuildSuite } from './suites/rebuild.js';
+
+interface Suite {
+  name: string;
+  title: string;
+  run(url: string, cfg: BenchConfig, c: Collector): Promise<void>;
+}
+
+const SUITES: readonly Suite[] = [
+  { name: 'throughput', title: 'Throughput (with the raw publish baseline)', run: throughputSuite },
+  { name: 'precision', title: 'Fire precision', run: precisionSuite },
+  { name: 'scale', title: 'Scale: one scheduler holding many jobs', run: scaleSuite },
+  { name: 'takeover', title: 'Takeover after kill -9', run: takeoverSuite },
+  { name: 'rebuild', title: 'Rebuild and snapshot restore', run: rebuildSuite },
+];
+
+function parseArgs(argv: readonly string[]): { only?: string[]; out?: string } {
+  const out: { only?: string[]; out?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--only')
+      out.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (a === '--out') out.out = value();
+    else throw new Error(`unknown argument ${a} (use --only a,b and --out file)`);
+  }
+  return out;
+}
+
+async function keptNotes(file: string): Promise<string | undefined> {
+  try {
+    const text = await readFile(file, 'utf8');
+    const a = text.indexOf(NOTES_START);
+    const b = text.indexOf(NOTES_END);
+    return a >= 0 && b > a ? text.slice(a + NOTES_START.length, b) : undefined;
+  } catch {
+    return undefined; // no previous report
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const cfg = loadConfig();
+  const unknown = (args.only ?? []).filter((n) => !SUITES.some((s) => s.name === n));
+  if (unknown.length)
+    throw new Error(
+      `unknown suite(s) ${unknown.join(', ')}; have ${SUITES.map((s) => s.name).join(', ')}`,
+    );
+  const selected = SUITES.filter((s) => !args.only || args.only.includes(s.name));
+  const partial = args.only !== undefined || cfg.quick;
+  const file = args.out ?? (partial ? '.data/bench/benchmarks.md' : 'docs/benchmarks.md');
+  const env = await describeEnvironment();
+  console.log(
+    `jetsched benchmarks (${cfg.quick ? 'quick' : 'full'}, ${cfg.trials} trial(s)) on ${env.cores} × ${env.cpuModel}, Node ${env.node}, nats-server ${env.natsServer}`,
+  );
+
+  const results: SuiteResult[] = [];
+  const t0 = performance.now();
+  for (const suite of selected) {
+    console.log(`\n▶ ${suite.title}`);
+    const c = new Collector();
+    const started = performance.now();
+    const loadBefore = loadavg()[0] ?? NaN;
+    let error: string | undefined;
+    try {
+      await withNatsServer((server) => suite.run(server.url, cfg, c));
+    } catch (err) {
+      error = err instanceof Error ? `${err.message}` : String(err);
+      console.error(`  ✗ ${suite.name} failed:`, err);
+    }
+    c.notes.push(
+      `load average (1 min) of the machine before / after the suite: ${loadBefore.toFixed(2)} / ${(loadavg()[0] ?? NaN).toFixed(2)} (${cpus().length} cores; other processes on the machine count too)`,
+    );
+    const result: SuiteResult = {
+      suite: suite.name,
+      title: suite.title,
+      measures: c.measures(),
+      setup: c.setup,
+      notes: c.notes,
+      durationMs: performance.now() - started,
+      ...(error !== undefined && { error }),
+    };
+    results.push(result);
+    console.log(`  done in ${(result.durationMs / 1000).toFixed(1)} s`);
+    for (const m of result.measures)
+      console.log(`    ${m.name}: ${m.samples.map((x) => x.toFixed(1)).join(', ')} ${m.unit}`);
+  }
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, renderReport(env, cfg, results, await keptNotes(file)));
+  await mkdir('.data/bench', { recursive: true });
+  await writeFile('.data/bench/results.json', JSON.stringify({ env, cfg, results }, null, 2));
+  console.log(`\nwrote ${file} (all suites: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  // Exit explicitly: a client library timer or log stream must not keep a finished run alive.
+  process.exit(results.some((r) => r.error) ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,246 @@
+import { DeliverPolicy } from '@nats-io/jetstream';
+import type { BenchConfig } from '../lib/config.js';
+import type { Runtime } from '../../src/services/runtime.js';
+import { baseline, Collector, lowerIsAtMost } from '../lib/result.js';
+import { dropInstallation, openBenchRuntime, readEvents, uniquePrefix } from '../lib/nats.js';
+import { startSut } from '../lib/sut.js';
+import { benchClient, GROUP, registerJobs } from '../lib/jobs.js';
+import { timerPublishLateness } from '../lib/timer-baseline.js';
+import { fmt, sleep, spread } from '../lib/stats.js';
+
+interface Scenario {
+  key: string;
+  label: string;
+  jobs: number;
+  schedule: Record<string, unknown>;
+  periodMs: number;
+  runMs: number;
+  targetP99Ms: number;
+  /** Fire phases of the jobs within a period, for the baseline. */
+  offsets: (jobs: number) => number[];
+  baselineTicks: number;
+  baselinePeriodMs: number;
+}
+
+interface Lateness {
+  fire: number[];
+  start: number[];
+  expected: number;
+  missingFires: number;
+  duplicateFires: number;
+  missingStarts: number;
+  registerRate: number;
+  /** How long after the window the scheduler ran on until the window's fires had started. */
+  settleMs: number;
+}
+
+/**
+ * After the window: keeps the system running until the instances of the window's fires have
+ * started (at least `atLeast` of them and no new one for 2 s; or nothing new for 10 s; at most
+ * 60 s), so that late starts are measured rather than cut off. Instance ids of scheduled fires
+ * are `<jobId>~<fireTimeMs>`, so the subject tells the fire time; only headers are read.
+ */
+async function waitForStarts(
+  rt: Runtime,
+  from: number,
+  to: number,
+  atLeast: number,
+): Promise<{ ms: number; started: number }> {
+  const t0 = Date.now();
+  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
+    filter_subjects: [`${rt.names.prefix}.evt.*.inst.*`],
+    deliver_policy: DeliverPolicy.All,
+    headers_only: true,
+  });
+  const messages = await consumer.consume({ max_messages: 4096 });
+  const started = new Set<string>();
+  let lastGrowth = Date.now();
+  const loop = (async () => {
+    for await (const m of messages) {
+      if (m.headers?.get('Jetsched-Type') !== 'InstanceStarted') continue;
+      const fireTimeMs = Number(m.subject.slice(m.subject.lastIndexOf('~') + 1));
+      if (fireTimeMs >= from && fireTimeMs <= to && !started.has(m.subject)) {
+        started.add(m.subject);
+        lastGrowth = Date.now();
+      }
+    }
+  })();
+  for (;;) {
+    await sleep(500);
+    const quiet = Date.now() - lastGrowth;
+    if ((started.size >= atLeast && quiet >= 2000) || quiet >= 10_000 || Date.now() - t0 > 60_000)
+      break;
+  }
+  await messages.close();
+  await loop;
+  return { ms: Date.now() - t0, started: started.size };
+}
+
+/** Expected ticks of one job in [from, to]: fixed rate from its anchor, or every period on the clock. */
+function ticksIn(s: Scenario, anchorMs: number, from: number, to: number): number[] {
+  const out: number[] = [];
+  const first =
+    s.key === 'every'
+      ? anchorMs + Math.max(1, Math.ceil((from - anchorMs) / s.periodMs)) * s.periodMs
+      : Math.ceil(Math.max(from, anchorMs + 1) / s.periodMs) * s.periodMs;
+  for (let t = first; t <= to; t += s.periodMs) out.push(t);
+  return out;
+}
+
+async function runScenario(url: string, s: Scenario, registerWindow: number): Promise<Lateness> {
+  const prefix = uniquePrefix(s.key);
+  const rt = await openBenchRuntime(url, prefix, 'bench-harness');
+  try {
+    const sut = await startSut(
+      { url, prefix, schedulerId: `sched-${prefix}`, workers: 2, workerConcurrency: 64 },
+      `precision-${prefix}`,
+    );
+    let registerMs: number;
+    let settle: { ms: number; started: number };
+    let from: number;
+    let to: number;
+    try {
+      const specs = Array.from({ length: s.jobs }, (_, i) => ({
+        name: `${s.key}-${i}`,
+        group: GROUP,
+        processor: 'noop',
+        schedule: s.schedule,
+      }));
+      registerMs = await registerJobs(benchClient(rt), specs, registerWindow);
+      from = Date.now() + 1000;
+      to = from + s.runMs;
+      await sleep(to - Date.now());
+      settle = await waitForStarts(rt, from, to, s.jobs * Math.floor(s.runMs / s.periodMs));
+    } finally {
+      await sut.stop();
+    }
+    const events = await readEvents(rt.js, rt.jsm, rt.names.eventStream, [`${prefix}.evt.>`]);
+    const anchor = new Map<string, number>();
+    const fireOf = new Map<string, number>();
+    const seen = new Set<string>();
+    const fire: number[] = [];
+    let duplicateFires = 0;
+    for (const { event: e } of events) {
+      if (e.type === 'JobDefined') anchor.set(e.data.jobId, e.data.createdAtMs);
+      if (e.type !== 'JobFired' || e.data.fireTimeMs < from || e.data.fireTimeMs > to) continue;
+      const key = `${e.data.jobId}@${e.data.fireTimeMs}`;
+      if (seen.has(key)) duplicateFires++;
+      seen.add(key);
+      fireOf.set(e.data.instanceId, e.data.fireTimeMs);
+      fire.push(e.atMs - e.data.fireTimeMs);
+    }
+    const start: number[] = [];
+    for (const { event: e } of events) {
+      if (e.type !== 'InstanceStarted' || e.data.attempt !== 1) continue;
+      const t = fireOf.get(e.data.instanceId);
+      if (t !== undefined) start.push(e.atMs - t);
+    }
+    let expected = 0;
+    let missingFires = 0;
+    for (const [jobId, a] of anchor) {
+      for (const t of ticksIn(s, a, from, to)) {
+        expected++;
+        if (!seen.has(`${jobId}@${t}`)) missingFires++;
+      }
+    }
+    return {
+      fire,
+      start,
+      expected,
+      missingFires,
+      duplicateFires,
+      missingStarts: fire.length - start.length,
+      registerRate: s.jobs / (registerMs / 1000),
+      settleMs: settle.ms,
+    };
+  } finally {
+    await dropInstallation(rt);
+    await rt.close();
+  }
+}
+
+export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector): Promise<void> {
+  const p = cfg.precision;
+  const scenarios: Scenario[] = [
+    {
+      key: 'every',
+      label: `${p.everySecondJobs.toLocaleString('en-US')} jobs every 1 s`,
+      jobs: p.everySecondJobs,
+      schedule: { every: '1s' },
+      periodMs: 1000,
+      runMs: p.everySecondRunMs,
+      targetP99Ms: 20,
+      offsets: (n) => Array.from({ length: n }, (_, i) => Math.floor((i * 1000) / n)),
+      baselineTicks: 5,
+      baselinePeriodMs: 1000,
+    },
+    {
+      key: 'cron',
+      label: `${p.cronJobs.toLocaleString('en-US')} cron jobs */10 s`,
+      jobs: p.cronJobs,
+      schedule: { cron: '*/10 * * * * *' },
+      periodMs: 10_000,
+      runMs: p.cronRunMs,
+      targetP99Ms: 50,
+      offsets: (n) => Array.from({ length: n }, () => 0),
+      baselineTicks: 3,
+      baselinePeriodMs: 2000,
+    },
+  ];
+  c.setup.push(
+    'one nats-server; per trial and scenario a fresh installation and a fresh child process with the scheduler (startServer) and two workers (concurrency 64, no-op processor); jobs registered through RegisterJob commands while it runs',
+    'window: from 1 s after the last registration for the run length; a fire belongs to it by its intended time; after the window the system keeps running until the window’s instances have started (no new start for 2 s), so late ones are measured rather than cut off; then it stops and lateness is read back from the stream',
+    'fire lateness = JobFired.atMs − fireTimeMs (when the scheduler decided); start lateness = InstanceStarted.atMs − fireTimeMs (attempt 1, when a worker began it)',
+    'baseline: an ideal scheduler in one Node process (sorted due times, one setTimeout) publishing one 256-byte JetStream message per fire, lateness = ack − due; same number of fires per tick and the same phases (spread over the second for fixed rate; all at once for cron, bursts 2 s apart)',
+  );
+  const defs = scenarios.map((s) => {
+    const b = {
+      p50: baseline('timer + publish p50', 'ms'),
+      p99: baseline('timer + publish p99', 'ms'),
+      max: baseline('timer + publish max', 'ms'),
+    };
+    const name = (what: string, q: string) => `${s.label}: ${what} lateness ${q}`;
+    const target = { text: `p99 ≤ ${s.targetP99Ms} ms`, met: lowerIsAtMost(s.targetP99Ms) };
+    for (const what of ['fire', 'start']) {
+      for (const q of ['p50', 'p99', 'max'] as const) {
+        c.define({
+          name: name(what, q),
+          unit: 'ms',
+          baseline: b[q],
+          ...(q === 'p99' && { target }),
+        });
+      }
+    }
+    const reg = `${s.label}: register rate (RegisterJob, ${p.registerWindow} in flight)`;
+    c.define({ name: reg, unit: 'jobs/s' });
+    return { s, b, name, reg };
+  });
+  for (let trial = 1; trial <= cfg.trials; trial++) {
+    console.log(`  trial ${trial}/${cfg.trials}`);
+    for (const { s, b, name, reg } of defs) {
+      const base = spread(
+        await timerPublishLateness(url, uniquePrefix('tb'), {
+          offsets: s.offsets(s.jobs),
+          periodMs: s.baselinePeriodMs,
+          ticks: s.baselineTicks,
+        }),
+      );
+      b.p50.samples.push(base.p50);
+      b.p99.samples.push(base.p99);
+      b.max.samples.push(base.max);
+      const r = await runScenario(url, s, p.registerWindow);
+      const f = spread(r.fire);
+      const st = spread(r.start);
+      c.add(name('fire', 'p50'), f.p50);
+      c.add(name('fire', 'p99'), f.p99);
+      c.add(name('fire', 'max'), f.max);
+      c.add(name('start', 'p50'), st.p50);
+      c.add(name('start', 'p99'), st.p99);
+      c.add(name('start', 'max'), st.max);
+      c.add(reg, r.registerRate);
+      c.note(
+        `trial ${trial}, ${s.label}: ${r.fire.length} fires in the window (expected ${r.expected}; missing ${r.missingFires}, duplicated ${r.duplicateFires}; fired but not started ${r.missingStarts}; ran ${fmt(r.settleMs / 1000)} s past the window until the starts were in); fire p50/p99/max ${fmt(f.p50)}/${fmt(f.p99)}/${fmt(f.max)} ms, start ${fmt(st.p50)}/${fmt(st.p99)}/${fmt(st.max)} ms; baseline ${fmt(base.p50)}/${fmt(base.p99)}/${fmt(base.max)} ms; registered at ${fmt(r.registerRate)} jobs/s`,
+      );
+    }
+  }
+}

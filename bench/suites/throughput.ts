@@ -1,0 +1,140 @@
+import type { BenchConfig } from '../lib/config.js';
+import { baseline, Collector, type Summary } from '../lib/result.js';
+import { dropInstallation, lastStreamSeq, openBenchRuntime, uniquePrefix } from '../lib/nats.js';
+import { rawPublishRate } from '../lib/publish.js';
+import { startSut } from '../lib/sut.js';
+import {
+  appendTrigger,
+  benchClient,
+  manualJob,
+  registerJobs,
+  watchInstances,
+} from '../lib/jobs.js';
+import { fmt, median, pipelined } from '../lib/stats.js';
+
+type Mode = 'direct' | 'command';
+
+interface E2eResult {
+  /** Instances per second, first trigger sent to the last InstanceSucceeded seen. */
+  rate: number;
+  /** Triggers (events or commands) per second, while sending. */
+  sendRate: number;
+  note: string;
+}
+
+/** One end-to-end trial on a fresh installation (its own prefix) and a fresh scheduler + 2 workers. */
+async function e2eTrial(
+  url: string,
+  cfg: BenchConfig['throughput'],
+  mode: Mode,
+  jobs: number,
+  instances: number,
+): Promise<E2eResult> {
+  const prefix = uniquePrefix(mode);
+  const rt = await openBenchRuntime(url, prefix, 'bench-harness');
+  try {
+    const sut = await startSut(
+      {
+        url,
+        prefix,
+        schedulerId: `sched-${prefix}`,
+        workers: 2,
+        workerConcurrency: cfg.workerConcurrency,
+      },
+      `throughput-${prefix}`,
+    );
+    let note = '';
+    try {
+      const client = benchClient(rt);
+      const jobIds = Array.from({ length: jobs }, (_, j) => `job-${j}`);
+      await registerJobs(client, jobIds.map(manualJob), 100);
+      const from = (await lastStreamSeq(rt.jsm, rt.names.eventStream)) + 1;
+      const watch = await watchInstances(rt.js, rt, from);
+      const t0 = performance.now();
+      if (mode === 'direct') {
+        await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
+      } else {
+        // One lane per job set, so two of our own commands never race for one job's sequence.
+        const lanes = Math.min(cfg.commandWindow, jobs);
+        await Promise.all(
+          Array.from({ length: lanes }, async (_, k) => {
+            for (let i = k; i < instances; i += lanes)
+              await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `b${i}` });
+          }),
+        );
+      }
+      const tSent = performance.now();
+      const tDone = await watch.succeeded(instances, Math.max(60_000, (instances / 100) * 1000));
+      const dups = watch.duplicateTerminals();
+      await watch.close();
+      const rate = instances / ((tDone - t0) / 1000);
+      const sendRate = instances / ((tSent - t0) / 1000);
+      note = `${mode}, ${jobs} job(s), ${instances} instances: ${fmt(rate)} instances/s end to end, triggers sent at ${fmt(sendRate)}/s; instances with >1 terminal event: ${dups}`;
+      return { rate, sendRate, note };
+    } finally {
+      const stats = await sut.stop();
+      const w = stats.workers.map((x) => x.completed).join('+');
+      note = `${note}; scheduler fires ${stats.scheduler.fires}, dispatches ${stats.scheduler.dispatches}, sequence conflicts ${stats.scheduler.conflicts}, errors ${stats.scheduler.errors}; worker runs ${w}`;
+      console.log(`    · ${note}`);
+    }
+  } finally {
+    await dropInstallation(rt);
+    await rt.close();
+  }
+}
+
+/** Raw publish baseline, then end to end through the scheduler: direct triggers, commands, one job. */
+export async function throughputSuite(url: string, cfg: BenchConfig, c: Collector): Promise<void> {
+  const t = cfg.throughput;
+  const pub = baseline(
+    `raw JetStream async publish, ${cfg.publish.bytes} B, ${cfg.publish.window} in flight`,
+    'msgs/s',
+  );
+  const quarterOfRaw = (m: Summary) => m.median >= median(pub.samples) / 4;
+  const throughputTarget = {
+    text: '≥ ¼ of raw publish (intermediate); ≥ 12,600/s (BullMQ)',
+    met: (m: Summary) =>
+      `¼ raw: ${quarterOfRaw(m) ? 'yes' : 'no'}; BullMQ: ${m.median >= 12_600 ? 'yes' : 'no'}`,
+  };
+  const RAW = 'raw JetStream async publish (baseline)';
+  const RAW_NO_TRACES = 'raw JetStream async publish, client option noAsyncTraces (reference)';
+  const DIRECT = `end to end, triggers appended to the stream (${t.jobs} jobs, ${t.directInstances} instances)`;
+  const COMMAND = `end to end, TriggerJob commands (${t.jobs} jobs, ${t.commandInstances} instances)`;
+  const COMMAND_RATE = `TriggerJob command rate (${t.commandWindow} in flight)`;
+  const SINGLE = `end to end, one manual job, triggers appended (${t.singleJobInstances} instances)`;
+  c.define({ name: RAW, unit: 'msgs/s' });
+  c.define({ name: RAW_NO_TRACES, unit: 'msgs/s', baseline: pub });
+  c.define({ name: DIRECT, unit: 'instances/s', baseline: pub, target: throughputTarget });
+  c.define({ name: COMMAND, unit: 'instances/s', baseline: pub, target: throughputTarget });
+  c.define({ name: COMMAND_RATE, unit: 'commands/s', baseline: pub });
+  c.define({ name: SINGLE, unit: 'instances/s', baseline: pub });
+  c.setup.push(
+    `one nats-server (file storage, loopback); the scheduler (startServer) and two workers (concurrency ${t.workerConcurrency} each, no-op processor) run in one forked child process, each on its own connection; the harness (trigger sender and watcher) is the parent process`,
+    `${t.jobs} manual jobs registered first (not timed); triggers spread round-robin over them; time = first trigger sent → last InstanceSucceeded seen by a headers-only ordered consumer`,
+    `per trial: raw publish of ${cfg.publish.messages} messages, then each variant on a fresh installation (own prefix) and a fresh child process`,
+  );
+  for (let trial = 1; trial <= cfg.trials; trial++) {
+    console.log(`  trial ${trial}/${cfg.trials}`);
+    const raw = await rawPublishRate(url, uniquePrefix('pub'), cfg.publish);
+    pub.samples.push(raw);
+    c.add(RAW, raw);
+    const rawNoTraces = await rawPublishRate(url, uniquePrefix('pub'), {
+      ...cfg.publish,
+      noAsyncTraces: true,
+    });
+    c.add(RAW_NO_TRACES, rawNoTraces);
+    console.log(
+      `    · raw publish ${fmt(raw)} msgs/s (with noAsyncTraces: ${fmt(rawNoTraces)} msgs/s)`,
+    );
+    const direct = await e2eTrial(url, t, 'direct', t.jobs, t.directInstances);
+    c.add(DIRECT, direct.rate);
+    c.notes.push(`trial ${trial}: ${direct.note}`);
+    const command = await e2eTrial(url, t, 'command', t.jobs, t.commandInstances);
+    c.add(COMMAND, command.rate);
+    c.add(COMMAND_RATE, command.sendRate);
+    c.notes.push(`trial ${trial}: ${command.note}`);
+    const single = await e2eTrial(url, t, 'direct', 1, t.singleJobInstances);
+    c.add(SINGLE, single.rate);
+    c.notes.push(`trial ${trial}: ${single.note}`);
+  }
+}
