@@ -164,6 +164,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     log.info({ partition: p }, 'partition released');
   }
 
+  /**
+   * A key we could not act on because our lease was not confirmed at that moment (renewals may be
+   * waiting on a JetStream election): while we still fold its partition, look again shortly. Once
+   * the partition is released, the key is dropped: its new owner plans it from its own fold.
+   */
+  function retryWhileFolded(key: string): void {
+    const p = partitionOfKey(key);
+    if (p !== undefined && views.get(p)?.ready && running) schedule(key, clock.now() + 500);
+  }
+
   /** Brings the folded partitions in line with the owned ones; retries what could not be taken. */
   function syncOwnership(): void {
     changes = changes
@@ -243,8 +253,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       handle(key)
         .catch((err: unknown) => {
           if (err instanceof NotOwnerError) {
-            log.debug({ key, partition: err.partition }, 'not acting: partition no longer held');
-            return;
+            log.debug({ key, partition: err.partition }, 'not acting: lease not confirmed');
+            return retryWhileFolded(key);
           }
           if (err instanceof ConcurrencyError) {
             counters.conflicts++;
@@ -301,7 +311,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const kind = key.slice(0, sep);
     const id = key.slice(sep + 1);
     const state = stateFor(key);
-    if (!state) return; // not ours (any more): the owner has its own agenda
+    if (!state) return retryWhileFolded(key); // not ours (any more), or our lease is unconfirmed
     if (kind === 'job') return tickJob(state, id);
     if (kind === 'inst') return superviseInstance(state, id);
     if (kind === 'fire') return dispatchFire(state, id);
