@@ -61,6 +61,18 @@ async function keptNotes(file: string): Promise<string | undefined> {
   }
 }
 
+/** The report formatted like the rest of the repository (prettier), when prettier is installed. */
+async function formatted(file: string, markdown: string): Promise<string> {
+  try {
+    const prettier = await import('prettier');
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    return await prettier.format(markdown, { ...options, filepath: file });
+  } catch (err) {
+    console.warn(`(report left unformatted: ${(err as Error).message})`);
+    return markdown;
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const cfg = loadConfig();
@@ -109,12 +121,24 @@ async function main(): Promise<void> {
       console.log(`    ${m.name}: ${m.samples.map((x) => x.toFixed(1)).join(', ')} ${m.unit}`);
   }
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, renderReport(env, cfg, results, await keptNotes(file)));
+  await writeFile(
+    file,
+    await formatted(file, renderReport(env, cfg, results, await keptNotes(file))),
+  );
   await mkdir('.data/bench', { recursive: true });
   await writeFile('.data/bench/results.json', JSON.stringify({ env, cfg, results }, null, 2));
   console.log(`\nwrote ${file} (all suites: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   // Exit explicitly: a client library timer or log stream must not keep a finished run alive.
   process.exit(results.some((r) => r.error) ? 1 : 0);
+}
+
+// On SIGINT/SIGTERM exit through process.exit, so the 'exit' hooks stop the nats-server and
+// scheduler children and remove their temp dirs.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping; child processes are killed and temp dirs removed`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
 }
 
 await main();
