@@ -94,7 +94,7 @@ export function renderReport(
 const HOW_TO_RUN = `## How to run
 
 \`\`\`sh
-npm run bench                                   # builds, runs every suite (~15 min on 2 cores), writes docs/benchmarks.md
+npm run bench                                   # builds, runs every suite (~12–15 min on 2 cores), writes docs/benchmarks.md
 BENCH_QUICK=1 npm run bench                     # smoke sizes, one trial (~1–2 min); writes .data/bench/benchmarks.md
 npm run build && node dist/bench/run.js --only throughput,rebuild   # some suites; writes .data/bench/benchmarks.md
 node dist/bench/run.js --out docs/benchmarks.md # choose where the report goes
@@ -114,7 +114,8 @@ node dist/bench/profile-top.js .data/profiles   # top self-time functions of eac
 \`\`\`
 
 The system under test (scheduler + workers) runs in a child made with \`fork()\`, which inherits
-\`--cpu-prof\`, so each trial's child writes its own \`.cpuprofile\` next to the harness's; the largest
-ones are the scheduler/worker processes. \`profile-top\` sums \`selfTime\` per function (name + url) and also
-prints the total per package/file. Open a profile in Chrome DevTools (Performance → Load profile) for the call tree.
+\`--cpu-prof\`, so each trial's child writes its own \`.cpuprofile\` next to the harness's.
+\`profile-top\` says which process each profile belongs to (harness or system under test), sums self time
+(samples × time deltas) per function name + script url and per package, for each profile and for all
+profiles of the system under test together. Open a profile in Chrome DevTools (Performance → Load profile) for the call tree.
 `;

@@ -43,7 +43,7 @@ async function e2eTrial(
       },
       `throughput-${prefix}`,
     );
-    let note = '';
+    let result: E2eResult | undefined;
     try {
       const client = benchClient(rt);
       const jobIds = Array.from({ length: jobs }, (_, j) => `job-${j}`);
@@ -69,14 +69,16 @@ async function e2eTrial(
       await watch.close();
       const rate = instances / ((tDone - t0) / 1000);
       const sendRate = instances / ((tSent - t0) / 1000);
-      note = `${mode}, ${jobs} job(s), ${instances} instances: ${fmt(rate)} instances/s end to end, triggers sent at ${fmt(sendRate)}/s; instances with >1 terminal event: ${dups}`;
-      return { rate, sendRate, note };
+      const note = `${mode}, ${jobs} job(s), ${instances} instances: ${fmt(rate)} instances/s end to end, triggers sent at ${fmt(sendRate)}/s; instances with >1 terminal event: ${dups}`;
+      result = { rate, sendRate, note };
     } finally {
       const stats = await sut.stop();
       const w = stats.workers.map((x) => x.completed).join('+');
-      note = `${note}; scheduler fires ${stats.scheduler.fires}, dispatches ${stats.scheduler.dispatches}, sequence conflicts ${stats.scheduler.conflicts}, errors ${stats.scheduler.errors}; worker runs ${w}`;
-      console.log(`    · ${note}`);
+      const counters = `scheduler fires ${stats.scheduler.fires}, dispatches ${stats.scheduler.dispatches}, sequence conflicts ${stats.scheduler.conflicts}, errors ${stats.scheduler.errors}; worker runs ${w}`;
+      if (result) result.note = `${result.note}; ${counters}`;
+      console.log(`    · ${result?.note ?? counters}`);
     }
+    return result;
   } finally {
     await dropInstallation(rt);
     await rt.close();
