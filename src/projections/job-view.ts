@@ -38,11 +38,24 @@ export interface JobView {
   skippedTicks: number;
 }
 
-/** Pure fold of one job's events. Returns a new object; never mutates its input. */
+export interface EvolveJobOptions {
+  /**
+   * The caller owns `state` (a projection's map entry that nobody else keeps): its
+   * `pendingTriggers` record is updated in place instead of copied. Copying it on every trigger
+   * and fire made a burst of n triggers on one job cost O(n²).
+   */
+  owned?: boolean;
+}
+
+/**
+ * Fold of one job's events. Returns a new view; never mutates its input unless the caller
+ * declares it owns it ({@link EvolveJobOptions.owned}).
+ */
 export function evolveJob(
   state: JobView | undefined,
   event: JobEvent,
   seq: number,
+  opts: EvolveJobOptions = {},
 ): JobView | undefined {
   if (event.type === 'JobDefined') {
     if (state && seq <= state.lastSeq) return state;
@@ -81,9 +94,12 @@ export function evolveJob(
       return { ...base, status: 'deleted', pendingTriggers: {}, updatedAtMs: event.atMs };
     case 'JobFired': {
       const d = event.data;
-      const pendingTriggers = { ...state.pendingTriggers };
       const triggerId = triggerIdOfInstance(d.instanceId);
-      if (triggerId) delete pendingTriggers[triggerId];
+      let pendingTriggers = state.pendingTriggers;
+      if (triggerId !== undefined && triggerId in pendingTriggers) {
+        if (!opts.owned) pendingTriggers = { ...pendingTriggers };
+        delete pendingTriggers[triggerId];
+      }
       const isTick = d.reason === 'schedule' || d.reason === 'catch-up';
       return {
         ...base,
@@ -111,7 +127,9 @@ export function evolveJob(
       if (d.params !== undefined) trigger.params = d.params;
       if (d.rerunOf !== undefined) trigger.rerunOf = d.rerunOf;
       if (d.fireTimeMs !== undefined) trigger.fireTimeMs = d.fireTimeMs;
-      return { ...base, pendingTriggers: { ...state.pendingTriggers, [d.triggerId]: trigger } };
+      const pendingTriggers = opts.owned ? state.pendingTriggers : { ...state.pendingTriggers };
+      pendingTriggers[d.triggerId] = trigger;
+      return { ...base, pendingTriggers };
     }
     default: {
       const never: never = event;

@@ -10,6 +10,8 @@ export interface ScheduleState {
   active: Map<string, Set<string>>;
   /** Fires recorded on a job whose instance has not been dispatched yet (half-done, or buffered). */
   undispatched: Map<string, UndispatchedFire>;
+  /** The same fires' instance ids per job (derived from `undispatched`; not in snapshots). */
+  undispatchedByJob: Map<string, Set<string>>;
   /** When the latest instance of each job finished (for fixed-delay schedules). */
   lastFinishMs: Map<string, number>;
 }
@@ -28,6 +30,7 @@ export function emptyState(): ScheduleState {
     instances: new Map(),
     active: new Map(),
     undispatched: new Map(),
+    undispatchedByJob: new Map(),
     lastFinishMs: new Map(),
   };
 }
@@ -53,7 +56,7 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
   if (JOB_TYPES.has(event.type)) {
     const jobId = (event.data as { jobId: string }).jobId;
     const prev = state.jobs.get(jobId);
-    const next = evolveJob(prev, event as Parameters<typeof evolveJob>[1], seq);
+    const next = evolveJob(prev, event as Parameters<typeof evolveJob>[1], seq, { owned: true });
     if (!next || next === prev) return state;
     state.jobs.set(jobId, next);
     if (event.type === 'JobFired' && !state.instances.has(event.data.instanceId)) {
@@ -65,10 +68,10 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
         firedAtMs: event.atMs,
       };
       if (d.params !== undefined) fire.params = d.params;
-      state.undispatched.set(d.instanceId, fire);
+      addUndispatched(state, fire);
     } else if (event.type === 'JobDeleted') {
-      for (const [id, f] of state.undispatched)
-        if (f.jobId === jobId) state.undispatched.delete(id);
+      for (const id of state.undispatchedByJob.get(jobId) ?? []) state.undispatched.delete(id);
+      state.undispatchedByJob.delete(jobId);
     }
     return state;
   }
@@ -77,7 +80,7 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
   const next = evolveInstance(prev, event as Parameters<typeof evolveInstance>[1], seq);
   if (!next || next === prev) return state;
   state.instances.set(instanceId, next);
-  state.undispatched.delete(instanceId);
+  removeUndispatched(state, instanceId);
   let set = state.active.get(next.jobId);
   if (isTerminal(next.status)) {
     set?.delete(instanceId);
@@ -90,6 +93,22 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
     set.add(instanceId);
   }
   return state;
+}
+
+function addUndispatched(state: ScheduleState, fire: UndispatchedFire): void {
+  state.undispatched.set(fire.instanceId, fire);
+  let ids = state.undispatchedByJob.get(fire.jobId);
+  if (!ids) state.undispatchedByJob.set(fire.jobId, (ids = new Set()));
+  ids.add(fire.instanceId);
+}
+
+function removeUndispatched(state: ScheduleState, instanceId: string): void {
+  const fire = state.undispatched.get(instanceId);
+  if (!fire) return;
+  state.undispatched.delete(instanceId);
+  const ids = state.undispatchedByJob.get(fire.jobId);
+  ids?.delete(instanceId);
+  if (ids?.size === 0) state.undispatchedByJob.delete(fire.jobId);
 }
 
 /** A plain-JSON form of the state (for snapshots and comparisons). */
@@ -112,7 +131,7 @@ export function toSnapshot(state: ScheduleState): StateSnapshot {
 export function fromSnapshot(snap: StateSnapshot): ScheduleState {
   const state = emptyState();
   for (const j of snap.jobs) state.jobs.set(j.jobId, j);
-  for (const f of snap.undispatched) state.undispatched.set(f.instanceId, f);
+  for (const f of snap.undispatched) addUndispatched(state, f);
   for (const [jobId, ms] of snap.lastFinishMs) state.lastFinishMs.set(jobId, ms);
   for (const i of snap.instances) {
     state.instances.set(i.instanceId, i);
