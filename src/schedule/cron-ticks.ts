@@ -35,6 +35,8 @@ export interface CronTicks {
  */
 const cache = new Map<string, CronTicks>();
 const CACHE_SIZE = 1000;
+/** Answers remembered per parsed expression. */
+const RECENT_ANSWERS = 64;
 
 /** {@link createCronTicks}, reusing a recent parse of the same expression and zone. */
 export function cronTicksFor(cron: string, tz: string): CronTicks {
@@ -58,7 +60,7 @@ export function createCronTicks(cron: string, tz: string): CronTicks {
   }
   const clock = createZoneClock(tz);
 
-  const after = (afterMs: number): number => {
+  const compute = (afterMs: number): number => {
     expression.reset(new Date(clock.wallAt(afterMs)));
     for (;;) {
       const instantMs = clock.instantOf(expression.next().getTime());
@@ -66,6 +68,19 @@ export function createCronTicks(cron: string, tz: string): CronTicks {
       // repeated hour (fired in the first pass) or in a gap whose landing instant has passed.
       if (instantMs > afterMs) return instantMs;
     }
+  };
+
+  // Jobs sharing an expression ask about the same instants (10,000 jobs on `*/10 * * * * *` all
+  // ask for the tick after the same one), and one step costs tens of µs: remember recent answers.
+  const recent = new Map<number, number>();
+  const after = (afterMs: number): number => {
+    let next = recent.get(afterMs);
+    if (next === undefined) {
+      next = compute(afterMs);
+      if (recent.size >= RECENT_ANSWERS) recent.delete(recent.keys().next().value ?? afterMs);
+      recent.set(afterMs, next);
+    }
+    return next;
   };
 
   return { after };

@@ -23,7 +23,11 @@ import {
 import { schedulerProjection } from '../../projections/projection.js';
 import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.js';
 import { isTerminal } from '../../projections/instance-view.js';
-import type { JobView } from '../../projections/job-view.js';
+import {
+  instanceSuffixForTrigger,
+  type JobView,
+  type PendingTrigger,
+} from '../../projections/job-view.js';
 import type { ScheduleState } from '../../projections/state.js';
 import { dueFires, DEFAULT_MISFIRE_THRESHOLD_MS } from '../../schedule/due-fires.js';
 import { decideOverlap } from '../../schedule/overlap.js';
@@ -78,13 +82,17 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const random = opts.random ?? Math.random;
   const ownership = opts.ownership ?? ownAllPartitions(rt.partitions);
   const misfireThresholdMs = opts.misfireThresholdMs ?? DEFAULT_MISFIRE_THRESHOLD_MS;
-  const maxInFlight = opts.maxInFlight ?? 256;
+  const maxInFlight = opts.maxInFlight ?? 1024;
   const log = (opts.log ?? rt.log).child({ schedulerId });
   const actor = { kind: 'scheduler' as const, id: schedulerId };
 
   const agenda = createAgenda();
+  /** Keys waiting to be handled (never busy ones). */
   const dirty = new Set<string>();
+  /** Keys being handled, and those of them marked again meanwhile. */
   const busy = new Set<string>();
+  const again = new Set<string>();
+  let pumpQueued = false;
   const counters = { fires: 0, dispatches: 0, conflicts: 0, errors: 0 };
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -231,22 +239,30 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const inst = state?.instances.get(parsed.id);
       if (state && inst && isTerminal(inst.status)) {
         mark(`job:${inst.jobId}`); // fixed-delay and buffered fires wait for this
-        for (const f of state.undispatched.values())
-          if (f.jobId === inst.jobId) mark(`fire:${f.instanceId}`);
+        for (const id of state.undispatchedByJob.get(inst.jobId) ?? []) mark(`fire:${id}`);
       }
     }
   }
 
+  /** A key needs attention: it is handled once, soon (again after it is done, if busy now). */
   function mark(key: string): void {
+    if (busy.has(key)) {
+      again.add(key);
+      return;
+    }
     dirty.add(key);
-    queueMicrotask(pump);
+    if (!pumpQueued) {
+      pumpQueued = true;
+      queueMicrotask(pump);
+    }
   }
 
+  /** Starts handling waiting keys, oldest first, up to `maxInFlight` at a time. */
   function pump(): void {
+    pumpQueued = false;
     if (!running || !ready) return;
     for (const key of dirty) {
       if (inFlight >= maxInFlight) return;
-      if (busy.has(key)) continue;
       dirty.delete(key);
       busy.add(key);
       inFlight++;
@@ -270,6 +286,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         .finally(() => {
           busy.delete(key);
           inFlight--;
+          if (again.delete(key)) dirty.add(key);
           if (dirty.size) pump();
         });
     }
@@ -326,23 +343,23 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
     // Durable triggers (manual, delayed, backfill, rerun) that are due.
     let nextTrigger: number | undefined;
+    const due: PendingTrigger[] = [];
     for (const t of Object.values(job.pendingTriggers)) {
-      if (t.dueAtMs > now) {
-        nextTrigger = Math.min(nextTrigger ?? Infinity, t.dueAtMs);
-        continue;
-      }
-      const { stored } = await writer.fire(
-        job,
-        {
-          fireTimeMs: t.fireTimeMs ?? t.dueAtMs,
-          reason: t.reason,
-          instanceSuffix: `t-${t.triggerId}`,
-          ...(t.params !== undefined && { params: t.params }),
-          ...(t.rerunOf !== undefined && { rerunOf: t.rerunOf }),
-        },
-        ctx(),
-      );
+      if (t.dueAtMs > now) nextTrigger = Math.min(nextTrigger ?? Infinity, t.dueAtMs);
+      else due.push(t);
+    }
+    const fireOf = (t: PendingTrigger) => ({
+      fireTimeMs: t.fireTimeMs ?? t.dueAtMs,
+      reason: t.reason,
+      instanceSuffix: instanceSuffixForTrigger(t.triggerId),
+      ...(t.params !== undefined && { params: t.params }),
+      ...(t.rerunOf !== undefined && { rerunOf: t.rerunOf }),
+    });
+    for (const t of due) {
+      const { instanceId, stored } = await writer.fire(job, fireOf(t), ctx());
       if (stored) counters.fires++;
+      // Dispatch at once (under the fire's own key) rather than when the fold brings it back.
+      mark(`fire:${instanceId}`);
       job = state.jobs.get(jobId)!;
     }
 
@@ -389,8 +406,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     now: number,
   ): Promise<void> {
     const active = state.active.get(job.jobId);
-    let buffered = 0;
-    for (const f of state.undispatched.values()) if (f.jobId === job.jobId) buffered++;
+    const buffered = state.undispatchedByJob.get(job.jobId)?.size ?? 0;
     const decision = decideOverlap({
       policy: job.spec.overlap,
       maxConcurrent: job.spec.maxConcurrent,
