@@ -105,13 +105,15 @@ export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void>
   }
 }
 
-async function ack(m: JsMsg, log: Logger): Promise<void> {
+/**
+ * Acks without waiting for the server's confirmation: the attempt's outcome is already an event,
+ * so a lost ack only means a redelivery, whose start is refused by the expected sequence.
+ */
+function ack(m: JsMsg, log: Logger): Promise<void> {
   try {
-    await m.ackAck();
+    m.ack();
   } catch (err) {
-    log.warn(
-      { err, seq: m.seq },
-      'task ack not confirmed; a redelivery will find the attempt already recorded',
-    );
+    log.warn({ err, seq: m.seq }, 'task ack not sent; a redelivery will find the attempt recorded');
   }
+  return Promise.resolve();
 }
