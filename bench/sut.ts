@@ -1,13 +1,14 @@
 /**
- * The system under test, run as a child process by the harness (`fork`, IPC): one scheduler with
- * its command endpoint (startServer) and two workers of group "bench" with a no-op processor, each
- * on its own connection, all in this one Node process. Config in BENCH_SUT_CONFIG (JSON).
- * Answers `{type:'ready'}` once started; on `{type:'stop'}` drains the workers, stops the server
- * and answers `{type:'stopped', stats}` before exiting (so that --cpu-prof is written).
+ * One process of the system under test, forked by the harness (bench/lib/sut.ts, IPC).
+ * Role `scheduler`: one scheduler with its command endpoint (startServer). Role `worker`: one
+ * worker of group "bench" with a no-op processor. As deployed, each runs in its own Node process
+ * (each on its own connection). Config in BENCH_SUT_CONFIG (JSON).
+ * Answers `{type:'ready'}` once started; on `{type:'stop'}` drains / stops and answers
+ * `{type:'stopped', stats}` before exiting (so that --cpu-prof is written).
  */
-import { openRuntime, type Runtime } from '../src/services/runtime.js';
+import { openRuntime } from '../src/services/runtime.js';
 import { startServer } from '../src/services/server.js';
-import { createWorker, type Worker } from '../src/services/worker/index.js';
+import { createWorker } from '../src/services/worker/index.js';
 import { benchLogger } from './lib/nats.js';
 
 export interface SutConfig {
@@ -18,41 +19,67 @@ export interface SutConfig {
   workerConcurrency: number;
 }
 
-export interface SutStats {
-  scheduler: {
-    fires: number;
-    dispatches: number;
-    conflicts: number;
-    errors: number;
-    agenda: number;
-  };
-  workers: { completed: number; skipped: number; refusedReports: number }[];
+export interface SutProcessConfig extends SutConfig {
+  role: 'scheduler' | 'worker';
+  /** For role `worker`: its index. */
+  index?: number;
 }
 
-const cfg = JSON.parse(process.env['BENCH_SUT_CONFIG'] ?? '{}') as SutConfig;
-const log = benchLogger();
-const open = (name: string) =>
-  openRuntime({ nats: { servers: cfg.url, name }, prefix: cfg.prefix, log });
+export interface SchedulerStats {
+  fires: number;
+  dispatches: number;
+  conflicts: number;
+  errors: number;
+  agenda: number;
+}
+export interface WorkerStats {
+  completed: number;
+  skipped: number;
+  refusedReports: number;
+}
+export interface SutStats {
+  scheduler: SchedulerStats;
+  workers: WorkerStats[];
+}
+export type SutProcessStats =
+  { role: 'scheduler'; scheduler: SchedulerStats } | { role: 'worker'; worker: WorkerStats };
 
-const runtimes: Runtime[] = [];
-const serverRt = await open('bench-sut-scheduler');
-runtimes.push(serverRt);
-const server = await startServer({ runtime: serverRt, schedulerId: cfg.schedulerId, log });
-const workers: Worker[] = [];
-for (let i = 0; i < cfg.workers; i++) {
-  const rt = await open(`bench-sut-worker-${i}`);
-  runtimes.push(rt);
+const cfg = JSON.parse(process.env['BENCH_SUT_CONFIG'] ?? '{}') as SutProcessConfig;
+const log = benchLogger();
+const rt = await openRuntime({
+  nats: { servers: cfg.url, name: `bench-sut-${cfg.role}-${cfg.index ?? 0}` },
+  prefix: cfg.prefix,
+  log,
+});
+
+let stop: () => Promise<SutProcessStats>;
+if (cfg.role === 'scheduler') {
+  const server = await startServer({ runtime: rt, schedulerId: cfg.schedulerId, log });
+  stop = async () => {
+    const scheduler = server.scheduler.stats();
+    await server.stop();
+    return { role: 'scheduler', scheduler };
+  };
+} else {
   const w = createWorker({
     runtime: rt,
     group: 'bench',
     processors: { noop: async () => undefined },
-    workerId: `${cfg.schedulerId}-w${i}`,
+    workerId: `${cfg.schedulerId}-w${cfg.index ?? 0}`,
     concurrency: cfg.workerConcurrency,
     log,
   });
   await w.start();
-  workers.push(w);
+  stop = async () => {
+    await w.drain();
+    const s = w.stats();
+    return {
+      role: 'worker',
+      worker: { completed: s.completed, skipped: s.skipped, refusedReports: s.refusedReports },
+    };
+  };
 }
+
 // The harness is gone (crashed or killed): do not linger.
 process.on('disconnect', () => process.exit(1));
 process.send?.({ type: 'ready' });
@@ -60,16 +87,8 @@ process.send?.({ type: 'ready' });
 process.on('message', (m: { type?: string }) => {
   if (m.type !== 'stop') return;
   void (async () => {
-    await Promise.all(workers.map((w) => w.drain()));
-    const stats: SutStats = {
-      scheduler: server.scheduler.stats(),
-      workers: workers.map((w) => {
-        const s = w.stats();
-        return { completed: s.completed, skipped: s.skipped, refusedReports: s.refusedReports };
-      }),
-    };
-    await server.stop();
-    for (const rt of runtimes) await rt.close();
+    const stats = await stop();
+    await rt.close();
     process.send?.({ type: 'stopped', stats }, () => process.exit(0));
   })();
 });

@@ -1,22 +1,28 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { openSync, mkdirSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { SutConfig, SutStats } from '../sut.js';
+import type { SutConfig, SutProcessConfig, SutProcessStats, SutStats } from '../sut.js';
 
 const SUT_MODULE = fileURLToPath(new URL('../sut.js', import.meta.url));
 export const LOG_DIR = '.data/bench/logs';
 
 export interface SutHandle {
+  /** The scheduler's process id. */
   readonly pid: number;
-  /** Graceful stop: drains workers, stops the scheduler; resolves with its counters. */
+  /** Graceful stop: drains the workers, then stops the scheduler; resolves with their counters. */
   stop(): Promise<SutStats>;
 }
 
+interface Child {
+  pid: number;
+  stop(): Promise<SutProcessStats>;
+}
+
 /**
- * Forks the system under test (bench/sut.ts). fork() passes this process's execArgv on, so a
- * harness run under `node --cpu-prof` profiles the scheduler and workers too (their own file).
+ * Forks one process of the system under test (bench/sut.ts). fork() passes this process's
+ * execArgv on, so a harness run under `node --cpu-prof` profiles it too (its own file).
  */
-export async function startSut(cfg: SutConfig, logName: string): Promise<SutHandle> {
+async function forkSut(cfg: SutProcessConfig, logName: string): Promise<Child> {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFd = openSync(`${LOG_DIR}/${logName}.log`, 'a');
   const child: ChildProcess = fork(SUT_MODULE, [], {
@@ -38,7 +44,7 @@ export async function startSut(cfg: SutConfig, logName: string): Promise<SutHand
     void exited.then((code) =>
       reject(
         new Error(
-          `system under test exited (code ${code}) before it was ready; see ${LOG_DIR}/${logName}.log`,
+          `system under test (${cfg.role}) exited (code ${code}) before it was ready; see ${LOG_DIR}/${logName}.log`,
         ),
       ),
     );
@@ -46,12 +52,12 @@ export async function startSut(cfg: SutConfig, logName: string): Promise<SutHand
   return {
     pid: child.pid ?? -1,
     async stop() {
-      const stats = new Promise<SutStats>((resolve, reject) => {
-        child.on('message', (m: { type?: string; stats?: SutStats }) => {
+      const stats = new Promise<SutProcessStats>((resolve, reject) => {
+        child.on('message', (m: { type?: string; stats?: SutProcessStats }) => {
           if (m.type === 'stopped' && m.stats) resolve(m.stats);
         });
         void exited.then((code) =>
-          reject(new Error(`system under test exited (code ${code}) while stopping`)),
+          reject(new Error(`system under test (${cfg.role}) exited (code ${code}) while stopping`)),
         );
       });
       child.send({ type: 'stop' });
@@ -63,6 +69,36 @@ export async function startSut(cfg: SutConfig, logName: string): Promise<SutHand
       } finally {
         clearTimeout(timeout);
       }
+    },
+  };
+}
+
+/**
+ * Starts the system under test as deployed: the scheduler (with its command endpoint) in one
+ * process and each worker in a process of its own.
+ */
+export async function startSut(cfg: SutConfig, logName: string): Promise<SutHandle> {
+  const scheduler = await forkSut({ ...cfg, role: 'scheduler' }, `${logName}-scheduler`);
+  const workers: Child[] = [];
+  try {
+    for (let index = 0; index < cfg.workers; index++)
+      workers.push(await forkSut({ ...cfg, role: 'worker', index }, `${logName}-worker${index}`));
+  } catch (err) {
+    await Promise.allSettled([scheduler, ...workers].map((c) => c.stop()));
+    throw err;
+  }
+  return {
+    pid: scheduler.pid,
+    async stop() {
+      const ws = await Promise.all(workers.map((w) => w.stop()));
+      const s = await scheduler.stop();
+      return {
+        scheduler:
+          s.role === 'scheduler'
+            ? s.scheduler
+            : { fires: 0, dispatches: 0, conflicts: 0, errors: 0, agenda: 0 },
+        workers: ws.flatMap((w) => (w.role === 'worker' ? [w.worker] : [])),
+      };
     },
   };
 }

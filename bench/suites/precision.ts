@@ -188,7 +188,7 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
     },
   ];
   c.setup.push(
-    'one nats-server; per trial and scenario a fresh installation and a fresh child process with the scheduler (startServer) and two workers (concurrency 64, no-op processor); jobs registered through RegisterJob commands while it runs',
+    'one nats-server; per trial and scenario a fresh installation and fresh child processes: the scheduler (startServer) in one, each of two workers (concurrency 64, no-op processor) in its own, as deployed; jobs registered through RegisterJob commands while it runs',
     'window: from 1 s after the last registration for the run length; a fire belongs to it by its intended time; after the window the system keeps running until the window’s instances have started (no new start for 2 s; at most 30 s), so late ones are measured rather than cut off; an instance still not started then counts with the time it had waited (a lower bound); then it stops and lateness is read back from the stream',
     'fire lateness = JobFired.atMs − fireTimeMs (when the scheduler decided); start lateness = InstanceStarted.atMs − fireTimeMs (attempt 1, when a worker began it)',
     'baseline: an ideal scheduler in one Node process (sorted due times, one setTimeout) publishing one 256-byte JetStream message per fire, lateness = ack − due; same number of fires per tick and the same phases (spread over the second for fixed rate; all at once for cron, bursts 2 s apart)',

@@ -111,9 +111,9 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   c.define({ name: COMMAND_RATE, unit: 'commands/s', baseline: pub });
   c.define({ name: SINGLE, unit: 'instances/s', baseline: pub });
   c.setup.push(
-    `one nats-server (file storage, loopback); the scheduler (startServer) and two workers (concurrency ${t.workerConcurrency} each, no-op processor) run in one forked child process, each on its own connection; the harness (trigger sender and watcher) is the parent process`,
+    `one nats-server (file storage, loopback); the scheduler (startServer) and two workers (concurrency ${t.workerConcurrency} each, no-op processor) run as three forked child processes (scheduler; worker; worker), as deployed, each on its own connection; the harness (trigger sender and watcher) is the parent process`,
     `${t.jobs} manual jobs registered first (not timed); triggers spread round-robin over them; time = first trigger sent → last InstanceSucceeded seen by a headers-only ordered consumer`,
-    `per trial: raw publish of ${cfg.publish.messages} messages, then each variant on a fresh installation (own prefix) and a fresh child process`,
+    `per trial: raw publish of ${cfg.publish.messages} messages, then each variant on a fresh installation (own prefix) and fresh child processes`,
   );
   for (let trial = 1; trial <= cfg.trials; trial++) {
     console.log(`  trial ${trial}/${cfg.trials}`);

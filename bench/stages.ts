@@ -1,0 +1,87 @@
+/**
+ * Where an instance's time goes: one end-to-end run (triggers appended straight to the stream),
+ * then each stage's latency read back from the stored events.
+ * Usage: node dist/bench/stages.js [instances=10000] [jobs=100]
+ */
+import {
+  withNatsServer,
+  openBenchRuntime,
+  uniquePrefix,
+  lastStreamSeq,
+  readEvents,
+} from './lib/nats.js';
+import { startSut } from './lib/sut.js';
+import { appendTrigger, benchClient, manualJob, registerJobs, watchInstances } from './lib/jobs.js';
+import { pipelined } from './lib/stats.js';
+
+const instances = Number(process.argv[2] ?? 10_000);
+const jobs = Number(process.argv[3] ?? 100);
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+await withNatsServer(async (server) => {
+  const url = server.url;
+  const prefix = uniquePrefix('stages');
+  const rt = await openBenchRuntime(url, prefix, 'bench-harness');
+  const sut = await startSut(
+    {
+      url,
+      prefix,
+      schedulerId: `sched-${prefix}`,
+      workers: 2,
+      workerConcurrency: Number(process.env.WC ?? 64),
+    },
+    `stages-${prefix}`,
+  );
+  const jobIds = Array.from({ length: jobs }, (_, j) => `job-${j}`);
+  await registerJobs(benchClient(rt), jobIds.map(manualJob), 100);
+  const from = (await lastStreamSeq(rt.jsm, rt.names.eventStream)) + 1;
+  const watch = await watchInstances(rt.js, rt, from);
+  const t0 = performance.now();
+  await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
+  const tDone = await watch.succeeded(instances, 120_000);
+  await watch.close();
+  console.log(
+    `${instances} instances in ${((tDone - t0) / 1000).toFixed(2)} s = ${Math.round(instances / ((tDone - t0) / 1000))}/s`,
+  );
+  const stats = await sut.stop();
+  console.log(JSON.stringify(stats));
+  const events = await readEvents(rt.js, rt.jsm, rt.names.eventStream, [`${prefix}.evt.>`], from);
+  const byInst = new Map<string, Record<string, number>>();
+  const trig = new Map<string, number>();
+  for (const e of events) {
+    const d = e.event.data as { instanceId?: string; jobId?: string; triggerId?: string };
+    if (e.event.type === 'JobTriggerRequested')
+      trig.set(`${d.jobId}~t-${d.triggerId}`, e.storedAtMs);
+    if (!d.instanceId) continue;
+    const r = byInst.get(d.instanceId) ?? {};
+    r[e.event.type] = e.storedAtMs;
+    r[`${e.event.type}.at`] = e.event.atMs;
+    byInst.set(d.instanceId, r);
+  }
+  const stages: [string, string, string][] = [
+    ['trigger stored → fire decided', 'trigger', 'JobFired.at'],
+    ['fire decided → fire stored', 'JobFired.at', 'JobFired'],
+    ['fire stored → dispatch decided', 'JobFired', 'InstanceDispatched.at'],
+    ['dispatch decided → stored', 'InstanceDispatched.at', 'InstanceDispatched'],
+    ['dispatch stored → start decided', 'InstanceDispatched', 'InstanceStarted.at'],
+    ['start decided → stored', 'InstanceStarted.at', 'InstanceStarted'],
+    ['start stored → success decided', 'InstanceStarted', 'InstanceSucceeded.at'],
+    ['success decided → stored', 'InstanceSucceeded.at', 'InstanceSucceeded'],
+  ];
+  for (const [name, a, b] of stages) {
+    const xs: number[] = [];
+    for (const [id, r] of byInst) {
+      const va = a === 'trigger' ? trig.get(id) : r[a];
+      const vb = r[b];
+      if (va !== undefined && vb !== undefined) xs.push(vb - va);
+    }
+    console.log(
+      `${name.padEnd(34)} p50 ${pct(xs, 50)} p90 ${pct(xs, 90)} p99 ${pct(xs, 99)} max ${pct(xs, 100)} (n=${xs.length})`,
+    );
+  }
+  await rt.close();
+});
