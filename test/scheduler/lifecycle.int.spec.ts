@@ -7,6 +7,7 @@ import { createClient } from '../../src/services/commands/client.js';
 import { ValidationError } from '../../src/events/errors.js';
 import { subjects } from '../../src/events/subjects.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
+import type { ScheduleState } from '../../src/projections/state.js';
 import { allEvents, ofType, silent, watch } from './helpers.js';
 
 const nats = useNats();
@@ -21,6 +22,7 @@ describe('scheduler and workers on a real nats-server', () => {
       throw new Error(`boom on attempt ${ctx.attempt}`);
     },
     hang: () => new Promise(() => undefined), // ignores its AbortSignal on purpose
+    slow: () => new Promise((resolve) => setTimeout(resolve, 400)),
     waitForAbort: (ctx) =>
       new Promise((_resolve, reject) => {
         ctx.signal.addEventListener('abort', () => {
@@ -51,6 +53,56 @@ describe('scheduler and workers on a real nats-server', () => {
   afterAll(async () => {
     for (const stop of stops.reverse()) await stop();
     await rt?.close();
+  });
+
+  it('fires a fixed-delay job again each time its run has ended, never two runs at once', async () => {
+    const view = await watch(rt);
+    try {
+      await createClient(rt).send('RegisterJob', {
+        spec: { name: 'delayed', processor: 'slow', schedule: { fixedDelay: '200ms' } },
+      });
+      const succeeded = (s: ScheduleState) =>
+        [...s.instances.values()].filter((i) => i.jobId === 'delayed' && i.status === 'succeeded');
+      await view.waitUntil((s) => succeeded(s).length >= 3, 20_000);
+      await createClient(rt).send('PauseJob', { jobId: 'delayed' });
+      const runs = succeeded(view.state).sort((a, b) => a.fireTimeMs - b.fireTimeMs);
+      for (let i = 1; i < runs.length; i++) {
+        // Each fire is due 200 ms after the previous run finished.
+        expect(runs[i]!.fireTimeMs).toBe(runs[i - 1]!.finishedAtMs! + 200);
+      }
+    } finally {
+      await view.stop();
+    }
+  });
+
+  it('holds one fire of a buffer-one job while a run is in progress, and starts it when the run ends', async () => {
+    const view = await watch(rt);
+    try {
+      const client = createClient(rt);
+      await client.send('RegisterJob', {
+        spec: {
+          name: 'buffered',
+          processor: 'slow',
+          schedule: { every: '150ms' },
+          overlap: 'buffer-one',
+        },
+      });
+      const done = (s: ScheduleState) =>
+        [...s.instances.values()].filter((i) => i.jobId === 'buffered' && i.status === 'succeeded');
+      await view.waitUntil((s) => done(s).length >= 3, 20_000);
+      await client.send('PauseJob', { jobId: 'buffered' });
+      const runs = done(view.state).sort((a, b) => a.startedAtMs! - b.startedAtMs!);
+      for (let i = 1; i < runs.length; i++) {
+        // Never two at once: each run starts after the previous one finished.
+        expect(runs[i]!.startedAtMs!).toBeGreaterThanOrEqual(runs[i - 1]!.finishedAtMs!);
+      }
+      const skipped = ofType(await allEvents(rt), 'JobFiresSkipped').filter(
+        (e) => e.data.jobId === 'buffered',
+      );
+      expect(skipped.length).toBeGreaterThan(0); // ticks beyond the one buffered were skipped
+    } finally {
+      await view.stop();
+    }
   });
 
   it('retries a throwing processor per policy and ends Failed with the error recorded', async () => {

@@ -227,21 +227,32 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   const ctx = (): EventContext => ({ actor, nowMs: clock.now() });
 
+  /** What a folded event asks of this replica. */
   function markFor(stored: StoredEvent): void {
     const parsed = parseEventSubject(rt.names, stored.subject);
     if (!parsed) return;
+    // What this replica wrote was folded as it was written, and what follows from it is planned.
+    const { actor: by } = stored.event;
+    const ours = by.kind === 'scheduler' && by.id === schedulerId;
     if (parsed.kind === 'job') {
+      if (ours) return;
       mark(`job:${parsed.id}`);
       if (stored.event.type === 'JobFired') mark(`fire:${stored.event.data.instanceId}`);
-    } else {
-      mark(`inst:${parsed.id}`);
-      const state = views.get(parsed.partition)?.runner.state;
-      const inst = state?.instances.get(parsed.id);
-      if (state && inst && isTerminal(inst.status)) {
-        mark(`job:${inst.jobId}`); // fixed-delay and buffered fires wait for this
-        for (const id of state.undispatchedByJob.get(inst.jobId) ?? []) mark(`fire:${id}`);
-      }
+      return;
     }
+    const state = views.get(parsed.partition)?.runner.state;
+    const inst = state?.instances.get(parsed.id);
+    if (inst && !isTerminal(inst.status)) {
+      if (!ours) mark(`inst:${parsed.id}`);
+      return;
+    }
+    // The instance ended (the scheduler's fold drops ended instances): nothing more to supervise,
+    // and its job may now fire again (fixed delay) or start a fire it held back (buffer-one).
+    schedule(`inst:${parsed.id}`, undefined);
+    const jobId = jobIdOfInstance(parsed.id);
+    if (!state || jobId === undefined) return;
+    if (state.jobs.get(jobId)?.spec.schedule.kind === 'fixedDelay') mark(`job:${jobId}`);
+    for (const id of state.undispatchedByJob.get(jobId) ?? []) mark(`fire:${id}`);
   }
 
   /** A key needs attention: it is handled once, soon (again after it is done, if busy now). */
@@ -466,6 +477,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       ctx(),
     );
     if (!ack.duplicate) counters.dispatches++;
+    mark(`inst:${instanceId}`); // supervise it from now on
   }
 
   // ---- instances ----------------------------------------------------------------------------
@@ -529,7 +541,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           ctx(),
         );
         if (!ack.duplicate) counters.dispatches++;
-        return;
+        return mark(`inst:${instanceId}`);
       }
       case 'dispatched': {
         // Waiting for a worker to start it. Offer the task again when it may have been lost:
