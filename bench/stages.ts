@@ -13,6 +13,7 @@ import {
 import { startSut } from './lib/sut.js';
 import { appendTrigger, benchClient, manualJob, registerJobs, watchInstances } from './lib/jobs.js';
 import { pipelined } from './lib/stats.js';
+import { readFileSync } from 'node:fs';
 
 const instances = Number(process.argv[2] ?? 10_000);
 const jobs = Number(process.argv[3] ?? 100);
@@ -40,10 +41,24 @@ await withNatsServer(async (server) => {
   await registerJobs(benchClient(rt), jobIds.map(manualJob), 100);
   const from = (await lastStreamSeq(rt.jsm, rt.names.eventStream)) + 1;
   const watch = await watchInstances(rt.js, rt, from);
+  const cpuOf = (pid: number): number => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, clock ticks of 10 ms
+  };
+  const procs = [
+    ...sut.processes,
+    { name: 'nats-server', pid: server.pid },
+    { name: 'harness', pid: process.pid },
+  ];
+  const cpu0 = procs.map((p) => cpuOf(p.pid));
   const t0 = performance.now();
   await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
   const tDone = await watch.succeeded(instances, 120_000);
   await watch.close();
+  const cpu = procs.map(
+    (p, i) => `${p.name} ${(((cpuOf(p.pid) - cpu0[i]!) / instances) * 1000).toFixed(0)} µs`,
+  );
+  console.log(`CPU per instance: ${cpu.join(', ')}`);
   console.log(
     `${instances} instances in ${((tDone - t0) / 1000).toFixed(2)} s = ${Math.round(instances / ((tDone - t0) / 1000))}/s`,
   );

@@ -6,6 +6,7 @@
  * Answers `{type:'ready'}` once started; on `{type:'stop'}` drains / stops and answers
  * `{type:'stopped', stats}` before exiting (so that --cpu-prof is written).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openRuntime } from '../src/services/runtime.js';
 import { startServer } from '../src/services/server.js';
 import { createWorker } from '../src/services/worker/index.js';
@@ -31,6 +32,8 @@ export interface SchedulerStats {
   conflicts: number;
   errors: number;
   agenda: number;
+  /** Event loop delay of the scheduler's process while it ran, ms. */
+  loopDelayMs?: { p50: number; p99: number; max: number };
 }
 export interface WorkerStats {
   completed: number;
@@ -55,8 +58,19 @@ const rt = await openRuntime({
 let stop: () => Promise<SutProcessStats>;
 if (cfg.role === 'scheduler') {
   const server = await startServer({ runtime: rt, schedulerId: cfg.schedulerId, log });
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   stop = async () => {
-    const scheduler = server.scheduler.stats();
+    loop.disable();
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+    const scheduler = {
+      ...server.scheduler.stats(),
+      loopDelayMs: {
+        p50: ms(loop.percentile(50)),
+        p99: ms(loop.percentile(99)),
+        max: ms(loop.max),
+      },
+    };
     await server.stop();
     return { role: 'scheduler', scheduler };
   };

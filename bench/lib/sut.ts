@@ -9,6 +9,8 @@ export const LOG_DIR = '.data/bench/logs';
 export interface SutHandle {
   /** The scheduler's process id. */
   readonly pid: number;
+  /** Every process of the system under test. */
+  readonly processes: readonly { name: string; pid: number }[];
   /** Graceful stop: drains the workers, then stops the scheduler; resolves with their counters. */
   stop(): Promise<SutStats>;
 }
@@ -89,6 +91,10 @@ export async function startSut(cfg: SutConfig, logName: string): Promise<SutHand
   }
   return {
     pid: scheduler.pid,
+    processes: [
+      { name: 'scheduler', pid: scheduler.pid },
+      ...workers.map((w, i) => ({ name: `worker${i}`, pid: w.pid })),
+    ],
     async stop() {
       const ws = await Promise.all(workers.map((w) => w.stop()));
       const s = await scheduler.stop();

@@ -32,6 +32,8 @@ interface Lateness {
   registerRate: number;
   /** How long after the window the scheduler ran on until the window's fires had started. */
   settleMs: number;
+  /** The scheduler process's event loop delay over its whole run (register, window, settle). */
+  loopDelay: string;
 }
 
 /**
@@ -99,6 +101,7 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
     let settle: { ms: number; started: number };
     let from: number;
     let to: number;
+    let loopDelay = 'n/a';
     try {
       const specs = Array.from({ length: s.jobs }, (_, i) => ({
         name: `${s.key}-${i}`,
@@ -112,7 +115,8 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
       await sleep(to - Date.now());
       settle = await waitForStarts(rt, from, to, s.jobs * Math.floor(s.runMs / s.periodMs));
     } finally {
-      await sut.stop();
+      const d = (await sut.stop()).scheduler.loopDelayMs;
+      if (d) loopDelay = `p50 ${fmt(d.p50)} / p99 ${fmt(d.p99)} / max ${fmt(d.max)} ms`;
     }
     const events = await readEvents(rt.js, rt.jsm, rt.names.eventStream, [`${prefix}.evt.>`]);
     const anchor = new Map<string, number>();
@@ -152,6 +156,7 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
       missingStarts: fire.length - start.length,
       registerRate: s.jobs / (registerMs / 1000),
       settleMs: settle.ms,
+      loopDelay,
     };
   } finally {
     await dropInstallation(rt);
@@ -239,7 +244,7 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
       c.add(name('start', 'max'), st.max);
       c.add(reg, r.registerRate);
       c.note(
-        `trial ${trial}, ${s.label}: ${r.fire.length} fires in the window (expected ${r.expected}; missing ${r.missingFires}, duplicated ${r.duplicateFires}; not started when stopped ${r.missingStarts}, counted with their wait so far; ran on ${fmt(r.settleMs / 1000)} s past the window); fire p50/p99/max ${fmt(f.p50)}/${fmt(f.p99)}/${fmt(f.max)} ms, start ${fmt(st.p50)}/${fmt(st.p99)}/${fmt(st.max)} ms; baseline ${fmt(base.p50)}/${fmt(base.p99)}/${fmt(base.max)} ms; registered at ${fmt(r.registerRate)} jobs/s`,
+        `trial ${trial}, ${s.label}: ${r.fire.length} fires in the window (expected ${r.expected}; missing ${r.missingFires}, duplicated ${r.duplicateFires}; not started when stopped ${r.missingStarts}, counted with their wait so far; ran on ${fmt(r.settleMs / 1000)} s past the window); fire p50/p99/max ${fmt(f.p50)}/${fmt(f.p99)}/${fmt(f.max)} ms, start ${fmt(st.p50)}/${fmt(st.p99)}/${fmt(st.max)} ms; baseline ${fmt(base.p50)}/${fmt(base.p99)}/${fmt(base.max)} ms; registered at ${fmt(r.registerRate)} jobs/s; scheduler event loop delay ${r.loopDelay}`,
       );
     }
   }

@@ -91,7 +91,8 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     const ctx: EventContext = { actor: { kind: 'worker', id: workerId }, nowMs: deps.clock.now() };
     const event = makeEvent(type, data, ctx, msgId ?? randomUUID());
     const expectedLastSubjectSeq = lastSeq;
-    return retrying(() => store.append(subject, event, { expectedLastSubjectSeq }), {
+    // Built here from typed data: encoded without validating it again (`trusted`).
+    return retrying(() => store.append(subject, event, { expectedLastSubjectSeq, trusted: true }), {
       what: type,
       log,
       canRetry: deps.canRetry,
@@ -125,7 +126,8 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     );
     try {
       const ack = await retrying(
-        () => store.append(subject, event, { expectedLastSubjectSeq: task.dispatchSeq }),
+        () =>
+          store.append(subject, event, { expectedLastSubjectSeq: task.dispatchSeq, trusted: true }),
         { what: 'InstanceStarted', log, canRetry: deps.canRetry, maxTries: MAX_START_TRIES },
       );
       if (ack.duplicate && !(await startedByUsAndUntouched(ack.seq))) {
