@@ -6,7 +6,7 @@
  * Answers `{type:'ready'}` once started; on `{type:'stop'}` drains / stops and answers
  * `{type:'stopped', stats}` before exiting (so that --cpu-prof is written).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { openRuntime } from '../src/services/runtime.js';
 import { startServer } from '../src/services/server.js';
 import { createWorker } from '../src/services/worker/index.js';
@@ -34,6 +34,8 @@ export interface SchedulerStats {
   agenda: number;
   /** Event loop delay of the scheduler's process while it ran, ms. */
   loopDelayMs?: { p50: number; p99: number; max: number };
+  /** Its garbage collections: how many, their total and longest pause (ms). */
+  gc?: { count: number; totalMs: number; maxMs: number; over10ms: number };
 }
 export interface WorkerStats {
   completed: number;
@@ -60,8 +62,26 @@ if (cfg.role === 'scheduler') {
   const server = await startServer({ runtime: rt, schedulerId: cfg.schedulerId, log });
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  const gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += e.duration;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+      if (e.duration > 10) gc.over10ms++;
+      if (process.env['BENCH_GC_TRACE'] && e.duration > 10)
+        console.error(
+          'GC',
+          (e as { detail?: { kind?: number } }).detail?.kind,
+          e.duration.toFixed(1),
+          process.memoryUsage().heapUsed >> 20,
+        );
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   stop = async () => {
     loop.disable();
+    gcObserver.disconnect();
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
     const scheduler = {
       ...server.scheduler.stats(),
@@ -70,6 +90,7 @@ if (cfg.role === 'scheduler') {
         p99: ms(loop.percentile(99)),
         max: ms(loop.max),
       },
+      gc: { ...gc, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs) },
     };
     await server.stop();
     return { role: 'scheduler', scheduler };
