@@ -17,6 +17,11 @@ export interface RunnerOptions<S> {
   snapshots?: { store: SnapshotStore; key: string };
   /** Called after each event is folded (e.g. to wake timers). */
   onEvent?: (stored: StoredEvent, state: S) => void;
+  /**
+   * True for a sequence the owner has already folded into `state` itself (an append it made and
+   * applied on its ack): the message is passed over without being decoded or folded again.
+   */
+  alreadyFolded?: (seq: number) => boolean;
   /** Called for each message that could not be decoded (after it was counted and logged). */
   onSkipped?: (raw: RawStoredEvent) => void;
   clock?: () => number;
@@ -141,7 +146,8 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
         for await (const m of current) {
           lastProgress = Date.now();
           if (m.seq <= seq) continue;
-          fold(toRaw(m));
+          if (opts.alreadyFolded?.(m.seq)) seq = m.seq;
+          else fold(toRaw(m));
           if (seq >= end || m.info.pending === 0) caughtUp();
           settleWaiters();
         }

@@ -103,6 +103,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     runner: ProjectionRunner<ScheduleState>;
     ready: boolean;
     snapshotSeq: number;
+    /** Sequences of our own appends folded by `apply` whose echo has not come back yet. */
+    applied: Set<number>;
   }
   const views = new Map<number, PartitionView>();
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
@@ -123,10 +125,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const v = views.get(p);
     return v?.ready && ownership.holds(p) ? v.runner.state : undefined;
   };
+  /** Folds an event this replica has just appended, without waiting for the stream to echo it. */
   const apply = (stored: StoredEvent) => {
     const parsed = parseEventSubject(rt.names, stored.subject);
     const v = parsed && views.get(parsed.partition);
-    if (v) schedulerProjection.evolve(v.runner.state, stored);
+    if (!v) return;
+    schedulerProjection.evolve(v.runner.state, stored);
+    if (stored.seq > v.runner.seq) v.applied.add(stored.seq); // else its echo came first
+    if (v.ready) markFor(stored);
   };
   const writer = createWriter(rt, apply, (p) => ownership.holds(p));
 
@@ -141,8 +147,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       onEvent: (stored) => {
         if (views.get(p)?.ready) markFor(stored);
       },
+      // The echo of an append this replica already folded (and acted on) is not decoded again.
+      alreadyFolded: (seq) => views.get(p)?.applied.delete(seq) ?? false,
     });
-    const view: PartitionView = { runner, ready: false, snapshotSeq: 0 };
+    const view: PartitionView = { runner, ready: false, snapshotSeq: 0, applied: new Set() };
     views.set(p, view);
     const t0 = Date.now();
     try {
