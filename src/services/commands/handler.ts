@@ -83,13 +83,27 @@ export function createCommandHandler(
 
   async function onJob(command: JobCommand, jobId: string): Promise<CommandReply> {
     for (let attempt = 0; ; attempt++) {
-      const { view, lastSeq, subject } = await jobs.load(jobId);
+      // First optimistically, from the live fold as it is. Only an append can prove that view
+      // current (its sequence check), so a decision to append nothing, or a refusal, is made
+      // again on a view loaded up to the subject's last sequence, as is any retry after a conflict.
+      const { view, lastSeq, subject, checked } = await jobs.load(jobId, {
+        optimistic: attempt === 0,
+      });
+      const optimistic = !checked;
       let instance;
       if (command.type === 'RetryInstance') {
         instance = (await loadInstance(store, names, partitions, command.data.instanceId))?.view;
       }
       const ctx = { actor: command.actor, nowMs: clock.now() };
-      const { events, reply } = decideJob(command, view, ctx, instance);
+      let decided;
+      try {
+        decided = decideJob(command, view, ctx, instance);
+      } catch (err) {
+        if (optimistic) continue;
+        throw err;
+      }
+      const { events, reply } = decided;
+      if (optimistic && events.length === 0) continue;
       try {
         const appended = await appendAll(subject, events, lastSeq);
         return { ok: true, result: reply, appended };
