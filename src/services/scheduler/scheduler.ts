@@ -36,8 +36,6 @@ import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
 import { createWriter } from './writer.js';
 
-/** Re-publish a not-yet-started task under its own id after this long (covers a failed publish). */
-const REPUBLISH_MS = 5_000;
 /** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
 const REOFFER_MS = 30_000;
 
@@ -50,9 +48,14 @@ export interface SchedulerOptions {
   ownership?: Ownership;
   /** A tick planned later than this after its intended time is a misfire. Default 5000 ms. */
   misfireThresholdMs?: number;
-  /** Max concurrent appends in flight. Default 256. */
+  /** Max keys handled at once (each may await appends). Default 1024. */
   maxInFlight?: number;
   random?: () => number;
+  /**
+   * Publish a dispatched task again (under its own message id: a no-op if the first publish landed)
+   * when no worker has started it after this long. Covers a publish that failed. Default 5000 ms.
+   */
+  taskRepublishAfterMs?: number;
   /** Save each owned partition's snapshot this often (ms) when it has moved. Default 30 000. */
   snapshotEveryMs?: number;
   log?: Logger;
@@ -83,6 +86,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const ownership = opts.ownership ?? ownAllPartitions(rt.partitions);
   const misfireThresholdMs = opts.misfireThresholdMs ?? DEFAULT_MISFIRE_THRESHOLD_MS;
   const maxInFlight = opts.maxInFlight ?? 1024;
+  const republishAfterMs = opts.taskRepublishAfterMs ?? 5_000;
   const log = (opts.log ?? rt.log).child({ schedulerId });
   const actor = { kind: 'scheduler' as const, id: schedulerId };
 
@@ -132,7 +136,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (!v) return;
     schedulerProjection.evolve(v.runner.state, stored);
     if (stored.seq > v.runner.seq) v.applied.add(stored.seq); // else its echo came first
-    if (v.ready) markFor(stored);
+    if (v.ready) markFor(stored, true);
   };
   const writer = createWriter(rt, apply, (p) => ownership.holds(p));
 
@@ -235,25 +239,22 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   const ctx = (): EventContext => ({ actor, nowMs: clock.now() });
 
-  /** What a folded event asks of this replica. */
-  function markFor(stored: StoredEvent): void {
+  /**
+   * What a folded event asks of this replica. `own` is set for an append of this replica folded on
+   * its ack: its job is not planned again (the step that appended it goes on planning), but the
+   * fire or instance it created is looked after even if that step fails after the append.
+   */
+  function markFor(stored: StoredEvent, own = false): void {
     const parsed = parseEventSubject(rt.names, stored.subject);
     if (!parsed) return;
-    // What this replica wrote was folded as it was written, and what follows from it is planned.
-    const { actor: by } = stored.event;
-    const ours = by.kind === 'scheduler' && by.id === schedulerId;
     if (parsed.kind === 'job') {
-      if (ours) return;
-      mark(`job:${parsed.id}`);
+      if (!own) mark(`job:${parsed.id}`);
       if (stored.event.type === 'JobFired') mark(`fire:${stored.event.data.instanceId}`);
       return;
     }
     const state = views.get(parsed.partition)?.runner.state;
     const inst = state?.instances.get(parsed.id);
-    if (inst && !isTerminal(inst.status)) {
-      if (!ours) mark(`inst:${parsed.id}`);
-      return;
-    }
+    if (inst && !isTerminal(inst.status)) return mark(`inst:${parsed.id}`);
     // The instance ended (the scheduler's fold drops ended instances): nothing more to supervise,
     // and its job may now fire again (fixed delay) or start a fire it held back (buffer-one).
     schedule(`inst:${parsed.id}`, undefined);
@@ -296,12 +297,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
             log.debug({ key, err: err.message }, 'stale view; reloading and deciding again');
             return refresh(err.subject).then(() => mark(key));
           }
+          throw err;
+        })
+        .catch((err: unknown) => {
           counters.errors++;
           log.error({ err, key }, 'scheduler step failed; will retry');
-          agenda.set(key, clock.now() + 1000);
-          arm();
+          retryJobOf(key);
         })
-        .catch((err: unknown) => log.error({ err, key }, 'scheduler recovery failed'))
         .finally(() => {
           busy.delete(key);
           inFlight--;
@@ -309,6 +311,27 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           if (dirty.size) pump();
         });
     }
+  }
+
+  /**
+   * After a failed step, everything of its job is looked at again in a second: a step may fail
+   * after some of its appends were stored (e.g. a dispatch recorded whose task publish failed), and
+   * what those appends ask for (supervising the new instance, dispatching the new fire) must not
+   * depend on the rest of the step having run.
+   */
+  function retryJobOf(key: string): void {
+    const at = clock.now() + 1000;
+    agenda.set(key, at);
+    const id = key.slice(key.indexOf(':') + 1);
+    const jobId = key.startsWith('job:') ? id : jobIdOfInstance(id);
+    const state = stateFor(key);
+    if (state && jobId !== undefined) {
+      agenda.set(`job:${jobId}`, at);
+      for (const fireId of state.undispatchedByJob.get(jobId) ?? [])
+        agenda.set(`fire:${fireId}`, at);
+      for (const instanceId of state.active.get(jobId) ?? []) agenda.set(`inst:${instanceId}`, at);
+    }
+    arm();
   }
 
   /** Waits until the fold has caught up with a subject that moved under us. */
@@ -564,13 +587,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           const round = Math.floor(age / REOFFER_MS);
           await writer.publishTask(inst, inst.lastSeq, `r${round}`);
           return schedule(`inst:${instanceId}`, inst.dispatchedAtMs + (round + 1) * REOFFER_MS);
-        } else if (age >= REPUBLISH_MS) {
+        } else if (age >= republishAfterMs) {
           await writer.publishTask(inst, inst.lastSeq);
           return schedule(`inst:${instanceId}`, inst.dispatchedAtMs + REOFFER_MS);
         }
         return schedule(
           `inst:${instanceId}`,
-          inst.dispatchedAtMs + (age < REPUBLISH_MS ? REPUBLISH_MS : REOFFER_MS),
+          inst.dispatchedAtMs + (age < republishAfterMs ? republishAfterMs : REOFFER_MS),
         );
       }
       default:
