@@ -27,6 +27,12 @@ export interface RunnerOptions<S> {
   clock?: () => number;
   /** Restart the consumer when events exist past the fold and none arrived for this long. Default 5000 ms. */
   stallAfterMs?: number;
+  /**
+   * While catching up (events are known to exist past the fold), restart a consumer that delivered
+   * nothing for this long. A new consumer now and then stays silent; a takeover must not wait for
+   * the steady-state watchdog. Default 1000 ms.
+   */
+  catchUpStallAfterMs?: number;
 }
 
 export interface ProjectionRunner<S> {
@@ -54,6 +60,7 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
   const { js, store, projection, log } = opts;
   const clock = opts.clock ?? Date.now;
   const stallAfterMs = opts.stallAfterMs ?? 5000;
+  const catchUpStallAfterMs = Math.min(opts.catchUpStallAfterMs ?? 1000, stallAfterMs);
   const filters = opts.filterSubjects?.length
     ? opts.filterSubjects
     : [`${store.names.prefix}.evt.>`];
@@ -108,6 +115,7 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
    * or when the stream holds events past our position and none has arrived for a while.
    */
   async function run(caughtUp: () => void, end: number): Promise<void> {
+    let catchingUp = seq < end;
     while (!stopped) {
       let watchdog: NodeJS.Timeout | undefined;
       try {
@@ -121,6 +129,7 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
         messages = current;
         if (stopped) break;
         let lastProgress = Date.now();
+        let lastProbe = 0;
         const restart = (why: string) => {
           log.warn(
             { projection: projection.name, seq, why },
@@ -135,20 +144,27 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
           }
         })().catch(() => undefined);
         watchdog = setInterval(() => {
-          if (Date.now() - lastProgress < stallAfterMs) return;
+          const silentMs = Date.now() - lastProgress;
+          if (catchingUp && silentMs >= catchUpStallAfterMs)
+            return restart(`catching up to ${end}, fold at ${seq}`);
+          if (silentMs < stallAfterMs || Date.now() - lastProbe < stallAfterMs) return;
+          lastProbe = Date.now();
           void (async () => {
             let last = 0;
             for (const f of filters) last = Math.max(last, await store.lastSeq(f));
             if (last > seq && Date.now() - lastProgress >= stallAfterMs)
               restart(`stream at ${last}, fold at ${seq}`);
           })().catch((err: unknown) => log.debug({ err }, 'watchdog probe failed'));
-        }, stallAfterMs);
+        }, catchUpStallAfterMs);
         for await (const m of current) {
           lastProgress = Date.now();
           if (m.seq <= seq) continue;
           if (opts.alreadyFolded?.(m.seq)) seq = m.seq;
           else fold(toRaw(m));
-          if (seq >= end || m.info.pending === 0) caughtUp();
+          if (seq >= end || m.info.pending === 0) {
+            catchingUp = false;
+            caughtUp();
+          }
           settleWaiters();
         }
       } catch (err) {

@@ -189,6 +189,54 @@ export function projectionSuite(url: () => string, replicas: number): void {
     }
   });
 
+  it('replaces a consumer that stays silent while the fold catches up', async () => {
+    const rt = await openRuntime({
+      nats: { servers: url() },
+      prefix: uniquePrefix(),
+      replicas,
+      log: silent,
+    });
+    try {
+      await writeHistory(rt, 2, 2, 1_800_000_000_000);
+      const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
+      // The first consumer the runner creates is real but filtered to nothing: it never delivers.
+      const requested: unknown[] = [];
+      const consumers = new Proxy(rt.js.consumers, {
+        get(target, prop) {
+          if (prop !== 'get') return Reflect.get(target, prop, target) as unknown;
+          return (stream: string, opts: Parameters<typeof target.get>[1]) => {
+            requested.push(opts);
+            const silentFirst =
+              requested.length === 1 && typeof opts === 'object'
+                ? { ...opts, filter_subjects: [`${rt.names.prefix}.evt.none`] }
+                : opts;
+            return target.get(stream, silentFirst);
+          };
+        },
+      });
+      const js = new Proxy(rt.js, {
+        get: (target, prop) =>
+          prop === 'consumers' ? consumers : (Reflect.get(target, prop, target) as unknown),
+      });
+      const runner = createProjectionRunner({
+        js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+        // The steady-state watchdog would wait a minute; only the catch-up one can rescue the start.
+        stallAfterMs: 60_000,
+        catchUpStallAfterMs: 300,
+      });
+      await runner.start();
+      expect(runner.seq).toBe(last);
+      expect(runner.state.instances.size).toBe(4);
+      expect(requested).toHaveLength(2);
+      await runner.stop();
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('skips and counts a garbage message on an event subject without changing state', async () => {
     const rt = await openRuntime({
       nats: { servers: url() },
