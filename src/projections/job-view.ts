@@ -1,5 +1,6 @@
 import type { JobSpec } from '../domain/job-spec.js';
 import type { JobEvent } from '../events/event.js';
+import { createInterner } from './interner.js';
 
 export const JobStatus = { Active: 'active', Paused: 'paused', Deleted: 'deleted' } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
@@ -38,6 +39,33 @@ export interface JobView {
   skippedTicks: number;
 }
 
+/** No pending trigger: shared by every job without one, so never written to (copied first). */
+const NO_TRIGGERS: Readonly<Record<string, PendingTrigger>> = Object.freeze({});
+
+/** Equal schedules, retry policies and params are held once across all folds of the process. */
+const shared = createInterner();
+
+/** The spec as a view keeps it: its commonly equal parts shared, its name the job id's string. */
+function compactSpec(spec: JobSpec, jobId: string): JobSpec {
+  return {
+    ...spec,
+    name: spec.name === jobId ? jobId : spec.name,
+    schedule: shared(spec.schedule),
+    retry: shared(spec.retry),
+    params: shared(spec.params),
+  };
+}
+
+/** A view read back from a snapshot, holding what it shares with other views once. */
+export function compactJobView(view: JobView): JobView {
+  const empty = Object.keys(view.pendingTriggers).length === 0;
+  return {
+    ...view,
+    spec: compactSpec(view.spec, view.jobId),
+    ...(empty && { pendingTriggers: NO_TRIGGERS }),
+  };
+}
+
 export interface EvolveJobOptions {
   /**
    * The caller owns `state` (a projection's map entry that nobody else keeps): its
@@ -61,14 +89,14 @@ export function evolveJob(
     if (state && seq <= state.lastSeq) return state;
     return {
       jobId: event.data.jobId,
-      spec: event.data.spec,
+      spec: compactSpec(event.data.spec, event.data.jobId),
       status: event.data.spec.enabled ? 'active' : 'paused',
       createdAtMs: event.data.createdAtMs,
       updatedAtMs: event.atMs,
       anchorMs: event.data.createdAtMs,
       lastSeq: seq,
       runs: 0,
-      pendingTriggers: {},
+      pendingTriggers: NO_TRIGGERS,
       skippedTicks: 0,
     };
   }
@@ -81,7 +109,7 @@ export function evolveJob(
         JSON.stringify(event.data.spec.schedule) !== JSON.stringify(state.spec.schedule);
       return {
         ...base,
-        spec: event.data.spec,
+        spec: compactSpec(event.data.spec, state.jobId),
         updatedAtMs: event.atMs,
         ...(scheduleChanged && { anchorMs: event.atMs, notBeforeMs: event.atMs }),
       };
@@ -91,7 +119,7 @@ export function evolveJob(
     case 'JobResumed':
       return { ...base, status: 'active', updatedAtMs: event.atMs, notBeforeMs: event.atMs };
     case 'JobDeleted':
-      return { ...base, status: 'deleted', pendingTriggers: {}, updatedAtMs: event.atMs };
+      return { ...base, status: 'deleted', pendingTriggers: NO_TRIGGERS, updatedAtMs: event.atMs };
     case 'JobFired': {
       const d = event.data;
       const triggerId = triggerIdOfInstance(d.instanceId);
@@ -127,7 +155,8 @@ export function evolveJob(
       if (d.params !== undefined) trigger.params = d.params;
       if (d.rerunOf !== undefined) trigger.rerunOf = d.rerunOf;
       if (d.fireTimeMs !== undefined) trigger.fireTimeMs = d.fireTimeMs;
-      const pendingTriggers = opts.owned ? state.pendingTriggers : { ...state.pendingTriggers };
+      const inPlace = opts.owned && state.pendingTriggers !== NO_TRIGGERS;
+      const pendingTriggers = inPlace ? state.pendingTriggers : { ...state.pendingTriggers };
       pendingTriggers[d.triggerId] = trigger;
       return { ...base, pendingTriggers };
     }

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../events/event.js';
-import { evolveJob, type JobView } from './job-view.js';
+import { compactJobView, evolveJob, type JobView } from './job-view.js';
 import { evolveInstance, isTerminal, type InstanceView } from './instance-view.js';
 
 /** Jobs and instances folded from a set of partitions (or from everything). */
@@ -130,7 +130,7 @@ export function toSnapshot(state: ScheduleState): StateSnapshot {
 
 export function fromSnapshot(snap: StateSnapshot): ScheduleState {
   const state = emptyState();
-  for (const j of snap.jobs) state.jobs.set(j.jobId, j);
+  for (const j of snap.jobs) state.jobs.set(j.jobId, compactJobView(j));
   for (const f of snap.undispatched) addUndispatched(state, f);
   for (const [jobId, ms] of snap.lastFinishMs) state.lastFinishMs.set(jobId, ms);
   for (const i of snap.instances) {

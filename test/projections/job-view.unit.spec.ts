@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { makeEvent } from '../../src/events/build.js';
+import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
+import { compactJobView, evolveJob, type JobView } from '../../src/projections/job-view.js';
+import { createInterner } from '../../src/projections/interner.js';
+
+const actor = { kind: 'client' as const, id: 'test' };
+const T0 = Date.parse('2026-11-24T10:00:00Z');
+
+function defined(name: string, extra: Record<string, unknown> = {}): JobView {
+  const spec = jobSpecInputSchema.parse({
+    name,
+    processor: 'p',
+    schedule: { every: '1m' },
+    ...extra,
+  });
+  const event = makeEvent(
+    'JobDefined',
+    { jobId: name, spec, createdAtMs: T0 },
+    { actor, nowMs: T0 },
+  );
+  // Each fold decodes its own copy of the event, as a fold of the stream would.
+  return evolveJob(undefined, structuredClone(event), 1)!;
+}
+
+function triggered(view: JobView, triggerId: string, seq: number): JobView {
+  const event = makeEvent(
+    'JobTriggerRequested',
+    { jobId: view.jobId, triggerId, dueAtMs: T0, reason: 'manual' },
+    { actor, nowMs: T0 },
+  );
+  return evolveJob(view, event, seq, { owned: true })!;
+}
+
+describe('a job view holds what jobs have in common once', () => {
+  it('shares equal schedules, retry policies and params between jobs, frozen', () => {
+    const a = defined('a', { params: { region: 'eu' } });
+    const b = defined('b', { params: { region: 'eu' } });
+    expect(a.spec.schedule).toBe(b.spec.schedule);
+    expect(a.spec.retry).toBe(b.spec.retry);
+    expect(a.spec.params).toBe(b.spec.params);
+    expect(Object.isFrozen(a.spec.retry)).toBe(true);
+    expect(b.spec).toMatchObject({ name: 'b', schedule: { kind: 'every', everyMs: 60_000 } });
+  });
+
+  it('keeps different values apart', () => {
+    const a = defined('c', { params: { region: 'eu' } });
+    const b = defined('d', { params: { region: 'us' } });
+    expect(a.spec.params).toEqual({ region: 'eu' });
+    expect(b.spec.params).toEqual({ region: 'us' });
+  });
+
+  it('gives a job its own pending triggers when its first trigger arrives, even in an owned fold', () => {
+    const a = triggered(defined('e'), 'once', 2);
+    const b = defined('f');
+    expect(Object.keys(a.pendingTriggers)).toEqual(['once']);
+    expect(b.pendingTriggers).toEqual({});
+    const a2 = triggered(a, 'twice', 3);
+    expect(a2.pendingTriggers).toBe(a.pendingTriggers); // owned: updated in place from then on
+    expect(Object.keys(a2.pendingTriggers)).toEqual(['once', 'twice']);
+  });
+
+  it('shares the same parts in a view read back from a snapshot', () => {
+    const live = defined('g');
+    const restored = compactJobView(JSON.parse(JSON.stringify(defined('h'))) as JobView);
+    expect(restored.spec.retry).toBe(live.spec.retry);
+    expect(triggered(restored, 'x', 2).pendingTriggers).toEqual({
+      x: { triggerId: 'x', dueAtMs: T0, reason: 'manual' },
+    });
+  });
+});
+
+describe('interner', () => {
+  it('returns primitives and null as they are', () => {
+    const intern = createInterner();
+    expect(intern(3)).toBe(3);
+    expect(intern(null)).toBe(null);
+    expect(intern('x')).toBe('x');
+  });
+
+  it('does not pool values longer than its limit, nor beyond its size', () => {
+    const intern = createInterner({ maxChars: 20, maxEntries: 1 });
+    const big = { text: 'a'.repeat(50) };
+    expect(intern({ ...big })).not.toBe(intern({ ...big }));
+    const first = intern({ n: 1 });
+    expect(intern({ n: 1 })).toBe(first);
+    expect(intern({ n: 2 })).not.toBe(intern({ n: 2 })); // the pool is full
+  });
+
+  it('freezes nested values it pools', () => {
+    const pooled = createInterner()({ outer: { inner: [1, 2] } });
+    expect(Object.isFrozen(pooled.outer.inner)).toBe(true);
+  });
+});
