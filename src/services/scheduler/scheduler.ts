@@ -35,6 +35,7 @@ import { createAgenda } from './agenda.js';
 import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
 import { createWriter } from './writer.js';
+import { createFailureLog } from './failure-log.js';
 
 /** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
 const REOFFER_MS = 30_000;
@@ -89,6 +90,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const republishAfterMs = opts.taskRepublishAfterMs ?? 5_000;
   const log = (opts.log ?? rt.log).child({ schedulerId });
   const actor = { kind: 'scheduler' as const, id: schedulerId };
+  const failures = createFailureLog(log);
 
   const agenda = createAgenda();
   /** Keys waiting to be handled (never busy ones). */
@@ -301,7 +303,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         })
         .catch((err: unknown) => {
           counters.errors++;
-          log.error({ err, key }, 'scheduler step failed; will retry');
+          failures.report(err, key);
           retryJobOf(key);
         })
         .finally(() => {
@@ -655,6 +657,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       for (const p of [...views.keys()]) await release(p);
       await ownership.stop();
       await liveWorkers?.stop();
+      failures.flush();
     },
     stats: () => ({ ...counters, agenda: agenda.size }),
   };
