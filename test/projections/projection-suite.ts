@@ -100,7 +100,8 @@ const plain = (rt: { state: Parameters<typeof toSnapshot>[0] }) =>
 
 /** The projection properties, against whatever server(s) `url()` names and with `replicas`. */
 export function projectionSuite(url: () => string, replicas: number): void {
-  it('rebuilding from zero gives the same state as the live fold', async () => {
+  /** A fresh installation (own prefix) for one test, closed after it. */
+  async function withRuntime(fn: (rt: Runtime) => Promise<void>): Promise<void> {
     const rt = await openRuntime({
       nats: { servers: url() },
       prefix: uniquePrefix(),
@@ -108,6 +109,14 @@ export function projectionSuite(url: () => string, replicas: number): void {
       log: silent,
     });
     try {
+      await fn(rt);
+    } finally {
+      await rt.close();
+    }
+  }
+
+  it('rebuilding from zero gives the same state as the live fold', async () => {
+    await withRuntime(async (rt) => {
       const live = createProjectionRunner({
         js: rt.js,
         store: rt.store,
@@ -123,19 +132,11 @@ export function projectionSuite(url: () => string, replicas: number): void {
       expect(JSON.parse(JSON.stringify(toSnapshot(rebuilt.state)))).toEqual(plain(live));
       expect(live.state.instances.size).toBe(30);
       await live.stop();
-    } finally {
-      await rt.close();
-    }
+    });
   });
 
   it('a snapshot plus the tail gives the same state as a full rebuild', async () => {
-    const rt = await openRuntime({
-      nats: { servers: url() },
-      prefix: uniquePrefix(),
-      replicas,
-      log: silent,
-    });
-    try {
+    await withRuntime(async (rt) => {
       const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.all' };
       await writeHistory(rt, 4, 3, 1_800_000_000_000);
       const first = createProjectionRunner({
@@ -184,19 +185,11 @@ export function projectionSuite(url: () => string, replicas: number): void {
       expect(folded).toBe(full.seq - snapSeq);
       await restored.stop();
       await counting.stop();
-    } finally {
-      await rt.close();
-    }
+    });
   });
 
   it('replaces a consumer that stays silent while the fold catches up', async () => {
-    const rt = await openRuntime({
-      nats: { servers: url() },
-      prefix: uniquePrefix(),
-      replicas,
-      log: silent,
-    });
-    try {
+    await withRuntime(async (rt) => {
       await writeHistory(rt, 2, 2, 1_800_000_000_000);
       const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
       // The first consumer the runner creates is real but filtered to nothing: it never delivers.
@@ -232,19 +225,11 @@ export function projectionSuite(url: () => string, replicas: number): void {
       expect(runner.state.instances.size).toBe(4);
       expect(requested).toHaveLength(2);
       await runner.stop();
-    } finally {
-      await rt.close();
-    }
+    });
   });
 
   it('skips and counts a garbage message on an event subject without changing state', async () => {
-    const rt = await openRuntime({
-      nats: { servers: url() },
-      prefix: uniquePrefix(),
-      replicas,
-      log: silent,
-    });
-    try {
+    await withRuntime(async (rt) => {
       await writeHistory(rt, 2, 2, 1_800_000_000_000);
       const live = createProjectionRunner({
         js: rt.js,
@@ -279,8 +264,6 @@ export function projectionSuite(url: () => string, replicas: number): void {
       const rebuilt = await rebuild(rt.store, scheduleProjection);
       expect(rebuilt.skipped).toBe(3);
       await live.stop();
-    } finally {
-      await rt.close();
-    }
+    });
   });
 }
