@@ -326,12 +326,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     agenda.set(key, at);
     const id = key.slice(key.indexOf(':') + 1);
     const jobId = key.startsWith('job:') ? id : jobIdOfInstance(id);
+    // The job's other keys: no later than that (a tick due sooner is not put off by the failure).
+    const soon = (k: string) => {
+      const t = agenda.get(k);
+      if (t === undefined || t > at) agenda.set(k, at);
+    };
     const state = stateFor(key);
     if (state && jobId !== undefined) {
-      agenda.set(`job:${jobId}`, at);
-      for (const fireId of state.undispatchedByJob.get(jobId) ?? [])
-        agenda.set(`fire:${fireId}`, at);
-      for (const instanceId of state.active.get(jobId) ?? []) agenda.set(`inst:${instanceId}`, at);
+      soon(`job:${jobId}`);
+      for (const fireId of state.undispatchedByJob.get(jobId) ?? []) soon(`fire:${fireId}`);
+      for (const instanceId of state.active.get(jobId) ?? []) soon(`inst:${instanceId}`);
     }
     arm();
   }
