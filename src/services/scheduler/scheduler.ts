@@ -119,9 +119,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let changes = Promise.resolve();
   let snapshotTimer: NodeJS.Timeout | undefined;
 
-  const partitionOfKey = (key: string): number | undefined => {
+  /** The job a key (`job:<jobId>`, `fire:<instanceId>`, `inst:<instanceId>`) belongs to. */
+  const jobIdOfKey = (key: string): string | undefined => {
     const id = key.slice(key.indexOf(':') + 1);
-    const jobId = key.startsWith('job:') ? id : jobIdOfInstance(id);
+    return key.startsWith('job:') ? id : jobIdOfInstance(id);
+  };
+  const partitionOfKey = (key: string): number | undefined => {
+    const jobId = jobIdOfKey(key);
     return jobId === undefined ? undefined : partitionOf(jobId, rt.partitions);
   };
   /** The state a key lives in, if this replica may act on it now. */
@@ -324,8 +328,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   function retryJobOf(key: string): void {
     const at = clock.now() + 1000;
     agenda.set(key, at);
-    const id = key.slice(key.indexOf(':') + 1);
-    const jobId = key.startsWith('job:') ? id : jobIdOfInstance(id);
+    const jobId = jobIdOfKey(key);
     // The job's other keys: no later than that (a tick due sooner is not put off by the failure).
     const soon = (k: string) => {
       const t = agenda.get(k);
