@@ -47,6 +47,12 @@ export interface ProjectionRunner<S> {
   waitForSeq(seq: number, timeoutMs?: number): Promise<void>;
   /** Resolves when `predicate(state)` holds after some event (or rejects after `timeoutMs`). */
   waitUntil(predicate: (state: S) => boolean, timeoutMs?: number): Promise<void>;
+  /**
+   * An event at `seq` that the filters match is known to be stored (e.g. the owner's own append,
+   * acked). If the consumer has not delivered it after `catchUpStallAfterMs`, it is replaced: a
+   * silent consumer is found in about a second instead of by the steady-state watchdog.
+   */
+  expect(seq: number): void;
   saveSnapshot(): Promise<{ seq: number }>;
   stop(): Promise<void>;
 }
@@ -69,6 +75,9 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
   let skipped = 0;
   let stopped = false;
   let messages: ConsumerMessages | undefined;
+  /** The highest sequence known to be stored past the fold, and since when the fold is behind it. */
+  let expected = 0;
+  let expectedSince = 0;
   let loop: Promise<void> | undefined;
   const waiters = new Set<Waiter<S>>();
 
@@ -144,9 +153,12 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
           }
         })().catch(() => undefined);
         watchdog = setInterval(() => {
-          const silentMs = Date.now() - lastProgress;
+          const now = Date.now();
+          const silentMs = now - lastProgress;
           if (catchingUp && silentMs >= catchUpStallAfterMs)
             return restart(`catching up to ${end}, fold at ${seq}`);
+          if (expected > seq && now - Math.max(lastProgress, expectedSince) >= catchUpStallAfterMs)
+            return restart(`${expected} is stored but not delivered, fold at ${seq}`);
           if (silentMs < stallAfterMs || Date.now() - lastProbe < stallAfterMs) return;
           lastProbe = Date.now();
           void (async () => {
@@ -215,6 +227,11 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     },
     waitUntil(predicate, timeoutMs = 10_000) {
       return wait((_s, st) => predicate(st), timeoutMs, 'condition');
+    },
+    expect(at) {
+      if (at <= seq || at <= expected) return;
+      if (expected <= seq) expectedSince = Date.now();
+      expected = at;
     },
     async saveSnapshot() {
       if (!opts.snapshots) throw new Error(`projection ${projection.name} has no snapshot store`);

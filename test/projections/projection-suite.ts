@@ -98,6 +98,32 @@ async function writeHistory(
 const plain = (rt: { state: Parameters<typeof toSnapshot>[0] }) =>
   JSON.parse(JSON.stringify(toSnapshot(rt.state))) as unknown;
 
+/**
+ * A JetStream client whose first consumer is real but filtered to nothing, so it never delivers:
+ * what a consumer that went silent looks like to its reader.
+ */
+function silentFirstConsumer(rt: Runtime) {
+  const requested: unknown[] = [];
+  const consumers = new Proxy(rt.js.consumers, {
+    get(target, prop) {
+      if (prop !== 'get') return Reflect.get(target, prop, target) as unknown;
+      return (stream: string, opts: Parameters<typeof target.get>[1]) => {
+        requested.push(opts);
+        const silentFirst =
+          requested.length === 1 && typeof opts === 'object'
+            ? { ...opts, filter_subjects: [`${rt.names.prefix}.evt.none`] }
+            : opts;
+        return target.get(stream, silentFirst);
+      };
+    },
+  });
+  const js = new Proxy(rt.js, {
+    get: (target, prop) =>
+      prop === 'consumers' ? consumers : (Reflect.get(target, prop, target) as unknown),
+  });
+  return { js, requested };
+}
+
 /** The projection properties, against whatever server(s) `url()` names and with `replicas`. */
 export function projectionSuite(url: () => string, replicas: number): void {
   /** A fresh installation (own prefix) for one test, closed after it. */
@@ -192,27 +218,9 @@ export function projectionSuite(url: () => string, replicas: number): void {
     await withRuntime(async (rt) => {
       await writeHistory(rt, 2, 2, 1_800_000_000_000);
       const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
-      // The first consumer the runner creates is real but filtered to nothing: it never delivers.
-      const requested: unknown[] = [];
-      const consumers = new Proxy(rt.js.consumers, {
-        get(target, prop) {
-          if (prop !== 'get') return Reflect.get(target, prop, target) as unknown;
-          return (stream: string, opts: Parameters<typeof target.get>[1]) => {
-            requested.push(opts);
-            const silentFirst =
-              requested.length === 1 && typeof opts === 'object'
-                ? { ...opts, filter_subjects: [`${rt.names.prefix}.evt.none`] }
-                : opts;
-            return target.get(stream, silentFirst);
-          };
-        },
-      });
-      const js = new Proxy(rt.js, {
-        get: (target, prop) =>
-          prop === 'consumers' ? consumers : (Reflect.get(target, prop, target) as unknown),
-      });
+      const client = silentFirstConsumer(rt);
       const runner = createProjectionRunner({
-        js,
+        js: client.js,
         store: rt.store,
         projection: scheduleProjection,
         log: silent,
@@ -223,7 +231,29 @@ export function projectionSuite(url: () => string, replicas: number): void {
       await runner.start();
       expect(runner.seq).toBe(last);
       expect(runner.state.instances.size).toBe(4);
-      expect(requested).toHaveLength(2);
+      expect(client.requested).toHaveLength(2);
+      await runner.stop();
+    });
+  });
+
+  it('replaces a silent consumer once an event it should deliver is known to be stored', async () => {
+    await withRuntime(async (rt) => {
+      const client = silentFirstConsumer(rt);
+      const runner = createProjectionRunner({
+        js: client.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+        stallAfterMs: 60_000,
+        catchUpStallAfterMs: 300,
+      });
+      await runner.start(); // nothing to catch up with: the silent consumer goes unnoticed
+      await writeHistory(rt, 1, 1, 1_800_000_000_000);
+      const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
+      runner.expect(last); // as the scheduler does on the ack of its own append
+      await runner.waitForSeq(last, 10_000);
+      expect(runner.state.jobs.size).toBe(1);
+      expect(client.requested).toHaveLength(2);
       await runner.stop();
     });
   });

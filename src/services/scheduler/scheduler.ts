@@ -141,7 +141,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const v = parsed && views.get(parsed.partition);
     if (!v) return;
     schedulerProjection.evolve(v.runner.state, stored);
-    if (stored.seq > v.runner.seq) v.applied.add(stored.seq); // else its echo came first
+    if (stored.seq > v.runner.seq) {
+      v.applied.add(stored.seq); // else its echo came first
+      v.runner.expect(stored.seq); // its echo must come: a consumer that stays silent is replaced
+    }
     if (v.ready) markFor(stored, true);
   };
   const writer = createWriter(rt, apply, (p) => ownership.holds(p));
