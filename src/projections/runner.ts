@@ -152,12 +152,17 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
               return restart('heartbeats missed');
           }
         })().catch(() => undefined);
+        let lastTick = Date.now();
         watchdog = setInterval(() => {
           const now = Date.now();
           const silentMs = now - lastProgress;
-          if (catchingUp && silentMs >= catchUpStallAfterMs)
+          // After a blocked event loop, delivered messages may still wait unread: judge next tick.
+          const onTime = now - lastTick < 1.5 * catchUpStallAfterMs;
+          lastTick = now;
+          if (onTime && catchingUp && silentMs >= catchUpStallAfterMs)
             return restart(`catching up to ${end}, fold at ${seq}`);
-          if (expected > seq && now - Math.max(lastProgress, expectedSince) >= catchUpStallAfterMs)
+          const waitingMs = now - Math.max(lastProgress, expectedSince);
+          if (onTime && expected > seq && waitingMs >= catchUpStallAfterMs)
             return restart(`${expected} is stored but not delivered, fold at ${seq}`);
           if (silentMs < stallAfterMs || Date.now() - lastProbe < stallAfterMs) return;
           lastProbe = Date.now();

@@ -99,21 +99,22 @@ const plain = (rt: { state: Parameters<typeof toSnapshot>[0] }) =>
   JSON.parse(JSON.stringify(toSnapshot(rt.state))) as unknown;
 
 /**
- * A JetStream client whose first consumer is real but filtered to nothing, so it never delivers:
- * what a consumer that went silent looks like to its reader.
+ * A JetStream client that counts the consumers asked of it. With `silentFirst`, the first one is
+ * real but filtered to nothing, so it never delivers: what a consumer that went silent looks like
+ * to its reader.
  */
-function silentFirstConsumer(rt: Runtime) {
+function countingConsumers(rt: Runtime, { silentFirst = true } = {}) {
   const requested: unknown[] = [];
   const consumers = new Proxy(rt.js.consumers, {
     get(target, prop) {
       if (prop !== 'get') return Reflect.get(target, prop, target) as unknown;
       return (stream: string, opts: Parameters<typeof target.get>[1]) => {
         requested.push(opts);
-        const silentFirst =
-          requested.length === 1 && typeof opts === 'object'
-            ? { ...opts, filter_subjects: [`${rt.names.prefix}.evt.none`] }
-            : opts;
-        return target.get(stream, silentFirst);
+        const silent = silentFirst && requested.length === 1 && typeof opts === 'object';
+        return target.get(
+          stream,
+          silent ? { ...opts, filter_subjects: [`${rt.names.prefix}.evt.none`] } : opts,
+        );
       };
     },
   });
@@ -218,7 +219,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
     await withRuntime(async (rt) => {
       await writeHistory(rt, 2, 2, 1_800_000_000_000);
       const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
-      const client = silentFirstConsumer(rt);
+      const client = countingConsumers(rt);
       const runner = createProjectionRunner({
         js: client.js,
         store: rt.store,
@@ -238,7 +239,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
 
   it('replaces a silent consumer once an event it should deliver is known to be stored', async () => {
     await withRuntime(async (rt) => {
-      const client = silentFirstConsumer(rt);
+      const client = countingConsumers(rt);
       const runner = createProjectionRunner({
         js: client.js,
         store: rt.store,
@@ -254,6 +255,34 @@ export function projectionSuite(url: () => string, replicas: number): void {
       await runner.waitForSeq(last, 10_000);
       expect(runner.state.jobs.size).toBe(1);
       expect(client.requested).toHaveLength(2);
+      await runner.stop();
+    });
+  });
+
+  it('does not take its own blocked event loop for a silent consumer', async () => {
+    await withRuntime(async (rt) => {
+      const client = countingConsumers(rt, { silentFirst: false });
+      const runner = createProjectionRunner({
+        js: client.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+        stallAfterMs: 60_000,
+        catchUpStallAfterMs: 300,
+      });
+      await runner.start();
+      await writeHistory(rt, 1, 1, 1_800_000_000_000, 'first');
+      const next = (await rt.store.lastSeq(subjects.eventsAll(rt.names))) + 1;
+      await runner.waitForSeq(next - 1, 10_000); // the consumer runs and has delivered
+      const writing = writeHistory(rt, 1, 1, 1_800_000_000_000, 'second');
+      runner.expect(next);
+      // The process is busy for a second before the append even leaves it: the delivery comes
+      // after that, and the watchdog's overdue tick must not count the second as silence.
+      const busyUntil = Date.now() + 1000;
+      while (Date.now() < busyUntil);
+      await writing;
+      await runner.waitForSeq(next, 10_000);
+      expect(client.requested).toHaveLength(1);
       await runner.stop();
     });
   });
