@@ -125,6 +125,23 @@ function countingConsumers(rt: Runtime, { silentFirst = true } = {}) {
   return { js, requested };
 }
 
+/**
+ * A runner over {@link countingConsumers} whose steady-state watchdog would wait a minute: only
+ * its fast checks (300 ms) can replace a silent consumer within a test.
+ */
+function watchdogRunner(rt: Runtime, opts: { silentFirst?: boolean } = {}) {
+  const client = countingConsumers(rt, opts);
+  const runner = createProjectionRunner({
+    js: client.js,
+    store: rt.store,
+    projection: scheduleProjection,
+    log: silent,
+    stallAfterMs: 60_000,
+    catchUpStallAfterMs: 300,
+  });
+  return { runner, requested: client.requested };
+}
+
 /** The projection properties, against whatever server(s) `url()` names and with `replicas`. */
 export function projectionSuite(url: () => string, replicas: number): void {
   /** A fresh installation (own prefix) for one test, closed after it. */
@@ -219,57 +236,33 @@ export function projectionSuite(url: () => string, replicas: number): void {
     await withRuntime(async (rt) => {
       await writeHistory(rt, 2, 2, 1_800_000_000_000);
       const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
-      const client = countingConsumers(rt);
-      const runner = createProjectionRunner({
-        js: client.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        // The steady-state watchdog would wait a minute; only the catch-up one can rescue the start.
-        stallAfterMs: 60_000,
-        catchUpStallAfterMs: 300,
-      });
+      // The steady-state watchdog would wait a minute; only the catch-up one can rescue the start.
+      const { runner, requested } = watchdogRunner(rt);
       await runner.start();
       expect(runner.seq).toBe(last);
       expect(runner.state.instances.size).toBe(4);
-      expect(client.requested).toHaveLength(2);
+      expect(requested).toHaveLength(2);
       await runner.stop();
     });
   });
 
   it('replaces a silent consumer once an event it should deliver is known to be stored', async () => {
     await withRuntime(async (rt) => {
-      const client = countingConsumers(rt);
-      const runner = createProjectionRunner({
-        js: client.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        stallAfterMs: 60_000,
-        catchUpStallAfterMs: 300,
-      });
+      const { runner, requested } = watchdogRunner(rt);
       await runner.start(); // nothing to catch up with: the silent consumer goes unnoticed
       await writeHistory(rt, 1, 1, 1_800_000_000_000);
       const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
       runner.expect(last); // as the scheduler does on the ack of its own append
       await runner.waitForSeq(last, 10_000);
       expect(runner.state.jobs.size).toBe(1);
-      expect(client.requested).toHaveLength(2);
+      expect(requested).toHaveLength(2);
       await runner.stop();
     });
   });
 
   it('does not take its own blocked event loop for a silent consumer', async () => {
     await withRuntime(async (rt) => {
-      const client = countingConsumers(rt, { silentFirst: false });
-      const runner = createProjectionRunner({
-        js: client.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        stallAfterMs: 60_000,
-        catchUpStallAfterMs: 300,
-      });
+      const { runner, requested } = watchdogRunner(rt, { silentFirst: false });
       await runner.start();
       await writeHistory(rt, 1, 1, 1_800_000_000_000, 'first');
       const next = (await rt.store.lastSeq(subjects.eventsAll(rt.names))) + 1;
@@ -282,7 +275,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
       while (Date.now() < busyUntil);
       await writing;
       await runner.waitForSeq(next, 10_000);
-      expect(client.requested).toHaveLength(1);
+      expect(requested).toHaveLength(1);
       await runner.stop();
     });
   });
