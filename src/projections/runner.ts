@@ -28,8 +28,9 @@ export interface RunnerOptions<S> {
   /** Restart the consumer when events exist past the fold and none arrived for this long. Default 5000 ms. */
   stallAfterMs?: number;
   /**
-   * While catching up (events are known to exist past the fold), restart a consumer that delivered
-   * nothing for this long. A new consumer now and then stays silent; a takeover must not wait for
+   * While events are known to be stored past the fold (the stream's end when catching up, or what
+   * {@link ProjectionRunner.expect} was told), restart a consumer that delivered nothing for this
+   * long. A new consumer now and then stays silent; a takeover must not wait for
    * the steady-state watchdog. Default 1000 ms.
    */
   catchUpStallAfterMs?: number;
@@ -81,6 +82,12 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
   let loop: Promise<void> | undefined;
   const waiters = new Set<Waiter<S>>();
 
+  function expectStored(at: number): void {
+    if (at <= seq || at <= expected) return;
+    if (expected <= seq) expectedSince = Date.now();
+    expected = at;
+  }
+
   function settleWaiters(): void {
     for (const w of waiters) {
       if (w.test(seq, state)) {
@@ -124,7 +131,6 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
    * or when the stream holds events past our position and none has arrived for a while.
    */
   async function run(caughtUp: () => void, end: number): Promise<void> {
-    let catchingUp = seq < end;
     while (!stopped) {
       let watchdog: NodeJS.Timeout | undefined;
       try {
@@ -159,8 +165,6 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
           // After a blocked event loop, delivered messages may still wait unread: judge next tick.
           const onTime = now - lastTick < 1.5 * catchUpStallAfterMs;
           lastTick = now;
-          if (onTime && catchingUp && silentMs >= catchUpStallAfterMs)
-            return restart(`catching up to ${end}, fold at ${seq}`);
           const waitingMs = now - Math.max(lastProgress, expectedSince);
           if (onTime && expected > seq && waitingMs >= catchUpStallAfterMs)
             return restart(`${expected} is stored but not delivered, fold at ${seq}`);
@@ -179,7 +183,8 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
           if (opts.alreadyFolded?.(m.seq)) seq = m.seq;
           else fold(toRaw(m));
           if (seq >= end || m.info.pending === 0) {
-            catchingUp = false;
+            // Nothing more to deliver now: what was expected past here is gone (e.g. purged).
+            expected = Math.min(expected, seq);
             caughtUp();
           }
           settleWaiters();
@@ -224,6 +229,7 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
       let resolveCaughtUp!: () => void;
       const caught = new Promise<void>((r) => (resolveCaughtUp = r));
       if (end <= seq) resolveCaughtUp();
+      expectStored(end); // catching up: a consumer that delivers none of it is replaced
       loop = run(resolveCaughtUp, end);
       await caught;
     },
@@ -233,11 +239,7 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     waitUntil(predicate, timeoutMs = 10_000) {
       return wait((_s, st) => predicate(st), timeoutMs, 'condition');
     },
-    expect(at) {
-      if (at <= seq || at <= expected) return;
-      if (expected <= seq) expectedSince = Date.now();
-      expected = at;
-    },
+    expect: expectStored,
     async saveSnapshot() {
       if (!opts.snapshots) throw new Error(`projection ${projection.name} has no snapshot store`);
       const at = seq;
