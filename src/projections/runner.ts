@@ -159,14 +159,16 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
           }
         })().catch(() => undefined);
         let lastTick = Date.now();
+        /** When the event loop last came back from being blocked: silence is counted from there. */
+        let resumedAt = 0;
         watchdog = setInterval(() => {
           const now = Date.now();
           const silentMs = now - lastProgress;
-          // After a blocked event loop, delivered messages may still wait unread: judge next tick.
-          const onTime = now - lastTick < 1.5 * catchUpStallAfterMs;
+          // A late tick means this process was blocked: delivered messages may still wait unread.
+          if (now - lastTick >= 1.5 * catchUpStallAfterMs) resumedAt = now;
           lastTick = now;
-          const waitingMs = now - Math.max(lastProgress, expectedSince);
-          if (onTime && expected > seq && waitingMs >= catchUpStallAfterMs)
+          const waitingMs = now - Math.max(lastProgress, expectedSince, resumedAt);
+          if (expected > seq && waitingMs >= catchUpStallAfterMs)
             return restart(`${expected} is stored but not delivered, fold at ${seq}`);
           if (silentMs < stallAfterMs || Date.now() - lastProbe < stallAfterMs) return;
           lastProbe = Date.now();
