@@ -5,11 +5,11 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
 import { ConcurrencyError } from './errors.js';
 import { decodeEvent, encodeEvent, encodeTrusted, MAX_EVENT_BYTES, type Decoded } from './codec.js';
 import type { JetschedEvent, StoredEvent } from './event.js';
 import type { Names } from './subjects.js';
+import type { JsPublisher } from './publisher.js';
 
 /**
  * JetStream's API error codes for a failed `Nats-Expected-Last-Subject-Sequence` check: 10071 on a
@@ -73,10 +73,12 @@ export function isWrongLastSequence(err: unknown): boolean {
 export function createEventStore(deps: {
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Appends go through it (pipelined acks); reads use `js`. */
+  publisher: JsPublisher;
   names: Names;
   maxEventBytes?: number;
 }): EventStore {
-  const { js, jsm, names } = deps;
+  const { js, jsm, names, publisher } = deps;
   const maxBytes = deps.maxEventBytes ?? MAX_EVENT_BYTES;
 
   async function append(
@@ -85,15 +87,13 @@ export function createEventStore(deps: {
     opts: AppendOptions = {},
   ): Promise<AppendResult> {
     const payload = opts.trusted ? encodeTrusted(event, maxBytes) : encodeEvent(event, maxBytes);
-    const h = headers();
-    h.set('Jetsched-Type', event.type);
     try {
-      const ack = await js.publish(subject, payload, {
-        msgID: opts.msgId ?? event.id,
-        headers: h,
-        ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
+      const ack = await publisher.publish(subject, payload, {
+        msgId: opts.msgId ?? event.id,
+        headers: { 'Jetsched-Type': event.type },
+        ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
         ...(opts.expectedLastSubjectSeq !== undefined && {
-          expect: { lastSubjectSequence: opts.expectedLastSubjectSeq },
+          expectedLastSubjectSeq: opts.expectedLastSubjectSeq,
         }),
       });
       return { seq: ack.seq, duplicate: ack.duplicate };

@@ -7,6 +7,7 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { createEventStore, type EventStore } from '../events/event-store.js';
+import { createJsPublisher, type JsPublisher } from '../events/publisher.js';
 import { ensureStore, type Buckets, type StoreOptions } from '../events/streams.js';
 import { DEFAULT_PARTITIONS, names as makeNames, type Names } from '../events/subjects.js';
 import { connectNats, type NatsOptions } from './connect.js';
@@ -16,6 +17,8 @@ export interface Runtime {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Pipelined JetStream publishes (events, tasks, logs). */
+  publisher: JsPublisher;
   names: Names;
   store: EventStore;
   buckets: Buckets;
@@ -46,11 +49,13 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await nc.close();
     throw err;
   }
-  const store = createEventStore({ js, jsm, names });
+  const publisher = createJsPublisher(nc, { timeoutMs: 10_000 });
+  const store = createEventStore({ js, jsm, publisher, names });
   return {
     nc,
     js,
     jsm,
+    publisher,
     names,
     store,
     buckets,

@@ -5,7 +5,7 @@
  * again, or the instance waits forever.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JsPublisher } from '../../src/events/publisher.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
 import { createWorker } from '../../src/services/worker/index.js';
@@ -17,29 +17,20 @@ import { allEvents, ofType, silent, watch } from './helpers.js';
 const nats = useNats();
 
 /**
- * The scheduler's JetStream client, on the real server, except that its first task publish fails
- * the way a timed-out one does: the caller gets an error. (The dispatch event before it is stored.)
+ * The scheduler's publisher, on the real server, except that its first task publish fails the way
+ * a timed-out one does: the caller gets an error. (The dispatch event before it is stored.)
  */
-function refusingFirstTaskPublish(js: JetStreamClient, taskSubject: string) {
+function refusingFirstTaskPublish(publisher: JsPublisher, taskSubject: string) {
   const refused: string[] = [];
-  const client = new Proxy(js, {
-    get(target, prop) {
-      if (prop === 'publish') {
-        const publish: JetStreamClient['publish'] = (subject, payload, options) => {
-          if (subject === taskSubject && refused.length === 0) {
-            refused.push(subject);
-            return Promise.reject(new Error('injected: task publish timed out'));
-          }
-          return target.publish(subject, payload, options);
-        };
-        return publish;
+  const client: JsPublisher = {
+    publish(subject, payload, options) {
+      if (subject === taskSubject && refused.length === 0) {
+        refused.push(subject);
+        return Promise.reject(new Error('injected: task publish timed out'));
       }
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
+      return publisher.publish(subject, payload, options);
     },
-  });
+  };
   return { client, refused };
 }
 
@@ -56,9 +47,9 @@ describe('a task whose publish failed after its dispatch was recorded', () => {
   });
 
   it('is published again and run exactly once', async () => {
-    const flaky = refusingFirstTaskPublish(rt.js, subjects.task(rt.names, 'default'));
+    const flaky = refusingFirstTaskPublish(rt.publisher, subjects.task(rt.names, 'default'));
     const server = await startServer({
-      runtime: { ...rt, js: flaky.client },
+      runtime: { ...rt, publisher: flaky.client },
       schedulerId: 'sched-flaky',
       taskRepublishAfterMs: 300,
       log: silent,

@@ -185,9 +185,13 @@ export function createWriter(
         ...(d.params !== undefined && { params: d.params }),
         ...(d.timeoutMs !== undefined && { timeoutMs: d.timeoutMs }),
       };
-      await rt.js.publish(subjects.task(names, d.group), encoder.encode(JSON.stringify(task)), {
-        msgID: msgIds.task(d.instanceId, d.attempt) + (reofferSuffix ? `:${reofferSuffix}` : ''),
-      });
+      await rt.publisher.publish(
+        subjects.task(names, d.group),
+        encoder.encode(JSON.stringify(task)),
+        {
+          msgId: msgIds.task(d.instanceId, d.attempt) + (reofferSuffix ? `:${reofferSuffix}` : ''),
+        },
+      );
     },
 
     /** Appends a supervisor decision (timeout, retry, failure, cancel) to an instance. */

@@ -1,4 +1,4 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JsPublisher } from '../../events/publisher.js';
 import type { Logger } from 'pino';
 import { encodeLogLine, type LogLine } from './log-line.js';
 
@@ -16,13 +16,13 @@ export interface LogShipper {
  * each instance's lines in the order they were logged.
  */
 export function createLogShipper(deps: {
-  js: JetStreamClient;
+  publisher: JsPublisher;
   log: Logger;
   maxInFlight?: number;
   /** Lines queued beyond this are dropped (counted and logged). Default 10 000. */
   maxQueued?: number;
 }): LogShipper {
-  const { js, log } = deps;
+  const { publisher, log } = deps;
   const maxInFlight = deps.maxInFlight ?? 64;
   const maxQueued = deps.maxQueued ?? 10_000;
   const queue: { subject: string; data: Uint8Array }[] = [];
@@ -42,7 +42,8 @@ export function createLogShipper(deps: {
       const next = queue.shift();
       if (!next) break;
       inFlight++;
-      js.publish(next.subject, next.data)
+      publisher
+        .publish(next.subject, next.data)
         .catch((err: unknown) => {
           dropped++;
           log.warn({ err, subject: next.subject }, 'publishing an instance log line failed');

@@ -68,7 +68,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     badControls: 0,
     droppedLogLines: 0,
   };
-  const shipper = createLogShipper({ js, log });
+  const shipper = createLogShipper({ publisher: runtime.publisher, log });
   const active = new Set<Attempt>();
   const held = new Set<Promise<void>>();
   let state: State = State.New;
