@@ -58,7 +58,7 @@ interface Waiting {
   deadline: number;
   timeoutMs: number;
   resolve(ack: PubAck): void;
-  reject(err: unknown): void;
+  reject(err: Error): void;
 }
 
 const decoder = new TextDecoder();
@@ -172,7 +172,7 @@ export function createJsPublisher(
           nc.publish(subject, payload, { reply: `${listen()}.${token}`, headers: h });
         } catch (err) {
           waiting.delete(token);
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
           return;
         }
         sweeper ??= setInterval(sweep, sweepEveryMs);
