@@ -3,6 +3,7 @@ import { isTerminal } from './instance-view.js';
 import {
   emptyState,
   evolve,
+  evolveJobsOnly,
   fromSnapshot,
   toSnapshot,
   type ScheduleState,
@@ -44,4 +45,15 @@ export const schedulerProjection: Projection<ScheduleState> = {
     }
     return state;
   },
+};
+
+/**
+ * Job views only, for a fold of the job subjects alone (the command endpoint's). A fire folded by
+ * {@link scheduleProjection} waits for its instance's events to settle it; this fold never sees
+ * them, so it keeps jobs and nothing else, and its memory stays proportional to jobs, not fires.
+ */
+export const jobsProjection: Projection<ScheduleState> = {
+  ...scheduleProjection,
+  name: 'jobs',
+  evolve: evolveJobsOnly,
 };

@@ -54,11 +54,9 @@ const JOB_TYPES = new Set([
 export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState {
   const { event, seq } = stored;
   if (JOB_TYPES.has(event.type)) {
-    const jobId = (event.data as { jobId: string }).jobId;
-    const prev = state.jobs.get(jobId);
-    const next = evolveJob(prev, event as Parameters<typeof evolveJob>[1], seq, { owned: true });
-    if (!next || next === prev) return state;
-    state.jobs.set(jobId, next);
+    const next = evolveJobOf(state, stored);
+    if (!next) return state;
+    const jobId = next.jobId;
     if (event.type === 'JobFired' && !state.instances.has(event.data.instanceId)) {
       const d = event.data;
       const fire: UndispatchedFire = {
@@ -92,6 +90,30 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
     if (!set) state.active.set(next.jobId, (set = new Set()));
     set.add(instanceId);
   }
+  return state;
+}
+
+/**
+ * Folds a job event into `state.jobs` only. Returns the job's new view, or undefined when the
+ * event is not a job event or changed nothing.
+ */
+function evolveJobOf(state: ScheduleState, stored: StoredEvent): JobView | undefined {
+  const { event, seq } = stored;
+  if (!JOB_TYPES.has(event.type)) return undefined;
+  const jobId = (event.data as { jobId: string }).jobId;
+  const prev = state.jobs.get(jobId);
+  const next = evolveJob(prev, event as Parameters<typeof evolveJob>[1], seq, { owned: true });
+  if (!next || next === prev) return undefined;
+  state.jobs.set(jobId, next);
+  return next;
+}
+
+/**
+ * The job views alone: for a fold of job subjects only (the command endpoint's), where no instance
+ * event ever comes to settle a fire, so recording fires as undispatched would only grow forever.
+ */
+export function evolveJobsOnly(state: ScheduleState, stored: StoredEvent): ScheduleState {
+  evolveJobOf(state, stored);
   return state;
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Runtime } from '../runtime.js';
 import { partitionOf, subjects } from '../../events/subjects.js';
-import { scheduleProjection } from '../../projections/projection.js';
+import { jobsProjection } from '../../projections/projection.js';
 import { createProjectionRunner } from '../../projections/runner.js';
 import type { JobView } from '../../projections/job-view.js';
 import { loadJob } from './load.js';
@@ -50,7 +50,7 @@ export async function liveJobSource(
   const runner = createProjectionRunner({
     js: rt.js,
     store: rt.store,
-    projection: scheduleProjection,
+    projection: jobsProjection,
     filterSubjects: [`${rt.names.prefix}.evt.*.job.*`],
     log,
   });
