@@ -101,12 +101,15 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   const RAW =
     'raw JetStream async publish, client options as jetsched uses them (noAsyncTraces) (baseline)';
   const RAW_DEFAULT = 'raw JetStream async publish, default client options (reference)';
+  const RAW_PIPELINED =
+    "pipelined JetStream publish through jetsched's own publisher (what appends use; reference)";
   const DIRECT = `end to end, triggers appended to the stream (${t.jobs} jobs, ${t.directInstances} instances)`;
   const COMMAND = `end to end, TriggerJob commands (${t.jobs} jobs, ${t.commandInstances} instances)`;
   const COMMAND_RATE = `TriggerJob command rate (${t.commandWindow} in flight)`;
   const SINGLE = `end to end, one manual job, triggers appended (${t.singleJobInstances} instances)`;
   c.define({ name: RAW, unit: 'msgs/s' });
   c.define({ name: RAW_DEFAULT, unit: 'msgs/s', baseline: pub });
+  c.define({ name: RAW_PIPELINED, unit: 'msgs/s', baseline: pub });
   c.define({ name: DIRECT, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: COMMAND, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: COMMAND_RATE, unit: 'commands/s', baseline: pub });
@@ -126,8 +129,14 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
     c.add(RAW, raw);
     const rawDefault = await rawPublishRate(url, uniquePrefix('pub'), cfg.publish);
     c.add(RAW_DEFAULT, rawDefault);
+    const rawPipelined = await rawPublishRate(url, uniquePrefix('pub'), {
+      ...cfg.publish,
+      noAsyncTraces: true,
+      pipelined: true,
+    });
+    c.add(RAW_PIPELINED, rawPipelined);
     console.log(
-      `    · raw publish ${fmt(raw)} msgs/s (default client options: ${fmt(rawDefault)} msgs/s)`,
+      `    · raw publish ${fmt(raw)} msgs/s (default client options: ${fmt(rawDefault)} msgs/s; pipelined publisher: ${fmt(rawPipelined)} msgs/s)`,
     );
     const direct = await e2eTrial(url, t, 'direct', t.jobs, t.directInstances);
     c.add(DIRECT, direct.rate);

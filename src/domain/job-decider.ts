@@ -23,6 +23,12 @@ export interface Decision<E> {
   events: E[];
   /** What the command answers with (besides the events' sequences). */
   reply: Record<string, unknown>;
+  /**
+   * The events may follow whatever the subject holds by the time they are appended: every order
+   * against a concurrent append is a valid history, so no sequence check (and no retry after a
+   * conflict) is needed. Default false: the append expects the sequence the decision was made on.
+   */
+  orderFree?: boolean;
 }
 
 function live(state: JobView | undefined, jobId: string): JobView {
@@ -98,6 +104,10 @@ export function decideJob(
       return {
         events: [makeEvent('JobTriggerRequested', data, ev, `trigger:${d.jobId}:${triggerId}`)],
         reply: { jobId: d.jobId, triggerId, instanceId: `${d.jobId}~t-${triggerId}`, dueAtMs },
+        // A trigger commutes with what may race it: the scheduler's fires, other triggers (a
+        // repeated trigger id is stored once, by its message id), updates and pauses; after a
+        // deletion it is simply never fired, as if it had come just before the deletion.
+        orderFree: true,
       };
     }
     case 'BackfillJob': {

@@ -81,43 +81,57 @@ export function evolveInstance(
   }
   if (!state) return undefined;
   if (seq <= state.lastSeq) return state; // already folded (applied optimistically by its writer)
-  const base = { ...state, lastSeq: seq };
+  // One copy per event: each case spreads the old view once, with the new sequence.
   switch (event.type) {
     case 'InstanceStarted':
       return {
-        ...base,
+        ...state,
+        lastSeq: seq,
         status: 'running',
         workerId: event.data.workerId,
         startedAtMs: state.startedAtMs ?? event.atMs,
         attemptStartedAtMs: event.atMs,
       };
     case 'InstanceProgressed': {
-      const next: InstanceView = { ...base };
+      const next: InstanceView = { ...state, lastSeq: seq };
       if (event.data.progress !== undefined) next.progress = event.data.progress;
       if (event.data.note !== undefined) next.note = event.data.note;
       return next;
     }
     case 'InstanceSucceeded': {
-      const next: InstanceView = { ...base, status: 'succeeded', finishedAtMs: event.atMs };
+      const next: InstanceView = {
+        ...state,
+        lastSeq: seq,
+        status: 'succeeded',
+        finishedAtMs: event.atMs,
+      };
       if (event.data.result !== undefined) next.result = event.data.result;
       return next;
     }
     case 'InstanceAttemptFailed':
-      return { ...base, status: 'attempt-ended', endReason: 'error', error: event.data.error };
+      return {
+        ...state,
+        lastSeq: seq,
+        status: 'attempt-ended',
+        endReason: 'error',
+        error: event.data.error,
+      };
     case 'InstanceTimedOut':
-      return { ...base, status: 'attempt-ended', endReason: 'timeout' };
+      return { ...state, lastSeq: seq, status: 'attempt-ended', endReason: 'timeout' };
     case 'InstanceWorkerLost':
-      return { ...base, status: 'attempt-ended', endReason: 'worker-lost' };
+      return { ...state, lastSeq: seq, status: 'attempt-ended', endReason: 'worker-lost' };
     case 'InstanceRetryScheduled':
       return {
-        ...base,
+        ...state,
+        lastSeq: seq,
         status: 'retry-waiting',
         attempt: event.data.attempt,
         retryDueAtMs: event.data.dueAtMs,
       };
     case 'InstanceFailed': {
       const next: InstanceView = {
-        ...base,
+        ...state,
+        lastSeq: seq,
         status: event.data.reason === 'timeout' ? 'timed-out' : 'failed',
         endReason: event.data.reason,
         finishedAtMs: event.atMs,
@@ -126,7 +140,7 @@ export function evolveInstance(
       return next;
     }
     case 'InstanceCancelled':
-      return { ...base, status: 'cancelled', finishedAtMs: event.atMs };
+      return { ...state, lastSeq: seq, status: 'cancelled', finishedAtMs: event.atMs };
     default: {
       const never: never = event;
       return never;

@@ -86,6 +86,29 @@ describe('job decider', () => {
     });
   });
 
+  it('a trigger is order-free: it needs no sequence check, unlike the commands that change the job', () => {
+    const g = given(register());
+    expect(g.when(cmd('TriggerJob', { jobId: 'report' })).orderFree).toBe(true);
+    for (const c of [
+      register({ schedule: { every: '5m' } }),
+      cmd('PauseJob', { jobId: 'report' }),
+      cmd('DeleteJob', { jobId: 'report' }),
+      cmd('BackfillJob', { jobId: 'report', from: T0 - 120_000, to: T0 }),
+    ])
+      expect(g.when(c).orderFree ?? false).toBe(false);
+  });
+
+  it('a trigger that lands after a deletion is never due: the job stays deleted and triggerless', () => {
+    const g = given(register());
+    const trigger = g.when(cmd('TriggerJob', { jobId: 'report', triggerId: 'late' })).events[0]!;
+    const deleted = given(register(), cmd('DeleteJob', { jobId: 'report' })).state()!;
+    const after = evolveJob(deleted, trigger, deleted.lastSeq + 1)!;
+    expect(after.status).toBe('deleted');
+    // Registering the job again starts from a clean view: the stray trigger does not fire it.
+    const again = decideJob(register(), after, { actor, nowMs: T0 }).events[0]!;
+    expect(evolveJob(after, again, after.lastSeq + 1)!.pendingTriggers).toEqual({});
+  });
+
   it('a trigger with an id already pending is not requested twice', () => {
     const g = given(
       register(),

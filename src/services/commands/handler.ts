@@ -69,14 +69,19 @@ export function createCommandHandler(
   const { store, names, partitions } = rt;
   const jobs = opts.jobs ?? directJobSource(rt, () => listJobIds(store, names));
 
-  async function appendAll(subject: string, events: JetschedEvent[], expected: number) {
+  /** Appends in order, each after the one before; `expected` undefined: no sequence check. */
+  async function appendAll(subject: string, events: JetschedEvent[], expected: number | undefined) {
     const appended: { seq: number; type: string; duplicate?: boolean }[] = [];
     let last = expected;
     for (const e of events) {
-      const ack = await store.append(subject, e, { expectedLastSubjectSeq: last });
+      const ack = await store.append(
+        subject,
+        e,
+        last === undefined ? {} : { expectedLastSubjectSeq: last },
+      );
       appended.push({ seq: ack.seq, type: e.type, ...(ack.duplicate && { duplicate: true }) });
       if (ack.duplicate) break; // this command was executed before: stop rather than fork the history
-      last = ack.seq;
+      if (last !== undefined) last = ack.seq;
     }
     return appended;
   }
@@ -102,10 +107,10 @@ export function createCommandHandler(
         if (optimistic) continue;
         throw err;
       }
-      const { events, reply } = decided;
+      const { events, reply, orderFree } = decided;
       if (optimistic && events.length === 0) continue;
       try {
-        const appended = await appendAll(subject, events, lastSeq);
+        const appended = await appendAll(subject, events, orderFree ? undefined : lastSeq);
         return { ok: true, result: reply, appended };
       } catch (err) {
         if (err instanceof ConcurrencyError && attempt < MAX_CONFLICT_RETRIES) continue;

@@ -1,0 +1,108 @@
+/**
+ * TriggerJob under load: the scheduler appends fires to the job's subject while triggers arrive,
+ * so a trigger decided on a fold that is a little behind must still go in on the first append
+ * (a trigger commutes with fires), and a trigger for a deleted job must still be refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { createCommandHandler } from '../../src/services/commands/handler.js';
+import { directJobSource, type JobSource } from '../../src/services/commands/job-index.js';
+import { listJobIds } from '../../src/services/commands/load.js';
+import { useNats, uniquePrefix } from '../support/nats.js';
+import { silent } from '../scheduler/helpers.js';
+
+const nats = useNats();
+const actor = { kind: 'client' as const, id: 'test' };
+
+/** The stream's view of each job, except that an optimistic load answers from one event back. */
+function laggingSource(rt: Runtime) {
+  const direct = directJobSource(rt, () => listJobIds(rt.store, rt.names));
+  const loads: boolean[] = [];
+  const source: JobSource = {
+    async load(jobId, opts) {
+      loads.push(opts?.optimistic ?? false);
+      const loaded = await direct.load(jobId);
+      return opts?.optimistic ? { ...loaded, lastSeq: loaded.lastSeq - 1, checked: false } : loaded;
+    },
+    jobIds: () => direct.jobIds(),
+  };
+  return { source, loads };
+}
+
+describe('TriggerJob', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
+  });
+  afterAll(async () => rt?.close());
+
+  const command = (type: string, data: unknown) => ({
+    type,
+    v: 1,
+    id: `c-${Math.random().toString(36).slice(2)}`,
+    atMs: Date.now(),
+    actor,
+    data,
+  });
+
+  it('goes in on the first append although the job moved on since the fold it was decided on', async () => {
+    const lagging = laggingSource(rt);
+    const handler = createCommandHandler(rt, { jobs: lagging.source, log: silent });
+    const registered = await handler.handle(
+      command('RegisterJob', {
+        spec: { name: 'busy', processor: 'p', schedule: { manual: true } },
+      }),
+    );
+    expect(registered.ok).toBe(true);
+    lagging.loads.length = 0;
+
+    const reply = await handler.handle(command('TriggerJob', { jobId: 'busy', triggerId: 'now' }));
+
+    expect(reply).toMatchObject({ ok: true, result: { triggerId: 'now' } });
+    expect(lagging.loads).toEqual([true]); // decided once, on the lagging fold: no conflict, no reload
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.busy`);
+    expect(events.map((e) => e.event.type)).toEqual(['JobDefined', 'JobTriggerRequested']);
+  });
+
+  it('is stored once when sent twice with the same trigger id', async () => {
+    const handler = createCommandHandler(rt, { log: silent });
+    await handler.handle(
+      command('RegisterJob', {
+        spec: { name: 'twice', processor: 'p', schedule: { manual: true } },
+      }),
+    );
+    const first = await handler.handle(command('TriggerJob', { jobId: 'twice', triggerId: 't' }));
+    // Sent again, decided on a view that has not folded the first: only its message id can tell.
+    const direct = directJobSource(rt, async () => []);
+    const unaware: JobSource = {
+      async load(jobId) {
+        const loaded = await direct.load(jobId);
+        return { ...loaded, view: loaded.view && { ...loaded.view, pendingTriggers: {} } };
+      },
+      jobIds: async () => [],
+    };
+    const again = await createCommandHandler(rt, { log: silent, jobs: unaware }).handle(
+      command('TriggerJob', { jobId: 'twice', triggerId: 't' }),
+    );
+    expect(first.ok && again.ok).toBe(true);
+    expect(again.ok && again.appended).toEqual([
+      expect.objectContaining({ type: 'JobTriggerRequested', duplicate: true }),
+    ]);
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.twice`);
+    expect(events.filter((e) => e.event.type === 'JobTriggerRequested')).toHaveLength(1);
+  });
+
+  it('is refused for a deleted job, and nothing is appended', async () => {
+    const handler = createCommandHandler(rt, { log: silent });
+    await handler.handle(
+      command('RegisterJob', {
+        spec: { name: 'gone', processor: 'p', schedule: { manual: true } },
+      }),
+    );
+    await handler.handle(command('DeleteJob', { jobId: 'gone' }));
+    const reply = await handler.handle(command('TriggerJob', { jobId: 'gone' }));
+    expect(reply).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.gone`);
+    expect(events.map((e) => e.event.type)).toEqual(['JobDefined', 'JobDeleted']);
+  });
+});
