@@ -153,11 +153,12 @@ export function createJsPublisher(
   return {
     publish(subject, payload, o = {}) {
       if (closed || nc.isClosed()) return Promise.reject(new PublisherClosedError(subject));
+      // A fresh set of distinct keys: `append` (set would first search for each key to delete it).
       const h = headers();
-      if (o.msgId !== undefined) h.set('Nats-Msg-Id', o.msgId);
+      if (o.msgId !== undefined) h.append('Nats-Msg-Id', o.msgId);
       if (o.expectedLastSubjectSeq !== undefined)
-        h.set('Nats-Expected-Last-Subject-Sequence', String(o.expectedLastSubjectSeq));
-      if (o.headers) for (const [k, v] of Object.entries(o.headers)) h.set(k, v);
+        h.append('Nats-Expected-Last-Subject-Sequence', String(o.expectedLastSubjectSeq));
+      if (o.headers) for (const [k, v] of Object.entries(o.headers)) h.append(k, v);
       const timeoutMs = o.timeoutMs ?? opts.timeoutMs;
       return new Promise<PubAck>((resolve, reject) => {
         const token = (counter++).toString(36);

@@ -295,30 +295,35 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       dirty.delete(key);
       busy.add(key);
       inFlight++;
-      handle(key)
-        .catch((err: unknown) => {
-          if (err instanceof NotOwnerError) {
-            log.debug({ key, partition: err.partition }, 'not acting: lease not confirmed');
-            return retryWhileFolded(key);
-          }
-          if (err instanceof ConcurrencyError) {
-            counters.conflicts++;
-            log.debug({ key, err: err.message }, 'stale view; reloading and deciding again');
-            return refresh(err.subject).then(() => mark(key));
-          }
-          throw err;
-        })
-        .catch((err: unknown) => {
-          counters.errors++;
-          failures.report(err, key);
-          retryJobOf(key);
-        })
-        .finally(() => {
-          busy.delete(key);
-          inFlight--;
-          if (again.delete(key)) dirty.add(key);
-          if (dirty.size) pump();
-        });
+      void step(key);
+    }
+  }
+
+  /** Handles one key and settles its outcome; never rejects (one promise per step, not a chain). */
+  async function step(key: string): Promise<void> {
+    try {
+      try {
+        await handle(key);
+      } catch (err) {
+        if (err instanceof NotOwnerError) {
+          log.debug({ key, partition: err.partition }, 'not acting: lease not confirmed');
+          retryWhileFolded(key);
+        } else if (err instanceof ConcurrencyError) {
+          counters.conflicts++;
+          log.debug({ key, err: err.message }, 'stale view; reloading and deciding again');
+          await refresh(err.subject);
+          mark(key);
+        } else throw err;
+      }
+    } catch (err) {
+      counters.errors++;
+      failures.report(err, key);
+      retryJobOf(key);
+    } finally {
+      busy.delete(key);
+      inFlight--;
+      if (again.delete(key)) dirty.add(key);
+      if (dirty.size) pump();
     }
   }
 
