@@ -26,7 +26,12 @@ export interface BenchConfig {
     cronRunMs: number;
     registerWindow: number;
   };
-  scale: { jobs: number; registerWindow: number };
+  scale: {
+    jobs: number;
+    registerWindow: number;
+    /** How long the server idles after registering before its RSS counts as "holding" the jobs. */
+    idleMs: number;
+  };
   takeover: { trials: number; jobs: number };
   rebuild: { events: number; snapshotInstances: number };
 }
@@ -56,7 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           cronRunMs: 12_000,
           registerWindow: 100,
         },
-        scale: { jobs: 2000, registerWindow: 200 },
+        scale: { jobs: 2000, registerWindow: 200, idleMs: 10_000 },
         takeover: { trials: 1, jobs: 64 },
         rebuild: { events: 40_000, snapshotInstances: 5000 },
       }
@@ -79,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           cronRunMs: 40_000,
           registerWindow: 200,
         },
-        scale: { jobs: 100_000, registerWindow: 200 },
+        scale: { jobs: 100_000, registerWindow: 200, idleMs: 120_000 },
         takeover: { trials: 5, jobs: 160 },
         rebuild: { events: 1_000_000, snapshotInstances: 100_000 },
       };
