@@ -13,7 +13,6 @@ import {
   jobIdOfInstance,
 } from '../../events/subjects.js';
 import { createSnapshotStore } from '../../projections/snapshot-store.js';
-import type { LocalFolds } from '../../projections/partition-folds.js';
 import { watchLiveWorkers } from './live-workers.js';
 import { NotOwnerError } from './writer.js';
 import {
@@ -73,8 +72,6 @@ export interface Scheduler {
   stop(): Promise<void>;
   /** Counters for status and tests. */
   stats(): { fires: number; dispatches: number; conflicts: number; errors: number; agenda: number };
-  /** The partitions folded and caught up, for others in the process to read (the command endpoint). */
-  readonly folds: LocalFolds;
 }
 
 /**
@@ -116,10 +113,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     applied: Set<number>;
   }
   const views = new Map<number, PartitionView>();
-  const foldListeners = new Set<() => void>();
-  const foldsChanged = () => {
-    for (const listener of foldListeners) listener();
-  };
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
   const snapshotKey = (p: number) => `sched.p${p}`;
   let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
@@ -184,7 +177,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     view.snapshotSeq = runner.seq;
     if (views.get(p) !== view) return; // released while catching up
     view.ready = true;
-    foldsChanged();
     log.info(
       { partition: p, seq: runner.seq, jobs: runner.state.jobs.size, ms: Date.now() - t0 },
       'partition taken over',
@@ -197,7 +189,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (!v) return;
     views.delete(p);
     v.ready = false;
-    foldsChanged();
     await v.runner.stop();
     log.info({ partition: p }, 'partition released');
   }
@@ -684,13 +675,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       failures.flush();
     },
     stats: () => ({ ...counters, agenda: agenda.size }),
-    folds: {
-      foldOf(p) {
-        const v = views.get(p);
-        return v?.ready ? v.runner : undefined;
-      },
-      onChange: (listener) => void foldListeners.add(listener),
-    },
   };
 }
 
