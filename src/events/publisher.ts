@@ -68,7 +68,7 @@ const decoder = new TextDecoder();
  * subscription, matched to its publish by a counter token, and one sweep timer expires the late
  * ones. `js.publish` of the official client makes a request per message instead (a mux entry, a
  * timer, and an Error object built even on success): on our 2-core machine this publisher moves
- * 1.6× the messages per second of CPU (docs/benchmarks.md). The acknowledgement and its errors
+ * 1.8–2× the messages per second from one process (docs/benchmarks.md). The acknowledgement and its errors
  * mean exactly what they mean for `js.publish`: a refusal arrives as the client's
  * JetStreamApiError with the server's error code.
  */
@@ -123,14 +123,15 @@ export function createJsPublisher(
       },
     });
     nc.closed()
-      .then(() => failAll((subject) => new PublisherClosedError(subject)))
+      .then(failAll)
       .catch(() => undefined);
     return (inbox = prefix);
   }
 
-  function failAll(why: (subject: string) => Error): void {
+  /** The connection closed: nothing waiting will be answered, and nothing more is sent. */
+  function failAll(): void {
     closed = true;
-    for (const w of waiting.values()) w.reject(why(w.subject));
+    for (const w of waiting.values()) w.reject(new PublisherClosedError(w.subject));
     waiting.clear();
     stopSweeping();
   }

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../events/event.js';
+import type { JobEvent, StoredEvent } from '../events/event.js';
 import { compactJobView, evolveJob, type JobView } from './job-view.js';
 import { evolveInstance, isTerminal, type InstanceView } from './instance-view.js';
 
@@ -54,7 +54,7 @@ const JOB_TYPES = new Set([
 export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState {
   const { event, seq } = stored;
   if (JOB_TYPES.has(event.type)) {
-    const next = evolveJobOf(state, stored);
+    const next = evolveJobOf(state, event as JobEvent, seq);
     if (!next) return state;
     const jobId = next.jobId;
     if (event.type === 'JobFired' && !state.instances.has(event.data.instanceId)) {
@@ -93,16 +93,11 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
   return state;
 }
 
-/**
- * Folds a job event into `state.jobs` only. Returns the job's new view, or undefined when the
- * event is not a job event or changed nothing.
- */
-function evolveJobOf(state: ScheduleState, stored: StoredEvent): JobView | undefined {
-  const { event, seq } = stored;
-  if (!JOB_TYPES.has(event.type)) return undefined;
-  const jobId = (event.data as { jobId: string }).jobId;
+/** Folds a job event into `state.jobs`. Returns the job's new view, or undefined when nothing changed. */
+function evolveJobOf(state: ScheduleState, event: JobEvent, seq: number): JobView | undefined {
+  const jobId = event.data.jobId;
   const prev = state.jobs.get(jobId);
-  const next = evolveJob(prev, event as Parameters<typeof evolveJob>[1], seq, { owned: true });
+  const next = evolveJob(prev, event, seq, { owned: true });
   if (!next || next === prev) return undefined;
   state.jobs.set(jobId, next);
   return next;
@@ -113,7 +108,7 @@ function evolveJobOf(state: ScheduleState, stored: StoredEvent): JobView | undef
  * event ever comes to settle a fire, so recording fires as undispatched would only grow forever.
  */
 export function evolveJobsOnly(state: ScheduleState, stored: StoredEvent): ScheduleState {
-  evolveJobOf(state, stored);
+  if (JOB_TYPES.has(stored.event.type)) evolveJobOf(state, stored.event as JobEvent, stored.seq);
   return state;
 }
 

@@ -12,6 +12,9 @@ import { ensureStore, type Buckets, type StoreOptions } from '../events/streams.
 import { DEFAULT_PARTITIONS, names as makeNames, type Names } from '../events/subjects.js';
 import { connectNats, type NatsOptions } from './connect.js';
 
+/** How long a JetStream request or publish waits for its answer. */
+const JS_TIMEOUT_MS = 10_000;
+
 /** Everything a jetsched process needs to talk to its installation. */
 export interface Runtime {
   nc: NatsConnection;
@@ -42,14 +45,14 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const nc = await connectNats(opts.nats);
   let js: JetStreamClient, jsm: JetStreamManager, buckets: Buckets;
   try {
-    js = jetstream(nc, { timeout: 10_000 });
-    jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    js = jetstream(nc, { timeout: JS_TIMEOUT_MS });
+    jsm = await jetstreamManager(nc, { timeout: JS_TIMEOUT_MS });
     buckets = await ensureStore(js, jsm, names, opts);
   } catch (err) {
     await nc.close();
     throw err;
   }
-  const publisher = createJsPublisher(nc, { timeoutMs: 10_000 });
+  const publisher = createJsPublisher(nc, { timeoutMs: JS_TIMEOUT_MS });
   const store = createEventStore({ js, jsm, publisher, names });
   return {
     nc,
