@@ -14,6 +14,10 @@ export const taskMessageSchema = z.strictObject({
   attempt: z.number().int().positive(),
   processor: z.string().min(1),
   params: z.unknown().optional(),
+  /**
+   * Intended fire time. The scheduler may hand a scheduled tick out ahead of it (`fireAheadMs`);
+   * a worker starts no attempt before this time.
+   */
   fireTimeMs: z.number().int(),
   timeoutMs: z.number().int().positive().optional(),
   priority: z.number().int().min(0).max(9),

@@ -24,6 +24,12 @@ export interface DueFiresInput extends FireContext {
   runsSoFar: number;
   /** A tick at least this late (ms) is a misfire; a tick less late is on time. Default 5000. */
   misfireThresholdMs?: number;
+  /**
+   * Ticks up to this far in the future (ms) are due already: the scheduler records them ahead
+   * and their workers start them at their intended time. Misfires still count from `nowMs`.
+   * Default 0.
+   */
+  aheadMs?: number;
 }
 
 /** Ticks that were due but will not fire, summarised. */
@@ -39,13 +45,16 @@ export interface DuePlan {
   fires: number[];
   /** Due ticks the misfire policy drops. Always older than every entry of `fires`. */
   skipped: SkippedTicks;
-  /** Next intended fire after now; absent when the job has no more (or none yet, see below). */
+  /**
+   * Next intended fire after `nowMs + aheadMs`; absent when the job has no more (or none yet, see
+   * below). Plan again at `nextMs - aheadMs`.
+   */
   nextMs?: number;
 }
 
 /**
  * Plans which ticks fire now. A due tick has its intended time in
- * `(max(lastFireMs, lastSkippedMs), nowMs]`, or after `createdAtMs` when the job has never
+ * `(max(lastFireMs, lastSkippedMs), nowMs + aheadMs]`, or after `createdAtMs` when the job has never
  * fired (an `at` job is due even if `atMs` was already past at creation).
  *
  * A tick less than `misfireThresholdMs` late is on time and always fires. Older due ticks
@@ -71,10 +80,11 @@ export interface DuePlan {
  * @throws RangeError when `misfireThresholdMs` is negative.
  */
 export function dueFires(input: DueFiresInput): DuePlan {
-  const { spec, nowMs, misfireThresholdMs = DEFAULT_MISFIRE_THRESHOLD_MS } = input;
+  const { spec, nowMs, misfireThresholdMs = DEFAULT_MISFIRE_THRESHOLD_MS, aheadMs = 0 } = input;
   if (!(misfireThresholdMs >= 0)) {
     throw new RangeError(`misfireThresholdMs must be ≥ 0, got ${misfireThresholdMs}`);
   }
+  if (!(aheadMs >= 0)) throw new RangeError(`aheadMs must be ≥ 0, got ${aheadMs}`);
   const runsLeft = spec.maxRuns === undefined ? Infinity : spec.maxRuns - input.runsSoFar;
   if (!spec.enabled || runsLeft <= 0) return { fires: [], skipped: { count: 0 } };
 
@@ -85,7 +95,7 @@ export function dueFires(input: DueFiresInput): DuePlan {
     input.lastSkippedMs ?? -Infinity,
     (spec.startAtMs ?? -Infinity) - 1,
   );
-  const dueUntilMs = Math.min(nowMs, spec.endAtMs ?? Infinity);
+  const dueUntilMs = Math.min(nowMs + aheadMs, spec.endAtMs ?? Infinity);
   const lateUntilMs = Math.min(nowMs - misfireThresholdMs, dueUntilMs);
 
   const oneAtATime = spec.schedule.kind === 'fixedDelay';
@@ -103,6 +113,11 @@ export function dueFires(input: DueFiresInput): DuePlan {
     late.newest.at(-firedLate.length - 1),
   );
   if (oneAtATime && fires.length > 1) {
+    // Ahead of time only the first tick: the next one counts from the end of its run.
+    const due = fires.filter((t) => t <= nowMs).length;
+    fires = fires.slice(0, Math.max(1, due));
+  }
+  if (oneAtATime && fires.length > 1) {
     const dropped = fires.slice(0, -1);
     skipped = skippedTicks(
       skipped.count + dropped.length,
@@ -114,7 +129,7 @@ export function dueFires(input: DueFiresInput): DuePlan {
   fires = fires.slice(0, runsLeft);
 
   const noMore = fires.length >= runsLeft || (oneAtATime && fires.length > 0);
-  const nextMs = noMore ? undefined : ticks.after(Math.max(nowMs, cursorMs));
+  const nextMs = noMore ? undefined : ticks.after(Math.max(nowMs + aheadMs, cursorMs));
   const inWindow = nextMs !== undefined && nextMs <= (spec.endAtMs ?? Infinity);
   return { fires, skipped, ...(inWindow && { nextMs }) };
 }

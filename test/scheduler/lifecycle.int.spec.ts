@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
+import { DEFAULT_FIRE_AHEAD_MS } from '../../src/services/scheduler/scheduler.js';
 import { createWorker } from '../../src/services/worker/index.js';
 import type { Processor } from '../../src/services/worker/types.js';
 import { createClient } from '../../src/services/commands/client.js';
@@ -239,10 +240,10 @@ describe('scheduler and workers on a real nats-server', () => {
     },
   );
 
-  it('fires a one-shot job once and records its intended fire time', async () => {
+  it('fires a one-shot job once, ahead of its time, and starts it no earlier than that time', async () => {
     const view = await watch(rt);
     try {
-      const at = Date.now() + 1500;
+      const at = Date.now() + 2500;
       await createClient(rt).send('RegisterJob', {
         spec: { name: 'oneshot', processor: 'ok', schedule: { at: new Date(at).toISOString() } },
       });
@@ -251,12 +252,18 @@ describe('scheduler and workers on a real nats-server', () => {
           [...s.instances.values()].some((i) => i.jobId === 'oneshot' && i.status === 'succeeded'),
         15_000,
       );
-      const fires = ofType(await allEvents(rt), 'JobFired').filter(
-        (e) => e.data.jobId === 'oneshot',
-      );
+      const events = await allEvents(rt);
+      const fires = ofType(events, 'JobFired').filter((e) => e.data.jobId === 'oneshot');
       expect(fires).toHaveLength(1);
       expect(fires[0]!.data.fireTimeMs).toBe(at);
-      expect(fires[0]!.atMs).toBeGreaterThanOrEqual(at);
+      // Recorded and handed out up to fireAheadMs early, started by the worker at its time.
+      expect(fires[0]!.atMs).toBeGreaterThanOrEqual(at - DEFAULT_FIRE_AHEAD_MS);
+      expect(fires[0]!.atMs).toBeLessThan(at);
+      const starts = ofType(events, 'InstanceStarted').filter(
+        (e) => e.data.instanceId === fires[0]!.data.instanceId,
+      );
+      expect(starts).toHaveLength(1);
+      expect(starts[0]!.atMs).toBeGreaterThanOrEqual(at);
     } finally {
       await view.stop();
     }

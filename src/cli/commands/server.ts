@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startServer } from '../../services/server.js';
+import { DEFAULT_FIRE_AHEAD_MS } from '../../services/scheduler/scheduler.js';
 import type { CliDeps } from '../deps.js';
 import { untilStopSignal } from '../signals.js';
 
@@ -9,19 +10,27 @@ export function registerServer(program: Command, deps: CliDeps): void {
     .description('run a scheduler replica and the command endpoint until SIGTERM')
     .option('--id <schedulerId>', 'stable id of this replica (default: random)')
     .option('--misfire-threshold <ms>', 'a tick this late is a misfire', '5000')
-    .action(async (o: { id?: string; misfireThreshold: string }, cmd: Command) => {
-      await deps.withRuntime(cmd, async (rt) => {
-        const server = await startServer({
-          runtime: rt,
-          ...(o.id && { schedulerId: o.id }),
-          misfireThresholdMs: Number(o.misfireThreshold),
+    .option(
+      '--fire-ahead <ms>',
+      'record scheduled ticks and hand them to workers this early; they start on time (0: at the tick)',
+      String(DEFAULT_FIRE_AHEAD_MS),
+    )
+    .action(
+      async (o: { id?: string; misfireThreshold: string; fireAhead: string }, cmd: Command) => {
+        await deps.withRuntime(cmd, async (rt) => {
+          const server = await startServer({
+            runtime: rt,
+            ...(o.id && { schedulerId: o.id }),
+            misfireThresholdMs: Number(o.misfireThreshold),
+            fireAheadMs: Number(o.fireAhead),
+          });
+          deps.stderr.write(
+            `jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`,
+          );
+          const sig = await untilStopSignal();
+          rt.log.info({ signal: sig }, 'stopping');
+          await server.stop();
         });
-        deps.stderr.write(
-          `jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`,
-        );
-        const sig = await untilStopSignal();
-        rt.log.info({ signal: sig }, 'stopping');
-        await server.stop();
-      });
-    });
+      },
+    );
 }

@@ -39,6 +39,7 @@ import { createFailureLog } from './failure-log.js';
 
 /** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
 const REOFFER_MS = 30_000;
+export const DEFAULT_FIRE_AHEAD_MS = 1000;
 
 export interface SchedulerOptions {
   runtime: Runtime;
@@ -49,6 +50,14 @@ export interface SchedulerOptions {
   ownership?: Ownership;
   /** A tick planned later than this after its intended time is a misfire. Default 5000 ms. */
   misfireThresholdMs?: number;
+  /**
+   * Scheduled ticks are fired (recorded and handed to a worker) up to this long before their
+   * intended time; the worker starts them at that time. This keeps starts on time when the
+   * scheduler is busy or many jobs share a tick. A fire is made ahead only when the job's
+   * overlap policy would start it now anyway; a pause, deletion or disabling that lands before
+   * the tick's time cancels its instance. 0 fires every tick at its time. Default 1000 ms.
+   */
+  fireAheadMs?: number;
   /** Max keys handled at once (each may await appends). Default 1024. */
   maxInFlight?: number;
   random?: () => number;
@@ -86,6 +95,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const random = opts.random ?? Math.random;
   const ownership = opts.ownership ?? ownAllPartitions(rt.partitions);
   const misfireThresholdMs = opts.misfireThresholdMs ?? DEFAULT_MISFIRE_THRESHOLD_MS;
+  const fireAheadMs = opts.fireAheadMs ?? DEFAULT_FIRE_AHEAD_MS;
+  if (!(Number.isInteger(fireAheadMs) && fireAheadMs >= 0))
+    throw new RangeError(`fireAheadMs must be an integer ≥ 0, got ${fireAheadMs}`);
   const maxInFlight = opts.maxInFlight ?? 1024;
   const republishAfterMs = opts.taskRepublishAfterMs ?? 5_000;
   const log = (opts.log ?? rt.log).child({ schedulerId });
@@ -397,8 +409,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   async function tickJob(state: ScheduleState, jobId: string): Promise<void> {
     let job = state.jobs.get(jobId);
-    if (!job || job.status === 'deleted') return schedule(`job:${jobId}`, undefined);
     const now = clock.now();
+    if (job && (job.status !== 'active' || !job.spec.enabled))
+      await cancelFiredAhead(state, job, now);
+    if (!job || job.status === 'deleted') return schedule(`job:${jobId}`, undefined);
 
     // Durable triggers (manual, delayed, backfill, rerun) that are due.
     let nextTrigger: number | undefined;
@@ -422,7 +436,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       job = state.jobs.get(jobId)!;
     }
 
-    let nextTick: number | undefined;
+    let wakeAt: number | undefined;
     if (job.status === 'active') {
       const plan = dueFires({
         spec: job.spec,
@@ -434,6 +448,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         nowMs: now,
         runsSoFar: job.runs,
         misfireThresholdMs,
+        aheadMs: fireAheadMs,
       });
       if (
         plan.skipped.count > 0 &&
@@ -449,21 +464,54 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         log.info({ jobId, skipped: plan.skipped }, 'misfired ticks skipped by policy');
         job = state.jobs.get(jobId)!;
       }
+      wakeAt = plan.nextMs === undefined ? undefined : plan.nextMs - fireAheadMs;
       for (const t of plan.fires) {
-        await fireTick(state, job, t, now);
+        if (!(await fireTick(state, job, t, now))) {
+          wakeAt = t; // not decided ahead: this tick and what follows are planned at its time
+          break;
+        }
         job = state.jobs.get(jobId)!;
       }
-      nextTick = plan.nextMs;
     }
-    schedule(`job:${jobId}`, minDefined(nextTick, nextTrigger));
+    schedule(`job:${jobId}`, minDefined(wakeAt, nextTrigger));
   }
 
+  /**
+   * A job that stopped firing (paused, deleted, disabled) before the intended time of a tick fired
+   * ahead: that tick's instance is cancelled, so its worker does not start it (its start is
+   * sequence-checked).
+   */
+  async function cancelFiredAhead(state: ScheduleState, job: JobView, now: number): Promise<void> {
+    for (const instanceId of [...(state.active.get(job.jobId) ?? [])]) {
+      const inst = state.instances.get(instanceId);
+      if (!inst || inst.status !== 'dispatched' || inst.attempt !== 1 || inst.fireTimeMs <= now)
+        continue;
+      await writer.instanceEvent(
+        inst,
+        makeEvent(
+          'InstanceCancelled',
+          {
+            instanceId,
+            reason: `job ${job.status === 'active' ? 'disabled' : job.status} before the fire time`,
+          },
+          ctx(),
+          msgIds.cancelled(instanceId),
+        ),
+      );
+      log.info(
+        { jobId: job.jobId, instanceId, fireTimeMs: inst.fireTimeMs },
+        'fire made ahead cancelled: the job stopped firing',
+      );
+    }
+  }
+
+  /** Fires one due tick; false (nothing done) when it is ahead of time and could not start now. */
   async function fireTick(
     state: ScheduleState,
     job: JobView,
     fireTimeMs: number,
     now: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const active = state.active.get(job.jobId);
     const buffered = state.undispatchedByJob.get(job.jobId)?.size ?? 0;
     const decision = decideOverlap({
@@ -472,6 +520,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       running: active?.size ?? 0,
       buffered,
     });
+    // Ahead of time only what would start anyway: runs in progress may end before the tick.
+    if (fireTimeMs > now && decision !== 'start') return false;
     if (decision === 'skip') {
       const reason = job.spec.overlap === 'allow' ? 'max-concurrent' : 'overlap';
       await writer.skipped(
@@ -481,7 +531,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         ctx(),
       );
       log.info({ jobId: job.jobId, fireTimeMs, reason }, 'tick skipped by overlap policy');
-      return;
+      return true;
     }
     if (decision === 'cancel-previous-then-start' && active) {
       for (const instanceId of [...active]) {
@@ -510,6 +560,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
     // Dispatch under the fire's own key, so it never races the fold's discovery of the same fire.
     if (decision !== 'buffer') mark(`fire:${instanceId}`);
+    return true;
   }
 
   /** Dispatches a recorded fire that has no instance yet (just fired, buffered, or half-done after a crash). */
@@ -597,20 +648,22 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         // - the publish itself may have failed: after 5 s, under the same id (a no-op if it landed);
         // - a pull may have been lost in a JetStream leader change: every 30 s, under a new id.
         // Whichever copy a worker starts first wins: starts are sequence-checked.
-        const age = now - inst.dispatchedAtMs;
+        // A task handed out ahead of its fire time is not expected to start before that time.
+        const since = Math.max(inst.dispatchedAtMs, inst.fireTimeMs);
+        const age = now - since;
         if (reofferNow.delete(instanceId)) {
           await writer.publishTask(inst, inst.lastSeq, `lost${now}`);
         } else if (age >= REOFFER_MS) {
           const round = Math.floor(age / REOFFER_MS);
           await writer.publishTask(inst, inst.lastSeq, `r${round}`);
-          return schedule(`inst:${instanceId}`, inst.dispatchedAtMs + (round + 1) * REOFFER_MS);
+          return schedule(`inst:${instanceId}`, since + (round + 1) * REOFFER_MS);
         } else if (age >= republishAfterMs) {
           await writer.publishTask(inst, inst.lastSeq);
-          return schedule(`inst:${instanceId}`, inst.dispatchedAtMs + REOFFER_MS);
+          return schedule(`inst:${instanceId}`, since + REOFFER_MS);
         }
         return schedule(
           `inst:${instanceId}`,
-          inst.dispatchedAtMs + (age < republishAfterMs ? republishAfterMs : REOFFER_MS),
+          since + (age < republishAfterMs ? republishAfterMs : REOFFER_MS),
         );
       }
       default:

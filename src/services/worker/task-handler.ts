@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ValidationError } from '../../events/errors.js';
 import { taskMessageSchema, type TaskMessage } from '../../events/task.js';
 import { createAttempt, StartOutcome, type Attempt, type AttemptDeps } from './attempt.js';
+import type { RunGate } from './run-gate.js';
 import type { WorkerStats } from './types.js';
 
 export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
@@ -15,6 +16,8 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
   stats: WorkerStats;
   /** Attempts currently running, for control messages and shutdown. */
   active: Set<Attempt>;
+  /** Fire-time waits and run slots, shared by the worker's tasks. */
+  gate: RunGate;
 }
 
 type Parsed = { ok: true; task: TaskMessage } | { ok: false; detail: string };
@@ -58,50 +61,79 @@ export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void>
   const keepAlive = setInterval(() => {
     if (!deps.abandoned()) m.working();
   }, deps.workingEveryMs);
-  const attempt = createAttempt(task, { ...deps, log });
   try {
-    if (
-      [...deps.active].some((a) => a.instanceId === task.instanceId && a.attempt === task.attempt)
-    ) {
-      // A redelivery or a second copy of an attempt this worker is running: the running one reports.
-      log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
-      deps.stats.skipped++;
-      await ack(m, log);
+    // A task handed out ahead of its fire time starts at that time, not before.
+    if (!(await deps.gate.untilDue(task.fireTimeMs))) {
+      log.debug({ seq: m.seq }, 'worker leaving before the fire time; handing the task back');
+      nak(m, log);
       return;
     }
-    let started: StartOutcome;
+    await deps.gate.acquire();
     try {
-      started = await attempt.start();
-    } catch (err) {
-      log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
-      if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
-      return;
-    }
-    if (started === StartOutcome.MovedOn) {
-      deps.stats.skipped++;
-      await ack(m, log);
-      return;
-    }
-    if (deps.abandoned()) {
-      log.warn('worker stopped before the processor ran; attempt left to the supervisor');
-      return;
-    }
-    deps.active.add(attempt);
-    try {
-      const outcome = await attempt.run();
-      if (outcome === 'abandoned') return;
-      deps.stats.completed++;
-      if (outcome === 'refused') deps.stats.refusedReports++;
-      await ack(m, log);
-    } catch (err) {
-      // The report could not be appended (server unreachable until the worker stopped): leave the
-      // task un-acked so that it is redelivered; the supervisor settles the attempt.
-      log.error({ err }, 'could not record the outcome of the attempt');
+      await runTask(m, task, deps, log);
     } finally {
-      deps.active.delete(attempt);
+      deps.gate.release();
     }
   } finally {
     clearInterval(keepAlive);
+  }
+}
+
+/** Starts the attempt (sequence-checked), runs it and acks the task once its outcome is recorded. */
+async function runTask(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: Logger) {
+  if (deps.abandoned()) {
+    nak(m, log);
+    return;
+  }
+  const attempt = createAttempt(task, { ...deps, log });
+  if (
+    [...deps.active].some((a) => a.instanceId === task.instanceId && a.attempt === task.attempt)
+  ) {
+    // A redelivery or a second copy of an attempt this worker is running: the running one reports.
+    log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
+    deps.stats.skipped++;
+    await ack(m, log);
+    return;
+  }
+  let started: StartOutcome;
+  try {
+    started = await attempt.start();
+  } catch (err) {
+    log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
+    if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
+    return;
+  }
+  if (started === StartOutcome.MovedOn) {
+    deps.stats.skipped++;
+    await ack(m, log);
+    return;
+  }
+  if (deps.abandoned()) {
+    log.warn('worker stopped before the processor ran; attempt left to the supervisor');
+    return;
+  }
+  deps.active.add(attempt);
+  try {
+    const outcome = await attempt.run();
+    if (outcome === 'abandoned') return;
+    deps.stats.completed++;
+    if (outcome === 'refused') deps.stats.refusedReports++;
+    await ack(m, log);
+  } catch (err) {
+    // The report could not be appended (server unreachable until the worker stopped): leave the
+    // task un-acked so that it is redelivered; the supervisor settles the attempt.
+    log.error({ err }, 'could not record the outcome of the attempt');
+  } finally {
+    deps.active.delete(attempt);
+  }
+}
+
+/** Hands a task back to the group at once (best effort: without it, the ack wait does the same). */
+function nak(m: JsMsg, log: Logger): void {
+  try {
+    m.nak();
+  } catch (err) {
+    log.warn({ err, seq: m.seq }, 'task not handed back; it is redelivered after the ack wait');
   }
 }
 

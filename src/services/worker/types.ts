@@ -48,8 +48,17 @@ export interface WorkerOptions {
   processors: Record<string, Processor>;
   /** Stable id, letters/digits/`-`/`_`. Default: `<host>-<pid>-<random>`. */
   workerId?: string;
-  /** Max attempts run at once; the worker never pulls more tasks than it has free slots. Default 16. */
+  /**
+   * Max attempts run at once. Besides tasks waiting for their fire time (see `maxAhead`), the
+   * worker never pulls more tasks than it has free slots. Default 16.
+   */
   concurrency?: number;
+  /**
+   * Max tasks this worker holds before their fire time (the scheduler hands scheduled fires out
+   * up to its `fireAheadMs` early; they wait here without taking a slot and start on time).
+   * Default 10 000.
+   */
+  maxAhead?: number;
   /**
    * Ack wait of the group's shared consumer in ms, set when this worker creates it (an existing
    * consumer keeps its own). In-progress acks are sent every third of it. Default 30 000.

@@ -12,6 +12,7 @@ import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heart
 import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
 import { handleTask } from './task-handler.js';
+import { createRunGate } from './run-gate.js';
 import type { Worker, WorkerOptions, WorkerStats } from './types.js';
 import { packageVersion } from './version.js';
 
@@ -39,6 +40,7 @@ function checkOptions(o: WorkerOptions, workerId: string): void {
       issues.push({ path, message: `must be an integer ≥ ${min}` });
   };
   positiveInt('concurrency', o.concurrency);
+  positiveInt('maxAhead', o.maxAhead);
   positiveInt('ackWaitMs', o.ackWaitMs, 1000);
   positiveInt('heartbeatMs', o.heartbeatMs);
   positiveInt('pullExpiresMs', o.pullExpiresMs, 1000);
@@ -56,6 +58,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const { runtime, group, processors } = opts;
   const { nc, js, jsm, names, store } = runtime;
   const concurrency = opts.concurrency ?? 16;
+  const maxAhead = opts.maxAhead ?? 10_000;
   const pullExpiresMs = opts.pullExpiresMs ?? 5000;
   const clock = opts.clock ?? { now: () => Date.now() };
   const log = opts.log.child({ workerId, group });
@@ -70,7 +73,11 @@ export function createWorker(opts: WorkerOptions): Worker {
   };
   const shipper = createLogShipper({ publisher: runtime.publisher, log });
   const active = new Set<Attempt>();
+  /** Tasks received and not yet settled: waiting for their fire time, for a run slot, or running. */
   const held = new Set<Promise<void>>();
+  const gate = createRunGate({ concurrency, clock, onWaiting: () => wake() });
+  /** Tasks that count against `concurrency`: all held ones but those waiting for their fire time. */
+  const busy = () => held.size - gate.waiting;
   let state: State = State.New;
   let startedAtMs = 0;
   let fetch: ConsumerMessages | undefined;
@@ -94,7 +101,7 @@ export function createWorker(opts: WorkerOptions): Worker {
 
   /** Resolves when a slot is free or the worker stops pulling. */
   async function freeSlot(): Promise<void> {
-    while (state === State.Running && held.size >= concurrency) {
+    while (state === State.Running && (busy() >= concurrency || gate.waiting >= maxAhead)) {
       await new Promise<void>((resolve) => (wakeSlot = resolve));
     }
   }
@@ -118,7 +125,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       try {
         consumer ??= await js.consumers.get(names.taskStream, consumerName);
         const pull = await consumer.fetch({
-          max_messages: concurrency - held.size,
+          max_messages: concurrency - busy(),
           expires: pullExpiresMs,
         });
         fetch = pull;
@@ -155,6 +162,7 @@ export function createWorker(opts: WorkerOptions): Worker {
               retryStartAfterMs: 1000,
               stats,
               active,
+              gate,
             }),
           );
         }
@@ -247,8 +255,9 @@ export function createWorker(opts: WorkerOptions): Worker {
           return;
         }
         state = State.Draining;
+        gate.close(); // tasks waiting for their fire time go back to the group for another worker
         log.info(
-          { running: held.size },
+          { running: busy() },
           'draining: no more pulls; waiting for running attempts to report',
         );
         wake();
@@ -277,6 +286,7 @@ export function createWorker(opts: WorkerOptions): Worker {
           'stopping now: running attempts are aborted and left unreported',
         );
         wake();
+        gate.close();
         await fetch?.close();
         for (const a of active) a.abort('shutdown');
         await pulling;
@@ -284,7 +294,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       if (started) await release();
     },
 
-    running: () => held.size,
+    running: () => busy(),
     stats: () => ({ ...stats, droppedLogLines: shipper.dropped }),
   };
 
@@ -311,7 +321,7 @@ export function createWorker(opts: WorkerOptions): Worker {
           group,
           processors: Object.keys(processors),
           capacity: concurrency,
-          running: held.size,
+          running: busy(),
           startedAtMs,
           version: opts.version ?? packageVersion(),
         }),
