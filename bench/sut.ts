@@ -18,6 +18,8 @@ export interface SutConfig {
   schedulerId: string;
   workers: number;
   workerConcurrency: number;
+  /** The scheduler's fireAheadMs; unset: its default. */
+  fireAheadMs?: number;
 }
 
 export interface SutProcessConfig extends SutConfig {
@@ -26,18 +28,21 @@ export interface SutProcessConfig extends SutConfig {
   index?: number;
 }
 
-export interface SchedulerStats {
+/** How a process's event loop fared while it ran. */
+export interface LoopStats {
+  /** Event loop delay, ms. */
+  loopDelayMs?: { p50: number; p99: number; max: number };
+  /** Garbage collections: how many, their total and longest pause (ms). */
+  gc?: { count: number; totalMs: number; maxMs: number; over10ms: number };
+}
+export interface SchedulerStats extends LoopStats {
   fires: number;
   dispatches: number;
   conflicts: number;
   errors: number;
   agenda: number;
-  /** Event loop delay of the scheduler's process while it ran, ms. */
-  loopDelayMs?: { p50: number; p99: number; max: number };
-  /** Its garbage collections: how many, their total and longest pause (ms). */
-  gc?: { count: number; totalMs: number; maxMs: number; over10ms: number };
 }
-export interface WorkerStats {
+export interface WorkerStats extends LoopStats {
   completed: number;
   skipped: number;
   refusedReports: number;
@@ -57,9 +62,8 @@ const rt = await openRuntime({
   log,
 });
 
-let stop: () => Promise<SutProcessStats>;
-if (cfg.role === 'scheduler') {
-  const server = await startServer({ runtime: rt, schedulerId: cfg.schedulerId, log });
+/** Watches this process's event loop delay and GC pauses from now until `read()`. */
+function monitorLoop(): { read(): LoopStats } {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
@@ -79,19 +83,34 @@ if (cfg.role === 'scheduler') {
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
+  return {
+    read() {
+      loop.disable();
+      gcObserver.disconnect();
+      const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+      return {
+        loopDelayMs: {
+          p50: ms(loop.percentile(50)),
+          p99: ms(loop.percentile(99)),
+          max: ms(loop.max),
+        },
+        gc: { ...gc, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs) },
+      };
+    },
+  };
+}
+
+let stop: () => Promise<SutProcessStats>;
+if (cfg.role === 'scheduler') {
+  const server = await startServer({
+    runtime: rt,
+    schedulerId: cfg.schedulerId,
+    log,
+    ...(cfg.fireAheadMs !== undefined && { fireAheadMs: cfg.fireAheadMs }),
+  });
+  const monitor = monitorLoop();
   stop = async () => {
-    loop.disable();
-    gcObserver.disconnect();
-    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
-    const scheduler = {
-      ...server.scheduler.stats(),
-      loopDelayMs: {
-        p50: ms(loop.percentile(50)),
-        p99: ms(loop.percentile(99)),
-        max: ms(loop.max),
-      },
-      gc: { ...gc, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs) },
-    };
+    const scheduler = { ...server.scheduler.stats(), ...monitor.read() };
     await server.stop();
     return { role: 'scheduler', scheduler };
   };
@@ -105,12 +124,19 @@ if (cfg.role === 'scheduler') {
     log,
   });
   await w.start();
+  const monitor = monitorLoop();
   stop = async () => {
+    const loop = monitor.read();
     await w.drain();
     const s = w.stats();
     return {
       role: 'worker',
-      worker: { completed: s.completed, skipped: s.skipped, refusedReports: s.refusedReports },
+      worker: {
+        completed: s.completed,
+        skipped: s.skipped,
+        refusedReports: s.refusedReports,
+        ...loop,
+      },
     };
   };
 }
