@@ -53,29 +53,33 @@ export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void>
     return;
   }
   const task = parsed.task;
-  const log = deps.log.child({
-    instanceId: task.instanceId,
-    jobId: task.jobId,
-    attempt: task.attempt,
-  });
-  const keepAlive = setInterval(() => {
-    if (!deps.abandoned()) m.working();
-  }, deps.workingEveryMs);
+  const ids = { instanceId: task.instanceId, jobId: task.jobId, attempt: task.attempt };
+  const keepAlive = () =>
+    setInterval(() => {
+      if (!deps.abandoned()) m.working();
+    }, deps.workingEveryMs);
+  // A task handed out ahead of its fire time starts at that time, not before. While it waits it
+  // holds as little as possible (a worker may hold a second's worth of tasks): no logger, and no
+  // in-progress acks unless the wait is long enough to need them.
+  let alive = task.fireTimeMs - deps.clock.now() >= deps.workingEveryMs ? keepAlive() : undefined;
   try {
-    // A task handed out ahead of its fire time starts at that time, not before.
     if (!(await deps.gate.untilDue(task.fireTimeMs))) {
-      log.debug({ seq: m.seq }, 'worker leaving before the fire time; handing the task back');
-      nak(m, log);
+      deps.log.debug(
+        { ...ids, seq: m.seq },
+        'worker leaving before the fire time; handing the task back',
+      );
+      nak(m, deps.log);
       return;
     }
+    alive ??= keepAlive();
     await deps.gate.acquire();
     try {
-      await runTask(m, task, deps, log);
+      await runTask(m, task, deps, deps.log.child(ids));
     } finally {
       deps.gate.release();
     }
   } finally {
-    clearInterval(keepAlive);
+    clearInterval(alive);
   }
 }
 
