@@ -184,6 +184,8 @@ export interface LatenessStats {
   over1s: number;
   over5s: number;
   catchUp: number;
+  /** First attempts of scheduled fires: InstanceStarted (worker clock) minus intended fire time. */
+  started: Stats;
   /** Instances: their terminal event stored minus their intended fire time (stuck work shows here). */
   ended: Stats;
   /** Instances that ended more than 10 s after their tick, and the latest ones. */
@@ -196,9 +198,16 @@ export function fireLateness(events: readonly StoredEvent[]): LatenessStats {
   const stored: number[] = [];
   let catchUp = 0;
   const fireTime = new Map<string, number>();
+  const scheduled = new Set<string>();
+  const started: number[] = [];
   const ends: { instanceId: string; ms: number; endedBy: string }[] = [];
   for (const e of events) {
     const t = e.event.type;
+    if (e.event.type === 'InstanceStarted' && e.event.data.attempt === 1) {
+      const fired = fireTime.get(e.event.data.instanceId);
+      if (fired !== undefined && scheduled.has(e.event.data.instanceId))
+        started.push(e.event.atMs - fired);
+    }
     if (t === 'InstanceSucceeded' || t === 'InstanceFailed' || t === 'InstanceCancelled') {
       const id = e.event.data.instanceId;
       const fired = fireTime.get(id);
@@ -209,6 +218,7 @@ export function fireLateness(events: readonly StoredEvent[]): LatenessStats {
     const { reason, fireTimeMs } = e.event.data;
     if (reason !== 'schedule' && reason !== 'catch-up') continue;
     if (reason === 'catch-up') catchUp++;
+    scheduled.add(e.event.data.instanceId);
     decided.push(e.event.atMs - fireTimeMs);
     stored.push(e.storedAtMs - fireTimeMs);
   }
@@ -218,6 +228,7 @@ export function fireLateness(events: readonly StoredEvent[]): LatenessStats {
     over1s: stored.filter((x) => x > 1000).length,
     over5s: stored.filter((x) => x > 5000).length,
     catchUp,
+    started: stats(started),
     ended: stats(ends.map((x) => x.ms)),
     endedOver10s: ends.filter((x) => x.ms > 10_000).length,
     slowest: [...ends].sort((a, b) => b.ms - a.ms).slice(0, 5),

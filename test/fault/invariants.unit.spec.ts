@@ -147,6 +147,7 @@ describe('the fault suite’s invariant checker', () => {
     });
     expect(r.ticks).toMatchObject({ jobsChecked: 2, expectedTicks: 8, missingCount: 0 });
     expect(r.lateness.decided).toMatchObject({ n: 10, p50: 5, max: 5 });
+    expect(r.lateness.started).toMatchObject({ n: 10, p50: 20, max: 20 }); // started 20 ms after the tick
     expect(r.lateness.ended).toMatchObject({ n: 10, max: 222 }); // succeeded 220 ms after the tick
     expect(formatReport(r)).toContain('ALL INVARIANTS HOLD');
   });

@@ -47,8 +47,9 @@ export function formatReport(r: InvariantReport, tag = '[fault]'): string {
   }
   const l = r.lateness;
   lines.push(
-    `fire lateness decided ${ms(l.decided)}`,
-    `fire lateness stored ${ms(l.stored)}; ${l.over1s} over 1 s, ${l.over5s} over 5 s, ${l.catchUp} catch-up fires`,
+    `start lateness (first attempt started − tick) ${ms(l.started)}`,
+    `fire recorded − tick (negative: fired ahead) ${ms(l.decided)}`,
+    `fire stored − tick ${ms(l.stored)}; ${l.over1s} over 1 s, ${l.over5s} over 5 s, ${l.catchUp} catch-up fires`,
     `instance end (terminal stored − tick) ${ms(l.ended)}; ${l.endedOver10s} over 10 s; slowest ${l.slowest
       .map((x) => `${x.instanceId} ${x.ms} ms`)
       .join(', ')}`,

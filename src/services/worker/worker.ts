@@ -160,6 +160,7 @@ export function createWorker(opts: WorkerOptions): Worker {
               abandoned,
               workingEveryMs,
               retryStartAfterMs: 1000,
+              startRetryWindowMs: 15_000,
               stats,
               active,
               gate,
