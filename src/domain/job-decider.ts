@@ -1,6 +1,6 @@
 import type { EventContext } from '../events/build.js';
 import { makeEvent } from '../events/build.js';
-import { NotFoundError, RejectedError } from '../events/errors.js';
+import { NotFoundError, RejectedError, ValidationError } from '../events/errors.js';
 import type { JobEvent } from '../events/event.js';
 import type { InstanceView } from '../projections/instance-view.js';
 import { isTerminal } from '../projections/instance-view.js';
@@ -112,6 +112,12 @@ export function decideJob(
     }
     case 'BackfillJob': {
       const { jobId, from, to } = command.data;
+      if (to > ctx.nowMs) {
+        // Ticks still to come are the schedule's to fire (ahead of time, started at their time).
+        throw new ValidationError('command BackfillJob', [
+          { path: 'to', message: 'must not be in the future; backfill replays past ticks' },
+        ]);
+      }
       const job = live(state, jobId);
       const s = job.spec.schedule;
       if (s.kind === 'manual' || s.kind === 'fixedDelay') {

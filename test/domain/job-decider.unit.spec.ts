@@ -129,6 +129,19 @@ describe('job decider', () => {
     ).toBe(true);
   });
 
+  it('refuses a backfill reaching into the future, naming "to": the schedule fires those ticks', () => {
+    const g = given(register());
+    const err = (() => {
+      try {
+        g.when(cmd('BackfillJob', { jobId: 'report', from: T0 - 60_000, to: T0 + 60_000 }));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe('to');
+  });
+
   it('refuses to backfill a manual job', () => {
     const g = given(register({ schedule: { manual: true } }));
     expect(() => g.when(cmd('BackfillJob', { jobId: 'report', from: T0 - 1000, to: T0 }))).toThrow(
