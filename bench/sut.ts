@@ -20,6 +20,8 @@ export interface SutConfig {
   workerConcurrency: number;
   /** The scheduler's fireAheadMs; unset: its default. */
   fireAheadMs?: number;
+  /** Watch the workers' event loops too (a 5 ms timer and a GC observer each); the scheduler's always is. */
+  monitorWorkers?: boolean;
 }
 
 export interface SutProcessConfig extends SutConfig {
@@ -124,9 +126,9 @@ if (cfg.role === 'scheduler') {
     log,
   });
   await w.start();
-  const monitor = monitorLoop();
+  const monitor = cfg.monitorWorkers ? monitorLoop() : undefined;
   stop = async () => {
-    const loop = monitor.read();
+    const loop = monitor?.read();
     await w.drain();
     const s = w.stats();
     return {

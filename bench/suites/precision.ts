@@ -112,6 +112,7 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
         schedulerId: `sched-${prefix}`,
         workers: 2,
         workerConcurrency: 64,
+        monitorWorkers: true,
         ...(s.fireAheadMs !== undefined && { fireAheadMs: s.fireAheadMs }),
       },
       `precision-${prefix}`,
