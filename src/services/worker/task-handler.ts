@@ -158,6 +158,7 @@ async function startHere(
       }
       log.warn({ err, seq: m.seq }, 'could not record the start yet; trying again in this worker');
       await sleep(deps.retryStartAfterMs);
+      if (deps.abandoned()) return undefined; // stopped meanwhile: the task is redelivered
     }
   }
 }

@@ -125,7 +125,8 @@ export function createWorker(opts: WorkerOptions): Worker {
       try {
         consumer ??= await js.consumers.get(names.taskStream, consumerName);
         const pull = await consumer.fetch({
-          max_messages: concurrency - busy(),
+          // At least one: tasks waiting for their fire time may have come due since freeSlot().
+          max_messages: Math.max(1, concurrency - busy()),
           expires: pullExpiresMs,
         });
         fetch = pull;
