@@ -4,12 +4,19 @@ import type { Logger } from 'pino';
 import { JetschedError } from '../../events/errors.js';
 
 /**
+ * JetStream's answer while another publish with the same message id is still being stored
+ * (clustered streams): not a refusal; a retry gets the duplicate ack once that copy is stored.
+ */
+export const JS_DUPLICATE_ID_IN_PROCESS = 10158;
+
+/**
  * True for failures where the server may not have answered (timeouts, no responders during a
- * leader election, a lost connection). A refusal (ConcurrencyError), an invalid payload, or any
- * other answer from the server is final.
+ * leader election, a lost connection) or asked to be asked again (a message id still in process).
+ * A refusal (ConcurrencyError), an invalid payload, or any other answer from the server is final.
  */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof JetschedError || err instanceof JetStreamApiError) return false;
+  if (err instanceof JetStreamApiError) return err.code === JS_DUPLICATE_ID_IN_PROCESS;
+  if (err instanceof JetschedError) return false;
   if (err instanceof TypeError || err instanceof RangeError) return false; // e.g. JSON of a BigInt
   return true;
 }
