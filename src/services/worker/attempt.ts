@@ -58,7 +58,12 @@ export interface Attempt {
   abort(reason: AbortReason): void;
 }
 
-const MAX_START_TRIES = 3;
+/**
+ * How long a worker keeps trying to record a start whose append fails transiently (a JetStream
+ * leader election takes seconds) before it hands the task back: a nak sent during the election
+ * may be lost with the old consumer leader, and the task would then wait out the whole ack wait.
+ */
+const START_RETRY_MS = 15_000;
 
 export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
   const { store, workerId, log } = deps;
@@ -118,18 +123,25 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
   }
 
   async function start(): Promise<StartOutcome> {
-    const event = makeEvent(
-      'InstanceStarted',
-      { instanceId, attempt, workerId },
-      { actor: { kind: 'worker', id: workerId }, nowMs: deps.clock.now() },
-      msgIds.start(instanceId, attempt),
-    );
-    try {
-      const ack = await retrying(
-        () =>
-          store.append(subject, event, { expectedLastSubjectSeq: task.dispatchSeq, trusted: true }),
-        { what: 'InstanceStarted', log, canRetry: deps.canRetry, maxTries: MAX_START_TRIES },
+    // Built for each try (the message id is the attempt's), so that `atMs` is when it started.
+    const tryStart = () =>
+      store.append(
+        subject,
+        makeEvent(
+          'InstanceStarted',
+          { instanceId, attempt, workerId },
+          { actor: { kind: 'worker', id: workerId }, nowMs: deps.clock.now() },
+          msgIds.start(instanceId, attempt),
+        ),
+        { expectedLastSubjectSeq: task.dispatchSeq, trusted: true },
       );
+    try {
+      const ack = await retrying(tryStart, {
+        what: 'InstanceStarted',
+        log,
+        canRetry: deps.canRetry,
+        forMs: START_RETRY_MS,
+      });
       if (ack.duplicate && !(await startedByUsAndUntouched(ack.seq))) {
         log.info(
           { seq: ack.seq },

@@ -33,18 +33,19 @@ export function isPayloadProblem(err: unknown): boolean {
 
 /**
  * Runs `fn` again after transient failures, with capped exponential backoff, while `canRetry()`
- * holds and at most `maxTries` times. `fn` must be safe to repeat (our appends carry a message id).
+ * holds and, with `forMs`, until that long has passed since the first try. `fn` must be safe to
+ * repeat (our appends carry a message id).
  */
 export async function retrying<T>(
   fn: () => Promise<T>,
-  o: { what: string; log: Logger; canRetry: () => boolean; maxTries?: number },
+  o: { what: string; log: Logger; canRetry: () => boolean; forMs?: number },
 ): Promise<T> {
-  const maxTries = o.maxTries ?? Number.POSITIVE_INFINITY;
+  const until = performance.now() + (o.forMs ?? Number.POSITIVE_INFINITY);
   for (let tries = 1; ; tries++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isTransient(err) || tries >= maxTries || !o.canRetry()) throw err;
+      if (!isTransient(err) || performance.now() >= until || !o.canRetry()) throw err;
       const delayMs = Math.min(5000, 100 * 2 ** (tries - 1));
       o.log.warn({ err, what: o.what, tries, delayMs }, 'transient failure; retrying');
       await sleep(delayMs);

@@ -1,11 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { ValidationError } from '../../events/errors.js';
 import { taskMessageSchema, type TaskMessage } from '../../events/task.js';
 import { createAttempt, StartOutcome, type Attempt, type AttemptDeps } from './attempt.js';
 import type { RunGate } from './run-gate.js';
-import { isTransient } from './retry.js';
 import type { WorkerStats } from './types.js';
 
 export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
@@ -13,10 +11,8 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
   log: Logger;
   /** In-progress acks are sent this often while the task is held. */
   workingEveryMs: number;
-  /** Delay before a start that could not be recorded is tried again (here, or by the group after a nak). */
+  /** Delay before a task whose start could not be recorded is offered again. */
   retryStartAfterMs: number;
-  /** How long this worker keeps trying to record a start before handing the task back. */
-  startRetryWindowMs: number;
   stats: WorkerStats;
   /** Attempts currently running, for control messages and shutdown. */
   active: Set<Attempt>;
@@ -103,8 +99,14 @@ async function runTask(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: 
     await ack(m, log);
     return;
   }
-  const started = await startHere(m, attempt, deps, log);
-  if (started === undefined) return;
+  let started: StartOutcome;
+  try {
+    started = await attempt.start();
+  } catch (err) {
+    log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
+    if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
+    return;
+  }
   if (started === StartOutcome.MovedOn) {
     deps.stats.skipped++;
     await ack(m, log);
@@ -127,39 +129,6 @@ async function runTask(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: 
     log.error({ err }, 'could not record the outcome of the attempt');
   } finally {
     deps.active.delete(attempt);
-  }
-}
-
-/**
- * Records the start, trying again in this worker while the failures are transient and the retry
- * window lasts (a JetStream leader election takes seconds; a nak sent meanwhile may be lost with
- * the old consumer leader, and the task would then wait out the whole ack wait). Undefined when
- * the task was handed back instead.
- */
-async function startHere(
-  m: JsMsg,
-  attempt: Attempt,
-  deps: TaskHandlerDeps,
-  log: Logger,
-): Promise<StartOutcome | undefined> {
-  const firstTryMs = deps.clock.now();
-  for (;;) {
-    try {
-      return await attempt.start();
-    } catch (err) {
-      const retry =
-        isTransient(err) &&
-        !deps.abandoned() &&
-        deps.clock.now() - firstTryMs < deps.startRetryWindowMs;
-      if (!retry) {
-        log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
-        if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
-        return undefined;
-      }
-      log.warn({ err, seq: m.seq }, 'could not record the start yet; trying again in this worker');
-      await sleep(deps.retryStartAfterMs);
-      if (deps.abandoned()) return undefined; // stopped meanwhile: the task is redelivered
-    }
   }
 }
 

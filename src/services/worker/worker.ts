@@ -161,7 +161,6 @@ export function createWorker(opts: WorkerOptions): Worker {
               abandoned,
               workingEveryMs,
               retryStartAfterMs: 1000,
-              startRetryWindowMs: 15_000,
               stats,
               active,
               gate,
