@@ -113,18 +113,17 @@ export function dueFires(input: DueFiresInput): DuePlan {
     late.newest.at(-firedLate.length - 1),
   );
   if (oneAtATime && fires.length > 1) {
-    // Ahead of time only the first tick: the next one counts from the end of its run.
+    // One run at a time: the newest tick already due fires and the older ones are skipped; when
+    // none is due yet, the first one ahead (the next counts from the end of its run).
     const due = fires.filter((t) => t <= nowMs).length;
-    fires = fires.slice(0, Math.max(1, due));
-  }
-  if (oneAtATime && fires.length > 1) {
-    const dropped = fires.slice(0, -1);
-    skipped = skippedTicks(
-      skipped.count + dropped.length,
-      skipped.firstMs ?? dropped[0],
-      dropped.at(-1),
-    );
-    fires = fires.slice(-1);
+    const dropped = fires.slice(0, Math.max(0, due - 1));
+    fires = [fires[dropped.length]!];
+    if (dropped.length > 0)
+      skipped = skippedTicks(
+        skipped.count + dropped.length,
+        skipped.firstMs ?? dropped[0],
+        dropped.at(-1),
+      );
   }
   fires = fires.slice(0, runsLeft);
 

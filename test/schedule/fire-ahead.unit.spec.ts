@@ -48,26 +48,23 @@ describe('planning ahead (aheadMs)', () => {
     });
   });
 
-  it('plans only the first tick of a fixed-delay job ahead: the next counts from its run’s end', () => {
+  describe('a fixed-delay job (200 ms) whose run ended at 3 s', () => {
     const delay: Schedule = { kind: 'fixedDelay', delayMs: 200 };
-    expect(
+    const planAt = (nowMs: number) =>
       plan(
         { schedule: delay },
-        { nowMs: s(3) + 10, lastFireMs: s(2), lastFinishMs: s(3), runsSoFar: 1, aheadMs: 1_000 },
-      ),
-    ).toEqual({ fires: [s(3) + 200], skipped: { count: 0 } });
-  });
+        { nowMs, lastFireMs: s(2), lastFinishMs: s(3), runsSoFar: 1, aheadMs: 1_000 },
+      );
 
-  it('still fires only the newest of a fixed-delay job’s overdue ticks, none of those ahead', () => {
-    const delay: Schedule = { kind: 'fixedDelay', delayMs: 200 };
-    expect(
-      plan(
-        { schedule: delay },
-        { nowMs: s(3) + 500, lastFireMs: s(2), lastFinishMs: s(3), runsSoFar: 1, aheadMs: 1_000 },
-      ),
-    ).toEqual({
-      fires: [s(3) + 400],
-      skipped: { count: 1, firstMs: s(3) + 200, lastMs: s(3) + 200 },
+    it('plans only its first tick ahead: the next counts from the end of that run', () => {
+      expect(planAt(s(3) + 10)).toEqual({ fires: [s(3) + 200], skipped: { count: 0 } });
+    });
+
+    it('still fires only the newest of its overdue ticks, none of those ahead', () => {
+      expect(planAt(s(3) + 500)).toEqual({
+        fires: [s(3) + 400],
+        skipped: { count: 1, firstMs: s(3) + 200, lastMs: s(3) + 200 },
+      });
     });
   });
 
