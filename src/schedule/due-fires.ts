@@ -117,7 +117,7 @@ export function dueFires(input: DueFiresInput): DuePlan {
     // none is due yet, the first one ahead (the next counts from the end of its run).
     const due = fires.filter((t) => t <= nowMs).length;
     const dropped = fires.slice(0, Math.max(0, due - 1));
-    fires = [fires[dropped.length]!];
+    fires = fires.slice(dropped.length, dropped.length + 1);
     if (dropped.length > 0)
       skipped = skippedTicks(
         skipped.count + dropped.length,
