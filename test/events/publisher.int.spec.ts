@@ -3,6 +3,8 @@
  * stream sequence, duplicates recognised by message id, refusals as the server's API errors, and
  * no publish left waiting forever (timeouts, a closed connection).
  */
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -17,6 +19,19 @@ import { useNats, uniquePrefix } from '../support/nats.js';
 
 const nats = useNats();
 const bytes = (s: string) => new TextEncoder().encode(s);
+
+/**
+ * A signal is delivered asynchronously: a server still running for a moment after SIGSTOP may
+ * answer one more publish. Resolves once the process is really stopped (state T in
+ * /proc/<pid>/stat).
+ */
+async function untilStopped(pid: number): Promise<void> {
+  for (;;) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (stat[stat.lastIndexOf(')') + 2] === 'T') return;
+    await sleep(5);
+  }
+}
 
 describe('pipelined JetStream publisher', () => {
   let nc: NatsConnection;
@@ -96,6 +111,7 @@ describe('pipelined JetStream publisher', () => {
       const publisher = createJsPublisher(own, { timeoutMs: 5000, sweepEveryMs: 20 });
       await publisher.publish('frozen.a', bytes('warm'));
       server.kill('SIGSTOP');
+      await untilStopped(server.pid);
       const t0 = Date.now();
       const late = await publisher
         .publish('frozen.a', bytes('x'), { timeoutMs: 200 })
