@@ -1,6 +1,11 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyError, ValidationError } from '../../src/events/errors.js';
+import {
+  NoStreamResponderError,
+  PublisherClosedError,
+  PublishTimeoutError,
+} from '../../src/events/publisher.js';
 import { isTransient, JS_DUPLICATE_ID_IN_PROCESS } from '../../src/services/worker/retry.js';
 
 const apiError = (err_code: number, description: string) =>
@@ -8,6 +13,9 @@ const apiError = (err_code: number, description: string) =>
 
 describe('which append failures a worker tries again', () => {
   it('retries what may not have been answered: timeouts, no responders, a lost connection', () => {
+    expect(isTransient(new PublishTimeoutError('s', 200))).toBe(true);
+    expect(isTransient(new NoStreamResponderError('s'))).toBe(true);
+    expect(isTransient(new PublisherClosedError('s'))).toBe(true);
     expect(isTransient(new Error('TIMEOUT'))).toBe(true);
   });
 
