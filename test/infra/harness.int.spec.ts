@@ -78,7 +78,13 @@ describe('useNatsCluster()', () => {
     const name = uniquePrefix('r3');
     const created = await jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: 3 });
     expect(created.config.num_replicas).toBe(3);
-    await js.publish(`${name}.before`, '1', { msgID: 'before' });
+    // A new R3 stream answers once its leader is elected and its subjects' interest has reached
+    // the node this client is on; until then a publish meets no responders. Retried with a msgID.
+    await waitFor(() => js.publish(`${name}.before`, '1', { msgID: 'before', timeout: 1_000 }), {
+      what: 'the first publish to the new R3 stream',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
 
     const info = () => jsm.streams.info(name);
     const oldLeader = await waitFor(async () => (await info()).cluster?.leader, {
