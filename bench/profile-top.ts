@@ -3,8 +3,8 @@
  * Usage: node dist/bench/profile-top.js <file.cpuprofile | dir> [--top n]
  * Self time is summed per function name + script url over all its nodes; also per package/area.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { addInto, area, profileFiles, short, topLines } from './lib/profile-frames.js';
 
 interface CallFrame {
   functionName: string;
@@ -21,21 +21,6 @@ interface CpuProfile {
   timeDeltas: number[];
   startTime: number;
   endTime: number;
-}
-
-/** Where a script belongs: an npm package, a jetsched area, node internals or V8. */
-function area(url: string): string {
-  if (!url) return '(v8/native)';
-  if (url.startsWith('node:')) return 'node internals';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1] ?? url;
-  const own = /dist\/(src\/[^/]+(?:\/[^/]+)?|bench)\//.exec(url);
-  if (own) return own[1] ?? url;
-  return url;
-}
-
-function short(url: string): string {
-  return url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/');
 }
 
 export function selfTimes(p: CpuProfile): {
@@ -60,25 +45,6 @@ export function selfTimes(p: CpuProfile): {
   return { byFunction, byArea, totalUs };
 }
 
-function top(m: Map<string, number>, n: number, totalUs: number): string[] {
-  return [...m]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(
-      ([k, us]) =>
-        `${(us / 1000).toFixed(0).padStart(8)} ms ${((us / totalUs) * 100).toFixed(1).padStart(5)}%  ${k}`,
-    );
-}
-
-async function files(target: string): Promise<string[]> {
-  if (!(await stat(target)).isDirectory()) return [target];
-  const names = (await readdir(target)).filter((f) => f.endsWith('.cpuprofile'));
-  const withSize = await Promise.all(
-    names.map(async (f) => ({ f: join(target, f), size: (await stat(join(target, f))).size })),
-  );
-  return withSize.sort((a, b) => b.size - a.size).map((x) => x.f);
-}
-
 /** Which process wrote the profile: the forked system under test, or the harness. */
 function role(p: CpuProfile): string {
   if (p.nodes.some((n) => n.callFrame.url.endsWith('/bench/sut.js')))
@@ -88,6 +54,7 @@ function role(p: CpuProfile): string {
 }
 
 const IDLE = '(idle)  (native)';
+const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(8)} ms`;
 
 function print(title: string, t: ReturnType<typeof selfTimes>, n: number): void {
   const idle = t.byFunction.get(IDLE) ?? 0;
@@ -98,13 +65,9 @@ function print(title: string, t: ReturnType<typeof selfTimes>, n: number): void 
     `\n${title}: ${(t.totalUs / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy time)`,
   );
   console.log('  top self time by function:');
-  for (const line of top(t.byFunction, n, busy)) console.log(`  ${line}`);
+  for (const line of topLines(t.byFunction, n, busy, ms)) console.log(`  ${line}`);
   console.log('  by package / area:');
-  for (const line of top(t.byArea, n, busy)) console.log(`  ${line}`);
-}
-
-function add(into: Map<string, number>, from: Map<string, number>): void {
-  for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
+  for (const line of topLines(t.byArea, n, busy, ms)) console.log(`  ${line}`);
 }
 
 async function main(): Promise<void> {
@@ -114,7 +77,7 @@ async function main(): Promise<void> {
   const ti = args.indexOf('--top');
   const n = ti >= 0 ? Number(args[ti + 1]) : 10;
   const merged = new Map<string, ReturnType<typeof selfTimes> & { files: number }>();
-  for (const file of await files(target)) {
+  for (const file of await profileFiles(target, '.cpuprofile')) {
     const p = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
     const r = role(p);
     const t = selfTimes(p);
@@ -124,8 +87,8 @@ async function main(): Promise<void> {
       totalUs: 0,
       files: 0,
     };
-    add(m.byFunction, t.byFunction);
-    add(m.byArea, t.byArea);
+    addInto(m.byFunction, t.byFunction);
+    addInto(m.byArea, t.byArea);
     m.totalUs += t.totalUs;
     m.files++;
     merged.set(r, m);

@@ -11,6 +11,7 @@ import { openRuntime } from '../src/services/runtime.js';
 import { startServer } from '../src/services/server.js';
 import { createWorker } from '../src/services/worker/index.js';
 import { benchLogger } from './lib/nats.js';
+import { startAllocSampling } from './lib/alloc-sampling.js';
 
 export interface SutConfig {
   url: string;
@@ -140,6 +141,25 @@ if (cfg.role === 'scheduler') {
         ...loop,
       },
     };
+  };
+}
+
+const allocDir = process.env['BENCH_ALLOC_PROFILE'];
+const liveAtMs = Number(process.env['BENCH_ALLOC_LIVE_AT_MS'] ?? 0);
+if (allocDir && liveAtMs > 0) {
+  const sampling = await startAllocSampling(allocDir, `${cfg.role}-${cfg.index ?? 0}`, {
+    live: true,
+  });
+  setTimeout(() => {
+    void sampling.stop().then((file) => log.info({ file }, 'live allocation profile written'));
+  }, liveAtMs).unref();
+} else if (allocDir) {
+  const sampling = await startAllocSampling(allocDir, `${cfg.role}-${cfg.index ?? 0}`);
+  const stopSut = stop;
+  stop = async () => {
+    const stats = await stopSut();
+    log.info({ file: await sampling.stop() }, 'allocation profile written');
+    return stats;
   };
 }
 

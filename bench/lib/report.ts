@@ -118,4 +118,16 @@ The system under test (scheduler + workers) runs in a child made with \`fork()\`
 \`profile-top\` says which process each profile belongs to (harness or system under test), sums self time
 (samples × time deltas) per function name + script url and per package, for each profile and for all
 profiles of the system under test together. Open a profile in Chrome DevTools (Performance → Load profile) for the call tree.
+
+What feeds the garbage collector (allocation sampling in each process of the system under test):
+
+\`\`\`sh
+BENCH_ALLOC_PROFILE=.data/alloc node dist/bench/stages.js 10000 100
+node dist/bench/alloc-top.js .data/alloc --per 5000   # bytes allocated per function and package, and per task
+BENCH_ALLOC_PROFILE=.data/alloc BENCH_ALLOC_LIVE_AT_MS=15000 BENCH_PRECISION=every BENCH_TRIALS=1 \\
+  node dist/bench/run.js --only precision               # what is alive 15 s in, by the place that allocated it
+\`\`\`
+
+\`alloc-top\` counts every sampled allocation, including objects already collected (V8's sampling heap
+profiler with collected samples kept; \`node --heap-prof\` shows only what is still alive at exit).
 `;
