@@ -90,9 +90,7 @@ async function runTask(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: 
     return;
   }
   const attempt = createAttempt(task, { ...deps, log });
-  if (
-    [...deps.active].some((a) => a.instanceId === task.instanceId && a.attempt === task.attempt)
-  ) {
+  if (isRunning(deps.active, task)) {
     // A redelivery or a second copy of an attempt this worker is running: the running one reports.
     log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
     deps.stats.skipped++;
@@ -130,6 +128,12 @@ async function runTask(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: 
   } finally {
     deps.active.delete(attempt);
   }
+}
+
+function isRunning(active: Set<Attempt>, task: TaskMessage): boolean {
+  for (const a of active)
+    if (a.instanceId === task.instanceId && a.attempt === task.attempt) return true;
+  return false;
 }
 
 /** Hands a task back to the group at once (best effort: without it, the ack wait does the same). */

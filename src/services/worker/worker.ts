@@ -11,7 +11,7 @@ import type { Attempt } from './attempt.js';
 import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heartbeat.js';
 import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
-import { handleTask } from './task-handler.js';
+import { handleTask, type TaskHandlerDeps } from './task-handler.js';
 import { createRunGate } from './run-gate.js';
 import type { Worker, WorkerOptions, WorkerStats } from './types.js';
 import { packageVersion } from './version.js';
@@ -119,6 +119,24 @@ export function createWorker(opts: WorkerOptions): Worker {
   async function pullLoop(consumerName: string, workingEveryMs: number): Promise<void> {
     let failures = 0;
     let consumer: Consumer | undefined;
+    // One for all tasks of the loop: a worker may hold a second's worth of tasks.
+    const taskDeps: TaskHandlerDeps = {
+      store,
+      jsm,
+      names,
+      workerId,
+      clock,
+      processors,
+      shipper,
+      log,
+      canRetry,
+      abandoned,
+      workingEveryMs,
+      retryStartAfterMs: 1000,
+      stats,
+      active,
+      gate,
+    };
     while (state === State.Running) {
       await freeSlot();
       if (state !== State.Running) break;
@@ -147,25 +165,7 @@ export function createWorker(opts: WorkerOptions): Worker {
             m.nak();
             continue;
           }
-          hold(
-            handleTask(m, {
-              store,
-              jsm,
-              names,
-              workerId,
-              clock,
-              processors,
-              shipper,
-              log,
-              canRetry,
-              abandoned,
-              workingEveryMs,
-              retryStartAfterMs: 1000,
-              stats,
-              active,
-              gate,
-            }),
-          );
+          hold(handleTask(m, taskDeps));
         }
         failures = 0;
       } catch (err) {
