@@ -45,6 +45,15 @@ describe('jetsched program', () => {
     );
   });
 
+  it.each([
+    ['--fire-ahead', 'soon', 'expected an integer of 0 or more, got "soon"'],
+    ['--misfire-threshold', '-5', 'expected an integer of 0 or more, got "-5"'],
+  ])('refuses server %s %s naming the flag, before connecting', async (flag, value, message) => {
+    const { code, stderr } = await cli('server', flag, value);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`error: invalid option: ${flag}: ${message}\n`);
+  });
+
   it('prints errors as JSON on stdout in --json mode', async () => {
     const { code, stdout } = await cli('audit', '--json', '--job', 'a.b');
     expect(code).toBe(2);

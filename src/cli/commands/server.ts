@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startServer } from '../../services/server.js';
 import { DEFAULT_FIRE_AHEAD_MS } from '../../services/scheduler/scheduler.js';
 import type { CliDeps } from '../deps.js';
+import { parseNonNegativeInt } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
 
 export function registerServer(program: Command, deps: CliDeps): void {
@@ -17,12 +18,15 @@ export function registerServer(program: Command, deps: CliDeps): void {
     )
     .action(
       async (o: { id?: string; misfireThreshold: string; fireAhead: string }, cmd: Command) => {
+        // Refused before anything connects.
+        const misfireThresholdMs = parseNonNegativeInt('--misfire-threshold', o.misfireThreshold);
+        const fireAheadMs = parseNonNegativeInt('--fire-ahead', o.fireAhead);
         await deps.withRuntime(cmd, async (rt) => {
           const server = await startServer({
             runtime: rt,
             ...(o.id && { schedulerId: o.id }),
-            misfireThresholdMs: Number(o.misfireThreshold),
-            fireAheadMs: Number(o.fireAhead),
+            misfireThresholdMs,
+            fireAheadMs,
           });
           deps.stderr.write(
             `jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`,

@@ -96,8 +96,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const ownership = opts.ownership ?? ownAllPartitions(rt.partitions);
   const misfireThresholdMs = opts.misfireThresholdMs ?? DEFAULT_MISFIRE_THRESHOLD_MS;
   const fireAheadMs = opts.fireAheadMs ?? DEFAULT_FIRE_AHEAD_MS;
-  if (!(Number.isInteger(fireAheadMs) && fireAheadMs >= 0))
-    throw new RangeError(`fireAheadMs must be an integer ≥ 0, got ${fireAheadMs}`);
+  for (const [name, ms] of [
+    ['fireAheadMs', fireAheadMs],
+    ['misfireThresholdMs', misfireThresholdMs],
+  ] as const)
+    if (!(Number.isInteger(ms) && ms >= 0))
+      throw new RangeError(`${name} must be an integer ≥ 0, got ${ms}`);
   const maxInFlight = opts.maxInFlight ?? 1024;
   const republishAfterMs = opts.taskRepublishAfterMs ?? 5_000;
   const log = (opts.log ?? rt.log).child({ schedulerId });
