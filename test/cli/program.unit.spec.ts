@@ -54,6 +54,15 @@ describe('jetsched program', () => {
     expect(stderr).toBe(`error: invalid option: ${flag}: ${message}\n`);
   });
 
+  it('refuses job create --max-attempts that is not a positive integer, naming the flag', async () => {
+    const args = ['job', 'create', '--name', 'a', '--processor', 'p', '--manual'];
+    const { code, stderr } = await cli(...args, '--max-attempts', 'three');
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'error: invalid option: --max-attempts: expected a positive integer, got "three"\n',
+    );
+  });
+
   it('prints errors as JSON on stdout in --json mode', async () => {
     const { code, stdout } = await cli('audit', '--json', '--job', 'a.b');
     expect(code).toBe(2);

@@ -9,6 +9,7 @@ import type { JobView } from '../../projections/job-view.js';
 import type { CliDeps } from '../deps.js';
 import { writeLine } from '../output.js';
 import { readJobFile } from '../job-file.js';
+import { parsePositiveInt } from '../parse.js';
 
 function parseJson(flag: string, raw: string | undefined): unknown {
   if (raw === undefined) return undefined;
@@ -86,7 +87,8 @@ export function registerJobs(program: Command, deps: CliDeps): void {
       };
       if (o.params !== undefined) spec.params = parseJson('--params', o.params as string);
       if (o.timeout) spec.timeout = o.timeout;
-      if (o.maxAttempts) spec.retry = { maxAttempts: Number(o.maxAttempts) };
+      if (o.maxAttempts)
+        spec.retry = { maxAttempts: parsePositiveInt('--max-attempts', o.maxAttempts as string) };
       if (o.misfire) spec.misfire = o.misfire;
       if (o.overlap) spec.overlap = o.overlap;
       if (o.paused) spec.enabled = false;
