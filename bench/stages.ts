@@ -64,6 +64,12 @@ await withNatsServer(async (server) => {
   );
   const stats = await sut.stop();
   console.log(JSON.stringify(stats));
+  const perInstance = (m?: { out: number; in: number }) =>
+    m ? `${(m.out / instances).toFixed(2)} out, ${(m.in / instances).toFixed(2)} in` : '?';
+  console.log(
+    `NATS messages per instance (whole run, incl. registration): scheduler ${perInstance(stats.scheduler.messages)}; ` +
+      stats.workers.map((w, i) => `worker${i} ${perInstance(w.messages)}`).join('; '),
+  );
   const events = await readEvents(rt.js, rt.jsm, rt.names.eventStream, [`${prefix}.evt.>`], from);
   const byInst = new Map<string, Record<string, number>>();
   const trig = new Map<string, number>();

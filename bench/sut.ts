@@ -31,8 +31,10 @@ export interface SutProcessConfig extends SutConfig {
   index?: number;
 }
 
-/** How a process's event loop fared while it ran. */
+/** How a process's event loop fared while it ran, and what its NATS connection carried. */
 export interface LoopStats {
+  /** Messages this process's connection sent and received (protocol messages, acks included). */
+  messages?: { out: number; in: number };
   /** Event loop delay, ms. */
   loopDelayMs?: { p50: number; p99: number; max: number };
   /** Garbage collections: how many, their total and longest pause (ms). */
@@ -103,6 +105,15 @@ function monitorLoop(): { read(): LoopStats } {
   };
 }
 
+/** Messages on this process's connection since it started the role. */
+const messages = (() => {
+  const at = rt.nc.stats();
+  return () => {
+    const now = rt.nc.stats();
+    return { out: now.outMsgs - at.outMsgs, in: now.inMsgs - at.inMsgs };
+  };
+})();
+
 let stop: () => Promise<SutProcessStats>;
 if (cfg.role === 'scheduler') {
   const server = await startServer({
@@ -113,7 +124,7 @@ if (cfg.role === 'scheduler') {
   });
   const monitor = monitorLoop();
   stop = async () => {
-    const scheduler = { ...server.scheduler.stats(), ...monitor.read() };
+    const scheduler = { ...server.scheduler.stats(), ...monitor.read(), messages: messages() };
     await server.stop();
     return { role: 'scheduler', scheduler };
   };
@@ -132,6 +143,7 @@ if (cfg.role === 'scheduler') {
     const loop = monitor?.read();
     await w.drain();
     const s = w.stats();
+    const carried = messages();
     return {
       role: 'worker',
       worker: {
@@ -139,6 +151,7 @@ if (cfg.role === 'scheduler') {
         skipped: s.skipped,
         refusedReports: s.refusedReports,
         ...loop,
+        messages: carried,
       },
     };
   };
