@@ -61,6 +61,7 @@ export interface ProjectionRunner<S> {
 interface Waiter<S> {
   test: (seq: number, state: S) => boolean;
   resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRunner<S> {
@@ -254,6 +255,10 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     },
     async stop() {
       stopped = true;
+      // Nothing will be folded any more: whoever waits for a sequence would only time out.
+      for (const w of waiters)
+        w.reject(new Error(`projection ${projection.name} stopped at ${seq}`));
+      waiters.clear();
       await messages?.close();
       await loop;
     },
@@ -265,12 +270,18 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     what: string,
   ): Promise<void> {
     if (test(seq, state)) return Promise.resolve();
+    if (stopped)
+      return Promise.reject(new Error(`projection ${projection.name} stopped at ${seq}`));
     return new Promise<void>((resolve, reject) => {
       const w: Waiter<S> = {
         test,
         resolve: () => {
           clearTimeout(timer);
           resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
         },
       };
       const timer = setTimeout(() => {

@@ -47,7 +47,9 @@ export async function startServer(
     ownership,
     log: opts.log ?? rt.log,
   }));
-  const jobs = await liveJobSource(rt, log);
+  // Commands read the scheduler's folds of the partitions it holds (each job event is then folded
+  // once in this process) and fold the job subjects of the others themselves.
+  const jobs = await liveJobSource(rt, log, scheduler.folds);
   const commands = createCommandHandler(rt, {
     log,
     jobs,

@@ -2,9 +2,18 @@ import type { Logger } from 'pino';
 import type { Runtime } from '../runtime.js';
 import { partitionOf, subjects } from '../../events/subjects.js';
 import { jobsProjection } from '../../projections/projection.js';
-import { createProjectionRunner } from '../../projections/runner.js';
+import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.js';
 import type { JobView } from '../../projections/job-view.js';
-import { loadJob } from './load.js';
+import type { ScheduleState } from '../../projections/state.js';
+import type { LocalFolds, PartitionFold } from '../../projections/partition-folds.js';
+import { listJobIds, loadJob } from './load.js';
+
+/**
+ * How long a command waits for a fold to reach a job's last sequence before it reads the job's
+ * subject itself. A replaced consumer catches up within it; a command on a job of a stalled fold
+ * (say `pause --all` over many jobs) then takes this long at most, not each job 10 s.
+ */
+const CAUGHT_UP_WAIT_MS = 3000;
 
 /** A job's view, the sequence to append after, and whether that was checked against the stream. */
 export interface LoadedJob {
@@ -38,36 +47,112 @@ export function directJobSource(rt: Runtime, listAll: () => Promise<string[]>): 
 }
 
 /**
- * A live fold of every job subject, for a long-running command endpoint: a command costs no
- * read of the job's history. A first attempt decides on the fold as it is (optimistic: the
- * append's sequence check refuses it if the job moved on); a retry first waits until the fold has
- * reached the subject's last sequence.
+ * Live folds of the job subjects, for a long-running command endpoint: a command costs no read of
+ * the job's history. A first attempt decides on the fold as it is (optimistic: the append's
+ * sequence check refuses it if the job moved on); a retry first waits until the fold has reached
+ * the subject's last sequence.
+ *
+ * A partition whose fold the process keeps anyway (`local`: the server's own scheduler, for the
+ * partitions it holds) is answered from that fold: each job event is then decoded and folded once
+ * per process, and each job held once in memory. For the other partitions the source folds their
+ * job subjects itself, from the first command that needs one; until that fold has caught up (and
+ * while a partition changes hands), commands read the job's subject directly.
  */
 export async function liveJobSource(
   rt: Runtime,
   log: Logger,
-): Promise<JobSource & { stop(): Promise<void> }> {
-  const runner = createProjectionRunner({
-    js: rt.js,
-    store: rt.store,
-    projection: jobsProjection,
-    filterSubjects: [`${rt.names.prefix}.evt.*.job.*`],
-    log,
+  local?: LocalFolds,
+): Promise<JobSource & { stop(): Promise<void>; ownFolds(): number[] }> {
+  /** This source's own folds, per partition; `ready` once caught up. */
+  const own = new Map<number, { runner: ProjectionRunner<ScheduleState>; ready: boolean }>();
+  let stopped = false;
+
+  function ownFold(p: number): void {
+    if (stopped || own.has(p)) return;
+    const runner = createProjectionRunner({
+      js: rt.js,
+      store: rt.store,
+      projection: jobsProjection,
+      filterSubjects: [subjects.partitionJobs(rt.names, p)],
+      log,
+    });
+    const entry = { runner, ready: false };
+    own.set(p, entry);
+    runner.start().then(
+      () => {
+        if (own.get(p) === entry) entry.ready = true;
+        else void runner.stop();
+      },
+      (err: unknown) => {
+        log.warn({ err, partition: p }, 'folding job subjects failed; reading them directly');
+        if (own.get(p) === entry) own.delete(p);
+        void runner.stop().catch(() => undefined);
+      },
+    );
+  }
+
+  /** A partition the local folds cover no longer needs this source's own fold. */
+  function dropCovered(): void {
+    for (const [p, entry] of own) {
+      if (!local?.foldOf(p)) continue;
+      own.delete(p);
+      void entry.runner.stop().catch((err: unknown) => log.warn({ err }, 'stopping a fold failed'));
+    }
+  }
+  local?.onChange(dropCovered);
+
+  /** The ready fold that answers for a partition; starts this source's own when there is none. */
+  function foldOf(p: number): PartitionFold | undefined {
+    const shared = local?.foldOf(p);
+    if (shared) return shared;
+    const entry = own.get(p);
+    if (entry?.ready) return entry.runner;
+    ownFold(p);
+    return undefined;
+  }
+
+  const direct = async (jobId: string): Promise<LoadedJob> => ({
+    ...(await loadJob(rt.store, rt.names, rt.partitions, jobId)),
+    checked: true,
   });
-  await runner.start();
+
   return {
     async load(jobId, { optimistic = false } = {}) {
-      const subject = subjects.job(rt.names, partitionOf(jobId, rt.partitions), jobId);
+      const p = partitionOf(jobId, rt.partitions);
+      const fold = foldOf(p);
+      if (!fold) return direct(jobId);
+      const subject = subjects.job(rt.names, p, jobId);
       if (optimistic) {
-        const view = runner.state.jobs.get(jobId);
+        const view = fold.state.jobs.get(jobId);
         return { view, lastSeq: view?.lastSeq ?? 0, subject, checked: false };
       }
       const last = await rt.store.lastSeq(subject);
-      await runner.waitForSeq(last, 10_000);
-      const view = runner.state.jobs.get(jobId);
+      // Stored, so a fold that does not deliver it has a silent consumer (e.g. after a JetStream
+      // leader change): have it replaced now rather than by the steady-state watchdog.
+      fold.expect(last);
+      try {
+        await fold.waitForSeq(last, CAUGHT_UP_WAIT_MS);
+      } catch {
+        return direct(jobId); // the fold stopped or lags (e.g. its partition changed hands)
+      }
+      const view = fold.state.jobs.get(jobId);
       return { view, lastSeq: last, subject, checked: true };
     },
-    jobIds: async () => [...runner.state.jobs.keys()],
-    stop: () => runner.stop(),
+    async jobIds() {
+      const folds: PartitionFold[] = [];
+      for (let p = 0; p < rt.partitions; p++) {
+        const fold = foldOf(p);
+        if (!fold) return listJobIds(rt.store, rt.names); // one still catching up: read them all
+        folds.push(fold);
+      }
+      return folds.flatMap((f) => [...f.state.jobs.keys()]);
+    },
+    ownFolds: () => [...own.keys()].sort((a, b) => a - b),
+    async stop() {
+      stopped = true;
+      const entries = [...own.values()];
+      own.clear();
+      await Promise.all(entries.map((e) => e.runner.stop()));
+    },
   };
 }

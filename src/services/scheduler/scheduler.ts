@@ -13,6 +13,7 @@ import {
   jobIdOfInstance,
 } from '../../events/subjects.js';
 import { createSnapshotStore } from '../../projections/snapshot-store.js';
+import type { LocalFolds } from '../../projections/partition-folds.js';
 import { watchLiveWorkers } from './live-workers.js';
 import { NotOwnerError } from './writer.js';
 import {
@@ -81,6 +82,8 @@ export interface Scheduler {
   stop(): Promise<void>;
   /** Counters for status and tests. */
   stats(): { fires: number; dispatches: number; conflicts: number; errors: number; agenda: number };
+  /** The partitions folded and caught up, for others in the process to read (the command endpoint). */
+  readonly folds: LocalFolds;
 }
 
 /**
@@ -129,6 +132,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     applied: Set<number>;
   }
   const views = new Map<number, PartitionView>();
+  const foldListeners = new Set<() => void>();
+  const foldsChanged = () => {
+    for (const listener of foldListeners) listener();
+  };
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
   const snapshotKey = (p: number) => `sched.p${p}`;
   let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
@@ -193,6 +200,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     view.snapshotSeq = runner.seq;
     if (views.get(p) !== view) return; // released while catching up
     view.ready = true;
+    foldsChanged();
     log.info(
       { partition: p, seq: runner.seq, jobs: runner.state.jobs.size, ms: Date.now() - t0 },
       'partition taken over',
@@ -205,6 +213,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (!v) return;
     views.delete(p);
     v.ready = false;
+    foldsChanged();
     await v.runner.stop();
     log.info({ partition: p }, 'partition released');
   }
@@ -373,6 +382,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const v = parsed && views.get(parsed.partition);
     if (!v) return;
     const last = await rt.store.lastSeq(subject);
+    v.runner.expect(last); // stored: a consumer that does not deliver it is replaced at once
     await v.runner.waitForSeq(last, 10_000);
   }
 
@@ -732,6 +742,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       failures.flush();
     },
     stats: () => ({ ...counters, agenda: agenda.size }),
+    folds: {
+      foldOf(p) {
+        const v = views.get(p);
+        return v?.ready ? v.runner : undefined;
+      },
+      onChange: (listener) => void foldListeners.add(listener),
+    },
   };
 }
 
