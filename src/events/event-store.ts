@@ -64,6 +64,8 @@ export interface EventStore {
   ): Promise<{ events: StoredEvent[]; lastSeq: number; undecodable: RawStoredEvent[] }>;
   /** Streams stored events in order for audit and rebuilds; bounded by the stream's current end. */
   replay(opts?: ReplayOptions): AsyncGenerator<RawStoredEvent>;
+  /** The subjects matching a filter that hold at least one event (read from the stream's state). */
+  subjects(filter: string): Promise<string[]>;
 }
 
 export function isWrongLastSequence(err: unknown): boolean {
@@ -182,7 +184,12 @@ export function createEventStore(deps: {
     return { events, lastSeq: last, undecodable };
   }
 
-  return { names, append, lastSeq, readHistory, replay };
+  async function subjects(filter: string): Promise<string[]> {
+    const info = await jsm.streams.info(names.eventStream, { subjects_filter: filter });
+    return Object.keys(info.state.subjects ?? {});
+  }
+
+  return { names, append, lastSeq, readHistory, replay, subjects };
 }
 
 export function toRaw(m: JsMsg): RawStoredEvent {

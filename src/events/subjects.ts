@@ -33,6 +33,8 @@ export const subjects = {
   eventsAll: (n: Names) => `${n.prefix}.evt.>`,
   partition: (n: Names, partition: number) => `${n.prefix}.evt.${partition}.>`,
   job: (n: Names, partition: number, jobId: string) => `${n.prefix}.evt.${partition}.job.${jobId}`,
+  /** Every job subject of every partition. */
+  allJobs: (n: Names) => `${n.prefix}.evt.*.job.*`,
   /** Every job subject of one partition. */
   partitionJobs: (n: Names, partition: number) => `${n.prefix}.evt.${partition}.job.*`,
   instance: (n: Names, partition: number, instanceId: string) =>

@@ -12,20 +12,11 @@ import { ownAllPartitions } from '../../src/services/scheduler/ownership.js';
 import { partitionOf } from '../../src/events/subjects.js';
 import type { LocalFolds, PartitionFold } from '../../src/projections/partition-folds.js';
 import { emptyState } from '../../src/projections/state.js';
+import { commandOf as command } from '../support/commands.js';
 import { useNats, uniquePrefix, waitFor } from '../support/nats.js';
 import { silent } from '../scheduler/helpers.js';
 
 const nats = useNats();
-const actor = { kind: 'client' as const, id: 'test' };
-let n = 0;
-const command = (type: string, data: unknown) => ({
-  type,
-  v: 1,
-  id: `c-${++n}`,
-  atMs: Date.now(),
-  actor,
-  data,
-});
 const manual = (name: string) => ({ spec: { name, processor: 'p', schedule: { manual: true } } });
 
 /** Local folds whose partitions a test hands over one by one. */
@@ -146,7 +137,6 @@ describe('the command endpoint of a server', () => {
     const jobs = await liveJobSource(rt, silent, hand.local);
     stops.push(() => jobs.stop());
     const handler = createCommandHandler(rt, { jobs, log: silent });
-    const p = partitionOf('stuck', rt.partitions);
     // A fold that stopped delivering (as after a JetStream leader change): it holds nothing and
     // reaches no sequence; it only records what it is told is stored.
     const expected: number[] = [];
@@ -158,7 +148,7 @@ describe('the command endpoint of a server', () => {
         ),
       expect: (seq) => void expected.push(seq),
     };
-    hand.give(p, stalled);
+    for (let q = 0; q < rt.partitions; q++) hand.give(q, stalled);
 
     const registered = await handler.handle(command('RegisterJob', manual('stuck')));
     expect(registered).toMatchObject({ ok: true, appended: [{ type: 'JobDefined' }] });
@@ -169,6 +159,8 @@ describe('the command endpoint of a server', () => {
 
     expect(paused).toMatchObject({ ok: true, appended: [{ type: 'JobPaused' }] });
     expect(expected).toEqual([definedSeq]);
+    // Every job is listed from the stream, so one no fold has seen yet is not left out.
+    expect(await jobs.jobIds()).toContain('stuck');
     expect(elapsed).toBeGreaterThanOrEqual(2_900);
     expect(elapsed).toBeLessThan(6_000);
   });

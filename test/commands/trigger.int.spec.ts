@@ -8,11 +8,11 @@ import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { createCommandHandler } from '../../src/services/commands/handler.js';
 import { directJobSource, type JobSource } from '../../src/services/commands/job-index.js';
 import { listJobIds } from '../../src/services/commands/load.js';
+import { commandOf as command } from '../support/commands.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
 import { silent } from '../scheduler/helpers.js';
 
 const nats = useNats();
-const actor = { kind: 'client' as const, id: 'test' };
 
 /** The stream's view of each job, except that an optimistic load answers from one event back. */
 function laggingSource(rt: Runtime) {
@@ -35,15 +35,6 @@ describe('TriggerJob', () => {
     rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
   });
   afterAll(async () => rt?.close());
-
-  const command = (type: string, data: unknown) => ({
-    type,
-    v: 1,
-    id: `c-${Math.random().toString(36).slice(2)}`,
-    atMs: Date.now(),
-    actor,
-    data,
-  });
 
   it('goes in on the first append although the job moved on since the fold it was decided on', async () => {
     const lagging = laggingSource(rt);

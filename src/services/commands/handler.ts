@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import type { Logger } from 'pino';
 import type { Runtime } from '../runtime.js';
 import type { Actor } from '../../events/envelope.js';
@@ -31,6 +32,12 @@ export type CommandReply =
     };
 
 const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * Jobs a command on every job (pause or resume `--all`) works on at once: each is a load and an
+ * append, and one after another ten thousand of them outlast a CLI's 30 s.
+ */
+const ALL_JOBS_IN_FLIGHT = 32;
 
 /** Validates raw command JSON; throws ValidationError naming the field. */
 export function parseCommand(raw: unknown): Command {
@@ -168,21 +175,22 @@ export function createCommandHandler(
       case 'PauseJob':
       case 'ResumeJob': {
         if (command.data.jobId) return onJob(command, command.data.jobId);
+        const note = command.data.note;
+        const replies = await pMap(
+          await jobs.jobIds(),
+          async (jobId) => {
+            try {
+              return await onJob({ ...command, data: { jobId, ...(note && { note }) } }, jobId);
+            } catch (err) {
+              if (!(err instanceof NotFoundError)) throw err; // deleted jobs are simply not paused
+              return undefined;
+            }
+          },
+          { concurrency: ALL_JOBS_IN_FLIGHT },
+        );
         const results: Record<string, unknown>[] = [];
         const appended: { seq: number; type: string }[] = [];
-        for (const jobId of await jobs.jobIds()) {
-          let r: CommandReply | undefined;
-          try {
-            r = await onJob(
-              {
-                ...command,
-                data: { jobId, ...(command.data.note && { note: command.data.note }) },
-              },
-              jobId,
-            );
-          } catch (err) {
-            if (!(err instanceof NotFoundError)) throw err; // deleted jobs are simply not paused
-          }
+        for (const r of replies) {
           if (r?.ok) {
             results.push(r.result);
             appended.push(...r.appended);

@@ -138,15 +138,9 @@ export async function liveJobSource(
       const view = fold.state.jobs.get(jobId);
       return { view, lastSeq: last, subject, checked: true };
     },
-    async jobIds() {
-      const folds: PartitionFold[] = [];
-      for (let p = 0; p < rt.partitions; p++) {
-        const fold = foldOf(p);
-        if (!fold) return listJobIds(rt.store, rt.names); // one still catching up: read them all
-        folds.push(fold);
-      }
-      return folds.flatMap((f) => [...f.state.jobs.keys()]);
-    },
+    // From the stream, not the folds: a fold a few events behind would leave out the jobs
+    // registered just before the command (a `pause --all` right after a `job create`).
+    jobIds: () => listJobIds(rt.store, rt.names),
     ownFolds: () => [...own.keys()].sort((a, b) => a - b),
     async stop() {
       stopped = true;

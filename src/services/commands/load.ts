@@ -1,6 +1,12 @@
 import type { EventStore } from '../../events/event-store.js';
 import type { InstanceEvent, JobEvent } from '../../events/event.js';
-import { subjects, partitionOf, jobIdOfInstance, type Names } from '../../events/subjects.js';
+import {
+  subjects,
+  partitionOf,
+  jobIdOfInstance,
+  parseEventSubject,
+  type Names,
+} from '../../events/subjects.js';
 import { evolveJob, type JobView } from '../../projections/job-view.js';
 import { evolveInstance, type InstanceView } from '../../projections/instance-view.js';
 
@@ -34,12 +40,15 @@ export async function loadInstance(
   return { view, lastSeq, subject };
 }
 
-/** Ids of every job ever defined (from the job subjects only). */
+/**
+ * Ids of every job ever defined: the job subjects the stream holds (a job's events are appended
+ * only once it is defined), listed from the stream's state without reading a single event.
+ */
 export async function listJobIds(store: EventStore, names: Names): Promise<string[]> {
-  const ids = new Set<string>();
-  for await (const raw of store.replay({ filterSubjects: [`${names.prefix}.evt.*.job.*`] })) {
-    if (raw.decoded.ok && raw.decoded.event.type === 'JobDefined')
-      ids.add(raw.decoded.event.data.jobId);
+  const ids: string[] = [];
+  for (const subject of await store.subjects(subjects.allJobs(names))) {
+    const parsed = parseEventSubject(names, subject);
+    if (parsed?.kind === 'job') ids.push(parsed.id);
   }
-  return [...ids];
+  return ids;
 }
