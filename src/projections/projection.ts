@@ -8,6 +8,7 @@ import {
   toSnapshot,
   type ScheduleState,
   type StateSnapshot,
+  type StateSnapshotV1,
 } from './state.js';
 
 /** A pure fold plus how to (de)serialise its state for snapshots. */
@@ -25,7 +26,7 @@ export const scheduleProjection: Projection<ScheduleState> = {
   init: emptyState,
   evolve,
   toSnapshot,
-  fromSnapshot: (data) => fromSnapshot(data as StateSnapshot),
+  fromSnapshot: (data) => fromSnapshot(data as StateSnapshot | StateSnapshotV1),
 };
 
 /**

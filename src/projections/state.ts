@@ -1,6 +1,7 @@
 import type { JobEvent, StoredEvent } from '../events/event.js';
 import { compactJobView, evolveJob, type JobView } from './job-view.js';
 import { evolveInstance, isTerminal, type InstanceView } from './instance-view.js';
+import { fromRows, toRows, type Rows } from './rows.js';
 
 /** Jobs and instances folded from a set of partitions (or from everything). */
 export interface ScheduleState {
@@ -128,8 +129,21 @@ function removeUndispatched(state: ScheduleState, instanceId: string): void {
   if (ids?.size === 0) state.undispatchedByJob.delete(fire.jobId);
 }
 
-/** A plain-JSON form of the state (for snapshots and comparisons). */
+/**
+ * A plain-JSON form of the state (for snapshots and comparisons). Version 2 holds its arrays as
+ * {@link Rows} (each key once): a 100,000-instance partition's snapshot is smaller to store, fetch
+ * and parse.
+ */
 export interface StateSnapshot {
+  v: 2;
+  jobs: Rows;
+  instances: Rows;
+  undispatched: Rows;
+  lastFinishMs: [string, number][];
+}
+
+/** The form snapshots had before version 2 (arrays of objects); still read. */
+export interface StateSnapshotV1 {
   jobs: JobView[];
   instances: InstanceView[];
   undispatched: UndispatchedFire[];
@@ -138,14 +152,26 @@ export interface StateSnapshot {
 
 export function toSnapshot(state: ScheduleState): StateSnapshot {
   return {
-    jobs: [...state.jobs.values()],
-    instances: [...state.instances.values()],
-    undispatched: [...state.undispatched.values()],
+    v: 2,
+    jobs: toRows([...state.jobs.values()]),
+    instances: toRows([...state.instances.values()]),
+    undispatched: toRows([...state.undispatched.values()]),
     lastFinishMs: [...state.lastFinishMs],
   };
 }
 
-export function fromSnapshot(snap: StateSnapshot): ScheduleState {
+function unpack(snap: StateSnapshot | StateSnapshotV1): StateSnapshotV1 {
+  if (!('v' in snap)) return snap;
+  return {
+    jobs: fromRows<JobView>(snap.jobs),
+    instances: fromRows<InstanceView>(snap.instances),
+    undispatched: fromRows<UndispatchedFire>(snap.undispatched),
+    lastFinishMs: snap.lastFinishMs,
+  };
+}
+
+export function fromSnapshot(stored: StateSnapshot | StateSnapshotV1): ScheduleState {
+  const snap = unpack(stored);
   const state = emptyState();
   for (const j of snap.jobs) state.jobs.set(j.jobId, compactJobView(j));
   for (const f of snap.undispatched) addUndispatched(state, f);
