@@ -219,12 +219,23 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
       if (fromSnapshot && opts.snapshots) {
         const snap = await opts.snapshots.store.load(opts.snapshots.key);
         if (snap) {
-          state = projection.fromSnapshot(snap.state);
-          seq = snap.seq;
-          log.info(
-            { projection: projection.name, key: opts.snapshots.key, seq },
-            'restored snapshot',
-          );
+          try {
+            state = projection.fromSnapshot(snap.state);
+            seq = snap.seq;
+            log.info(
+              { projection: projection.name, key: opts.snapshots.key, seq },
+              'restored snapshot',
+            );
+          } catch (err) {
+            // A snapshot only saves time: one that cannot be read is passed over, and the
+            // stream, which is the truth, is folded from its start instead.
+            state = projection.init();
+            seq = 0;
+            log.warn(
+              { err, projection: projection.name, key: opts.snapshots.key, seq: snap.seq },
+              'snapshot unreadable; folding from the start of the stream',
+            );
+          }
         }
       }
       let end = 0;

@@ -162,6 +162,8 @@ export function toSnapshot(state: ScheduleState): StateSnapshot {
 
 function unpack(snap: StateSnapshot | StateSnapshotV1): StateSnapshotV1 {
   if (!('v' in snap)) return snap;
+  const v: unknown = snap.v;
+  if (v !== 2) throw new Error(`snapshot form v${String(v)} is not one this version reads`);
   return {
     jobs: fromRows<JobView>(snap.jobs),
     instances: fromRows<InstanceView>(snap.instances),

@@ -137,7 +137,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     for (const listener of foldListeners) listener();
   };
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
-  const snapshotKey = (p: number) => `sched.p${p}`;
+  // The snapshot form's version is in the key: a replica of an older version, still running
+  // during a rolling upgrade, never reads a form it does not know (it keeps its own key).
+  const snapshotKey = (p: number) => `sched.v2.p${p}`;
   let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
   let changes = Promise.resolve();
   let snapshotTimer: NodeJS.Timeout | undefined;
