@@ -72,6 +72,24 @@ export function isWrongLastSequence(err: unknown): boolean {
   return err instanceof JetStreamApiError && JS_WRONG_LAST_SEQUENCE_CODES.has(err.code);
 }
 
+/** How many times a stalled replay is resumed with a new consumer before it gives up. */
+const REPLAY_RESUMES = 3;
+
+/** A replay's consumers kept delivering nothing: the read gives up rather than wait forever. */
+export class ReplayStalledError extends Error {
+  override readonly name = 'ReplayStalledError';
+  constructor(
+    readonly filterSubjects: string[],
+    readonly atSeq: number,
+    readonly endSeq: number,
+    readonly silentMs: number,
+  ) {
+    super(
+      `reading ${filterSubjects.join(', ')} stalled at sequence ${atSeq} of ${endSeq}: nothing delivered for ${silentMs} ms over ${REPLAY_RESUMES + 1} consumers`,
+    );
+  }
+}
+
 export function createEventStore(deps: {
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -79,9 +97,16 @@ export function createEventStore(deps: {
   publisher: JsPublisher;
   names: Names;
   maxEventBytes?: number;
+  /**
+   * A replay whose consumer delivers nothing for this long before the end is reached is resumed
+   * with a new consumer from where it stopped (after a JetStream leader change a consumer now and
+   * then stays silent). Default 5000 ms.
+   */
+  replayStallMs?: number;
 }): EventStore {
   const { js, jsm, names, publisher } = deps;
   const maxBytes = deps.maxEventBytes ?? MAX_EVENT_BYTES;
+  const replayStallMs = deps.replayStallMs ?? 5000;
 
   async function append(
     subject: string,
@@ -144,23 +169,42 @@ export function createEventStore(deps: {
     }
     if (end === 0 || (fromSeq !== undefined && fromSeq > end)) return;
 
-    const consumer = await js.consumers.get(names.eventStream, {
-      filter_subjects: filters,
-      ...(fromSeq !== undefined
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }
-        : { deliver_policy: DeliverPolicy.All }),
-    });
-    const messages = await consumer.consume({ max_messages: 2048 });
-    try {
-      for await (const m of messages) {
-        const item = toRaw(m);
-        if (opts.toTimeMs !== undefined && item.storedAtMs > opts.toTimeMs) break;
-        if (item.seq > end) break;
-        yield item;
-        if (item.seq >= end || m.info.pending === 0) break;
+    for (let resumed = 0; ; resumed++) {
+      const consumer = await js.consumers.get(names.eventStream, {
+        filter_subjects: filters,
+        ...(fromSeq !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }
+          : { deliver_policy: DeliverPolicy.All }),
+      });
+      const messages = await consumer.consume({ max_messages: 2048 });
+      // Only the consumer's silence counts: the timer is off while the caller holds an item.
+      let stalled = false;
+      let idle: NodeJS.Timeout | undefined;
+      const watch = () => {
+        idle = setTimeout(() => {
+          stalled = true;
+          void messages.close();
+        }, replayStallMs);
+      };
+      watch();
+      try {
+        for await (const m of messages) {
+          clearTimeout(idle);
+          const item = toRaw(m);
+          if (opts.toTimeMs !== undefined && item.storedAtMs > opts.toTimeMs) return;
+          if (item.seq > end) return;
+          yield item;
+          if (item.seq >= end || m.info.pending === 0) return;
+          fromSeq = item.seq + 1;
+          watch();
+        }
+      } finally {
+        clearTimeout(idle);
+        await messages.close();
       }
-    } finally {
-      await messages.close();
+      if (!stalled) return;
+      if (resumed >= REPLAY_RESUMES)
+        throw new ReplayStalledError(filters, fromSeq ?? 1, end, replayStallMs * (resumed + 1));
     }
   }
 

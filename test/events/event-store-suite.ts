@@ -10,6 +10,8 @@ import {
 } from '../../src/events/index.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { uniquePrefix } from '../support/nats.js';
+import { countingConsumers } from '../support/consumers.js';
+import { createEventStore, ReplayStalledError } from '../../src/events/event-store.js';
 
 const log = pino({ level: 'silent' });
 const ctx = (id: string) => ({ actor: { kind: 'client' as const, id }, nowMs: Date.now() });
@@ -100,5 +102,30 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     const { events, undecodable } = await rt.store.readHistory(subject);
     expect(events).toEqual([]);
     expect(undecodable.map((u) => (u.decoded.ok ? 'ok' : u.decoded.reason))).toEqual(['not-json']);
+  });
+
+  it('resumes a read whose consumer stays silent, from where it stopped, and gives up on one that never delivers', async () => {
+    const subject = subjects.job(rt.names, 5, 'quiet');
+    for (const type of ['JobPaused', 'JobResumed', 'JobPaused'] as const)
+      await rt.store.append(subject, makeEvent(type, { jobId: 'quiet' }, ctx('q')));
+    const storeOver = (js: Runtime['js']) =>
+      createEventStore({
+        js,
+        jsm: rt.jsm,
+        publisher: rt.publisher,
+        names: rt.names,
+        replayStallMs: 300,
+      });
+
+    const once = countingConsumers(rt);
+    const { events } = await storeOver(once.js).readHistory(subject);
+    expect(events.map((e) => e.event.type)).toEqual(['JobPaused', 'JobResumed', 'JobPaused']);
+    expect(once.requested).toHaveLength(2); // the silent one, then its replacement
+
+    const never = countingConsumers(rt, { silentAll: true });
+    await expect(storeOver(never.js).readHistory(subject)).rejects.toBeInstanceOf(
+      ReplayStalledError,
+    );
+    expect(never.requested).toHaveLength(4);
   });
 }

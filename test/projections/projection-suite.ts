@@ -14,6 +14,7 @@ import { scheduleProjection } from '../../src/projections/projection.js';
 import { createSnapshotStore } from '../../src/projections/snapshot-store.js';
 import { toSnapshot } from '../../src/projections/state.js';
 import { uniquePrefix } from '../support/nats.js';
+import { countingConsumers } from '../support/consumers.js';
 import { silent } from '../scheduler/helpers.js';
 
 const actor = { kind: 'scheduler' as const, id: 'test' };
@@ -97,33 +98,6 @@ async function writeHistory(
 
 const plain = (rt: { state: Parameters<typeof toSnapshot>[0] }) =>
   JSON.parse(JSON.stringify(toSnapshot(rt.state))) as unknown;
-
-/**
- * A JetStream client that counts the consumers asked of it. With `silentFirst`, the first one is
- * real but filtered to nothing, so it never delivers: what a consumer that went silent looks like
- * to its reader.
- */
-function countingConsumers(rt: Runtime, { silentFirst = true } = {}) {
-  const requested: unknown[] = [];
-  const consumers = new Proxy(rt.js.consumers, {
-    get(target, prop) {
-      if (prop !== 'get') return Reflect.get(target, prop, target) as unknown;
-      return (stream: string, opts: Parameters<typeof target.get>[1]) => {
-        requested.push(opts);
-        const silent = silentFirst && requested.length === 1 && typeof opts === 'object';
-        return target.get(
-          stream,
-          silent ? { ...opts, filter_subjects: [`${rt.names.prefix}.evt.none`] } : opts,
-        );
-      };
-    },
-  });
-  const js = new Proxy(rt.js, {
-    get: (target, prop) =>
-      prop === 'consumers' ? consumers : (Reflect.get(target, prop, target) as unknown),
-  });
-  return { js, requested };
-}
 
 /**
  * A runner over {@link countingConsumers} whose steady-state watchdog would wait a minute: only
