@@ -23,15 +23,15 @@ export function parseInstantOrAgo(flag: string, raw: string, nowMs: number): num
 
 /** A positive integer flag such as a stream sequence. */
 export function parsePositiveInt(flag: string, raw: string): number {
-  return parseInt(flag, raw, 1, 'a positive integer');
+  return parseIntFlag(flag, raw, 1, 'a positive integer');
 }
 
 /** An integer flag of 0 or more, such as a number of milliseconds where 0 turns a feature off. */
 export function parseNonNegativeInt(flag: string, raw: string): number {
-  return parseInt(flag, raw, 0, 'an integer of 0 or more');
+  return parseIntFlag(flag, raw, 0, 'an integer of 0 or more');
 }
 
-function parseInt(flag: string, raw: string, min: number, what: string): number {
+function parseIntFlag(flag: string, raw: string, min: number, what: string): number {
   const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < min)
     throw invalidOption(flag, `expected ${what}, got ${JSON.stringify(raw)}`);
