@@ -86,9 +86,8 @@ await withNatsServer(async (server) => {
   const stages: [string, string, string][] = [
     ['trigger stored → fire decided', 'trigger', 'JobFired.at'],
     ['fire decided → fire stored', 'JobFired.at', 'JobFired'],
-    ['fire stored → dispatch decided', 'JobFired', 'InstanceDispatched.at'],
-    ['dispatch decided → stored', 'InstanceDispatched.at', 'InstanceDispatched'],
-    ['dispatch stored → start decided', 'InstanceDispatched', 'InstanceStarted.at'],
+    // A first attempt is dispatched by its JobFired (InstanceDispatched only for held-back fires).
+    ['fire stored → start decided', 'JobFired', 'InstanceStarted.at'],
     ['start decided → stored', 'InstanceStarted.at', 'InstanceStarted'],
     ['start stored → success decided', 'InstanceStarted', 'InstanceSucceeded.at'],
     ['success decided → stored', 'InstanceSucceeded.at', 'InstanceSucceeded'],

@@ -5,6 +5,17 @@ import { message } from './envelope.js';
 const jobId = tokenSchema;
 const instanceId = z.string().min(1).max(200);
 
+/** What the first attempt of a fire dispatched with it runs (as InstanceDispatched would say). */
+export const firstDispatchSchema = z.strictObject({
+  group: tokenSchema,
+  processor: z.string().min(1).max(200),
+  /** The params the attempt runs with (the trigger's, else the job's). */
+  params: z.unknown().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  priority: z.number().int().min(0).max(9),
+});
+export type FirstDispatch = z.infer<typeof firstDispatchSchema>;
+
 export const FireReason = {
   Schedule: 'schedule',
   CatchUp: 'catch-up',
@@ -43,6 +54,13 @@ export const JobFired = message(
     params: z.unknown().optional(),
     /** For reruns: the instance this one repeats. */
     rerunOf: instanceId.optional(),
+    /**
+     * Set when the fire's first attempt was handed to the job's worker group with the fire itself
+     * (the usual case): the instance's own subject then stays empty until a worker starts it, and
+     * that start (or a cancel) is appended expecting the subject to be empty. Unset when the fire
+     * is held back (buffered by the overlap policy): an InstanceDispatched follows later.
+     */
+    dispatch: firstDispatchSchema.optional(),
   }),
 );
 

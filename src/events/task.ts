@@ -4,7 +4,8 @@ import { tokenSchema } from '../domain/job-spec.js';
 /**
  * What a worker receives on `<prefix>.task.<group>` (stream `<PREFIX>_TASKS`, work-queue retention,
  * one shared durable pull consumer per group). It is not an event: the matching
- * `InstanceDispatched` event on the instance's subject is the record.
+ * `InstanceDispatched` event on the instance's subject (or, for a first attempt, the `JobFired`
+ * that dispatched it) is the record.
  */
 export const taskMessageSchema = z.strictObject({
   v: z.literal(1),
@@ -22,11 +23,12 @@ export const taskMessageSchema = z.strictObject({
   timeoutMs: z.number().int().positive().optional(),
   priority: z.number().int().min(0).max(9),
   /**
-   * Stream sequence of the InstanceDispatched event. The worker appends InstanceStarted with
-   * `Nats-Expected-Last-Subject-Sequence` set to it, so only one worker can start an attempt and
-   * a cancelled or timed-out instance cannot be started.
+   * Stream sequence of the InstanceDispatched event, or 0 for a first attempt dispatched with its
+   * fire (`JobFired.dispatch`: the instance's subject is still empty). The worker appends
+   * InstanceStarted with `Nats-Expected-Last-Subject-Sequence` set to it, so only one worker can
+   * start an attempt and a cancelled or timed-out instance cannot be started.
    */
-  dispatchSeq: z.number().int().positive(),
+  dispatchSeq: z.number().int().nonnegative(),
 });
 export type TaskMessage = z.infer<typeof taskMessageSchema>;
 

@@ -1,5 +1,5 @@
 import type { ErrorInfo } from '../events/instance-events.js';
-import type { InstanceEvent } from '../events/event.js';
+import type { EventOf, InstanceEvent } from '../events/event.js';
 
 export const InstanceStatus = {
   Dispatched: 'dispatched',
@@ -49,6 +49,32 @@ export interface InstanceView {
   /** Why the last attempt ended, when it did not succeed. */
   endReason?: 'error' | 'timeout' | 'worker-lost';
   retryDueAtMs?: number;
+}
+
+/**
+ * The instance a fire creates when its first attempt was dispatched with it (`JobFired.dispatch`).
+ * Its `lastSeq` is 0: the instance's own subject holds nothing yet, so the next append there (a
+ * worker's start, a cancel) expects it empty. Undefined for a fire dispatched later.
+ */
+export function instanceFromFire(event: EventOf<'JobFired'>): InstanceView | undefined {
+  const d = event.data;
+  const dispatch = d.dispatch;
+  if (!dispatch) return undefined;
+  const view: InstanceView = {
+    instanceId: d.instanceId,
+    jobId: d.jobId,
+    group: dispatch.group,
+    processor: dispatch.processor,
+    priority: dispatch.priority,
+    fireTimeMs: d.fireTimeMs,
+    status: 'dispatched',
+    attempt: 1,
+    lastSeq: 0,
+    dispatchedAtMs: event.atMs,
+  };
+  if (dispatch.params !== undefined) view.params = dispatch.params;
+  if (dispatch.timeoutMs !== undefined) view.timeoutMs = dispatch.timeoutMs;
+  return view;
 }
 
 /** Pure fold of one instance's events. Returns a new object; never mutates its input. */

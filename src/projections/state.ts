@@ -1,6 +1,11 @@
 import type { JobEvent, StoredEvent } from '../events/event.js';
 import { compactJobView, evolveJob, type JobView } from './job-view.js';
-import { evolveInstance, isTerminal, type InstanceView } from './instance-view.js';
+import {
+  evolveInstance,
+  instanceFromFire,
+  isTerminal,
+  type InstanceView,
+} from './instance-view.js';
 import { fromRows, toRows, type Rows } from './rows.js';
 
 /** Jobs and instances folded from a set of partitions (or from everything). */
@@ -60,6 +65,12 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
     const jobId = next.jobId;
     if (event.type === 'JobFired' && !state.instances.has(event.data.instanceId)) {
       const d = event.data;
+      const dispatched = instanceFromFire(event);
+      if (dispatched) {
+        state.instances.set(d.instanceId, dispatched);
+        activeOf(state, jobId).add(d.instanceId);
+        return state;
+      }
       const fire: UndispatchedFire = {
         jobId,
         instanceId: d.instanceId,
@@ -80,18 +91,23 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
   if (!next || next === prev) return state;
   state.instances.set(instanceId, next);
   removeUndispatched(state, instanceId);
-  let set = state.active.get(next.jobId);
   if (isTerminal(next.status)) {
+    const set = state.active.get(next.jobId);
     set?.delete(instanceId);
     if (set && set.size === 0) state.active.delete(next.jobId);
     const finished = next.finishedAtMs ?? stored.storedAtMs;
     if (finished > (state.lastFinishMs.get(next.jobId) ?? -Infinity))
       state.lastFinishMs.set(next.jobId, finished);
   } else {
-    if (!set) state.active.set(next.jobId, (set = new Set()));
-    set.add(instanceId);
+    activeOf(state, next.jobId).add(instanceId);
   }
   return state;
+}
+
+function activeOf(state: ScheduleState, jobId: string): Set<string> {
+  let set = state.active.get(jobId);
+  if (!set) state.active.set(jobId, (set = new Set()));
+  return set;
 }
 
 /** Folds a job event into `state.jobs`. Returns the job's new view, or undefined when nothing changed. */
@@ -180,11 +196,7 @@ export function fromSnapshot(stored: StateSnapshot | StateSnapshotV1): ScheduleS
   for (const [jobId, ms] of snap.lastFinishMs) state.lastFinishMs.set(jobId, ms);
   for (const i of snap.instances) {
     state.instances.set(i.instanceId, i);
-    if (!isTerminal(i.status)) {
-      let set = state.active.get(i.jobId);
-      if (!set) state.active.set(i.jobId, (set = new Set()));
-      set.add(i.instanceId);
-    }
+    if (!isTerminal(i.status)) activeOf(state, i.jobId).add(i.instanceId);
   }
   return state;
 }

@@ -181,6 +181,24 @@ describe('audit timeline', () => {
     );
   });
 
+  it('shows the first attempt a fire dispatched with it', () => {
+    const event = makeEvent(
+      'JobFired',
+      {
+        jobId: 'report',
+        instanceId: inst,
+        fireTimeMs: T0,
+        reason: 'manual',
+        runNumber: 4,
+        dispatch: { group: 'reports', processor: 'build-report', priority: 5, timeoutMs: 30_000 },
+      },
+      scheduler,
+    );
+    expect(formatTimelineLine(stored(43, { ok: true, event }))).toBe(
+      `2026-11-23T20:13:00.123Z  #43  JobFired  report  fire 2026-11-23T20:13:00.000Z (manual) → ${inst}; attempt 1 dispatched to group reports (build-report, priority 5, timeout 30s)  by scheduler s-1`,
+    );
+  });
+
   it('shows an undecodable message with its reason and subject', () => {
     const line = formatTimelineLine(
       stored(7, { ok: false, reason: 'not-json', detail: 'Unexpected token' }),

@@ -82,6 +82,19 @@ export function checkChains(events: readonly StoredEvent[]): ChainProblem[] {
   const ended = new Set<string>();
   for (const e of events) {
     const ev = e.event;
+    if (ev.type === 'JobFired' && ev.data.dispatch) {
+      // The fire dispatched the instance's first attempt itself.
+      const id = ev.data.instanceId;
+      if (attempts.has(id))
+        problems.push({
+          instanceId: id,
+          attempt: 1,
+          seq: e.seq,
+          problem: 'attempt 1 dispatched twice',
+        });
+      else attempts.set(id, new Map([[1, { phase: 'dispatched' }]]));
+      continue;
+    }
     if (!ev.type.startsWith('Instance')) continue;
     const d = ev.data as { instanceId: string; attempt?: number; workerId?: string };
     const id = d.instanceId;

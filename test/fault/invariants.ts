@@ -252,7 +252,9 @@ export function checkInvariants(events: readonly StoredEvent[], o: CheckOptions)
       events: events.length,
       jobs: count('JobDefined'),
       fires: fires.length,
-      dispatches: count('InstanceDispatched'),
+      dispatches:
+        count('InstanceDispatched') +
+        fires.filter((f) => f.event.type === 'JobFired' && f.event.data.dispatch).length,
       starts: count('InstanceStarted'),
       terminal: terminal.terminalEvents,
       workerLost: count('InstanceWorkerLost'),

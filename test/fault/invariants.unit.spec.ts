@@ -38,7 +38,7 @@ function history() {
       push(jobSubject(jobId), 'JobDefined', { jobId, spec, createdAtMs: A }, 'cli', A);
       return h;
     },
-    fire(jobId: string, k: number, by = 's-1', lateMs = 5) {
+    fire(jobId: string, k: number, by = 's-1', lateMs = 5, dispatched = false) {
       const t = A + k * 1000;
       const data = {
         jobId,
@@ -46,6 +46,7 @@ function history() {
         fireTimeMs: t,
         reason: 'schedule' as const,
         runNumber: k,
+        ...(dispatched && { dispatch: { group: 'default', processor: 'work', priority: 0 } }),
       };
       push(jobSubject(jobId), 'JobFired', data, by, t + lateMs);
       return h;
@@ -255,6 +256,27 @@ describe('the fault suite’s invariant checker', () => {
     late.succeed(id, 1, 'w-1', A + 4100);
     expect(check(late.events).chains.map((c) => c.problem)).toEqual([
       'InstanceSucceeded for attempt 1 accepted while ended',
+    ]);
+  });
+
+  it('takes a fire that dispatched its first attempt as that attempt’s dispatch', () => {
+    const h = history().define('a');
+    const id = `a~${A + 1000}`;
+    h.fire('a', 1, 's-1', 5, true)
+      .start(id, 1, 'w-1', A + 1020)
+      .succeed(id, 1, 'w-1', A + 1100);
+    const r = check(h.events, { settled: false });
+    expect(r.chains).toEqual([]);
+    expect(r.counts).toMatchObject({ fires: 1, dispatches: 1, starts: 1 });
+    const undispatched = history().define('a');
+    undispatched.fire('a', 1).start(id, 1, 'w-1', A + 1020);
+    expect(check(undispatched.events, { settled: false }).chains.map((c) => c.problem)).toEqual([
+      'attempt 1 started without a dispatch',
+    ]);
+    const twice = history().define('a');
+    twice.fire('a', 1, 's-1', 5, true).dispatch(id, 1, A + 1010);
+    expect(check(twice.events, { settled: false }).chains.map((c) => c.problem)).toEqual([
+      'attempt 1 dispatched twice',
     ]);
   });
 

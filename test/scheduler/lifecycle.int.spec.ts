@@ -9,7 +9,7 @@ import { ValidationError } from '../../src/events/errors.js';
 import { subjects } from '../../src/events/subjects.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
 import type { ScheduleState } from '../../src/projections/state.js';
-import { allEvents, ofType, silent, watch } from './helpers.js';
+import { allEvents, eventually, ofType, silent, watch } from './helpers.js';
 
 const nats = useNats();
 
@@ -55,6 +55,12 @@ describe('scheduler and workers on a real nats-server', () => {
     for (const stop of stops.reverse()) await stop();
     await rt?.close();
   });
+
+  /** The JobFired that created an instance (its data). */
+  async function firedWith(instanceId: string) {
+    return ofType(await allEvents(rt), 'JobFired').find((e) => e.data.instanceId === instanceId)
+      ?.data;
+  }
 
   it('fires a fixed-delay job again each time its run has ended, never two runs at once', async () => {
     const view = await watch(rt);
@@ -124,8 +130,9 @@ describe('scheduler and workers on a real nats-server', () => {
       const history = (
         await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))
       ).events.map((e) => e.event);
+      // The first attempt was dispatched by its JobFired; the retries by InstanceDispatched.
+      expect(await firedWith(instanceId)).toMatchObject({ dispatch: { processor: 'boom' } });
       expect(history.map((e) => e.type)).toEqual([
-        'InstanceDispatched',
         'InstanceStarted',
         'InstanceAttemptFailed',
         'InstanceRetryScheduled',
@@ -161,12 +168,7 @@ describe('scheduler and workers on a real nats-server', () => {
       const types = (
         await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))
       ).events.map((e) => e.event.type);
-      expect(types).toEqual([
-        'InstanceDispatched',
-        'InstanceStarted',
-        'InstanceTimedOut',
-        'InstanceFailed',
-      ]);
+      expect(types).toEqual(['InstanceStarted', 'InstanceTimedOut', 'InstanceFailed']);
       expect(types.filter((t) => t === 'InstanceTimedOut')).toHaveLength(1);
     } finally {
       await view.stop();
@@ -191,10 +193,55 @@ describe('scheduler and workers on a real nats-server', () => {
       const types = (
         await rt.store.readHistory(subjects.anyInstance(rt.names, instanceId))
       ).events.map((e) => e.event.type);
-      expect(types).toEqual(['InstanceDispatched', 'InstanceStarted', 'InstanceCancelled']);
+      expect(types).toEqual(['InstanceStarted', 'InstanceCancelled']);
       await expect(client.send('CancelInstance', { instanceId })).rejects.toMatchObject({
         code: 'REJECTED',
       });
+    } finally {
+      await view.stop();
+    }
+  });
+
+  it('cancels an instance dispatched by its fire but not started yet, and no worker then starts it', async () => {
+    const view = await watch(rt);
+    try {
+      const client = createClient(rt);
+      // Group "later" has no worker yet: the task waits in the work queue.
+      await client.send('RegisterJob', {
+        spec: { name: 'queued', group: 'later', processor: 'ok', schedule: { manual: true } },
+      });
+      const { result } = await client.send('TriggerJob', { jobId: 'queued', triggerId: 'once' });
+      const instanceId = String(result.instanceId);
+      await view.waitUntil((s) => s.instances.get(instanceId)?.status === 'dispatched', 20_000);
+      expect(await firedWith(instanceId)).toMatchObject({ dispatch: { group: 'later' } });
+      const subject = subjects.anyInstance(rt.names, instanceId);
+      expect((await rt.store.readHistory(subject)).events).toEqual([]); // nothing on its own subject
+      await client.send('CancelInstance', { instanceId, reason: 'not needed' });
+      await view.waitUntil((s) => s.instances.get(instanceId)?.status === 'cancelled', 10_000);
+
+      const ran: string[] = [];
+      const late = createWorker({
+        runtime: rt,
+        group: 'later',
+        processors: { ok: async (ctx) => void ran.push(ctx.instanceId) },
+        workerId: 'w-later',
+        log: silent,
+        pullExpiresMs: 1000,
+      });
+      await late.start();
+      try {
+        // The queued task is delivered, its start refused, and the task acked without a run.
+        await eventually(
+          () => (late.stats().skipped >= 1 ? true : undefined),
+          10_000,
+          'the late worker to skip the cancelled task',
+        );
+      } finally {
+        await late.stop();
+      }
+      expect(ran).toEqual([]);
+      const types = (await rt.store.readHistory(subject)).events.map((e) => e.event.type);
+      expect(types).toEqual(['InstanceCancelled']);
     } finally {
       await view.stop();
     }

@@ -1,5 +1,6 @@
 /**
- * A dispatch is two writes: the InstanceDispatched event, then the task message for the workers.
+ * A dispatch is two writes: the event (the JobFired that dispatches a first attempt, or an
+ * InstanceDispatched), then the task message for the workers.
  * When the second fails (a timeout while a NATS node dies, say), the instance is recorded as
  * dispatched but no worker holds it. The scheduler must still supervise it and publish its task
  * again, or the instance waits forever.
@@ -79,7 +80,10 @@ describe('a task whose publish failed after its dispatch was recorded', () => {
     }
     expect(flaky.refused).toHaveLength(1);
     const events = await allEvents(rt);
-    expect(ofType(events, 'InstanceDispatched')).toHaveLength(1);
+    const fires = ofType(events, 'JobFired');
+    expect(fires).toHaveLength(1);
+    expect(fires[0]!.data.dispatch).toBeDefined();
+    expect(ofType(events, 'InstanceDispatched')).toHaveLength(0);
     expect(ofType(events, 'InstanceStarted')).toHaveLength(1);
     expect(ofType(events, 'InstanceSucceeded')).toHaveLength(1);
   });

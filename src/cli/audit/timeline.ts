@@ -2,6 +2,7 @@ import type { Schedule } from '../../domain/job-spec.js';
 import type { RawStoredEvent } from '../../events/event-store.js';
 import type { JetschedEvent } from '../../events/event.js';
 import type { ErrorInfo } from '../../events/instance-events.js';
+import type { FirstDispatch } from '../../events/job-events.js';
 import { formatDurationMs } from '../../schedule/duration.js';
 
 const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
@@ -35,6 +36,12 @@ export function describeSchedule(s: Schedule): string {
 const NOTE_MAX = 160;
 const describeError = (e: ErrorInfo): string => oneLine(`${e.name}: ${e.message}`, NOTE_MAX);
 
+/** An attempt handed to a worker group: by InstanceDispatched, or by the JobFired of a first attempt. */
+function dispatchText(attempt: number, d: FirstDispatch): string {
+  const timeout = d.timeoutMs === undefined ? '' : `, timeout ${formatDurationMs(d.timeoutMs)}`;
+  return `attempt ${attempt} dispatched to group ${d.group} (${d.processor}, priority ${d.priority}${timeout})`;
+}
+
 /** The aggregate an event belongs to and a compact summary of what it says. */
 export function summarize(event: JetschedEvent): { id: string; text: string } {
   switch (event.type) {
@@ -63,9 +70,10 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
     case 'JobFired': {
       const d = event.data;
       const rerun = d.rerunOf ? `, rerun of ${d.rerunOf}` : '';
+      const dispatch = d.dispatch ? `; ${dispatchText(1, d.dispatch)}` : '';
       return {
         id: d.jobId,
-        text: `fire ${iso(d.fireTimeMs)} (${d.reason}) → ${d.instanceId}${rerun}`,
+        text: `fire ${iso(d.fireTimeMs)} (${d.reason}) → ${d.instanceId}${rerun}${dispatch}`,
       };
     }
     case 'JobFiresSkipped': {
@@ -88,14 +96,8 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
         text: `trigger ${d.triggerId} (${d.reason}) due ${iso(d.dueAtMs)}${tick}${rerun}`,
       };
     }
-    case 'InstanceDispatched': {
-      const d = event.data;
-      const timeout = d.timeoutMs === undefined ? '' : `, timeout ${formatDurationMs(d.timeoutMs)}`;
-      return {
-        id: d.instanceId,
-        text: `attempt ${d.attempt} dispatched to group ${d.group} (${d.processor}, priority ${d.priority}${timeout})`,
-      };
-    }
+    case 'InstanceDispatched':
+      return { id: event.data.instanceId, text: dispatchText(event.data.attempt, event.data) };
     case 'InstanceStarted':
       return {
         id: event.data.instanceId,

@@ -8,7 +8,11 @@ import {
   type Names,
 } from '../../events/subjects.js';
 import { evolveJob, type JobView } from '../../projections/job-view.js';
-import { evolveInstance, type InstanceView } from '../../projections/instance-view.js';
+import {
+  evolveInstance,
+  instanceFromFire,
+  type InstanceView,
+} from '../../projections/instance-view.js';
 
 /** Folds one job's subject straight from the stream (the authoritative view for a command). */
 export async function loadJob(
@@ -24,7 +28,11 @@ export async function loadJob(
   return { view, lastSeq, subject };
 }
 
-/** Folds one instance's subject straight from the stream. */
+/**
+ * Folds one instance's subject straight from the stream. An instance whose first attempt was
+ * dispatched with its fire begins with its `JobFired` on the job's subject (read as a command
+ * reads a job), and its own subject holds nothing (`lastSeq` 0) until a worker starts it.
+ */
 export async function loadInstance(
   store: EventStore,
   names: Names,
@@ -33,9 +41,17 @@ export async function loadInstance(
 ): Promise<{ view: InstanceView | undefined; lastSeq: number; subject: string } | undefined> {
   const jobId = jobIdOfInstance(instanceId);
   if (!jobId) return undefined;
-  const subject = subjects.instance(names, partitionOf(jobId, partitions), instanceId);
+  const partition = partitionOf(jobId, partitions);
+  const subject = subjects.instance(names, partition, instanceId);
   const { events, lastSeq } = await store.readHistory(subject);
   let view: InstanceView | undefined;
+  if (events[0]?.event.type !== 'InstanceDispatched') {
+    const job = await store.readHistory(subjects.job(names, partition, jobId));
+    const fired = job.events.find(
+      (e) => e.event.type === 'JobFired' && e.event.data.instanceId === instanceId,
+    );
+    if (fired?.event.type === 'JobFired') view = instanceFromFire(fired.event);
+  }
   for (const e of events) view = evolveInstance(view, e.event as InstanceEvent, e.seq);
   return { view, lastSeq, subject };
 }

@@ -285,7 +285,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (!parsed) return;
     if (parsed.kind === 'job') {
       if (!own) mark(`job:${parsed.id}`);
-      if (stored.event.type === 'JobFired') mark(`fire:${stored.event.data.instanceId}`);
+      const e = stored.event;
+      if (e.type === 'JobFired') mark(`${e.data.dispatch ? 'inst' : 'fire'}:${e.data.instanceId}`);
       return;
     }
     const state = views.get(parsed.partition)?.runner.state;
@@ -445,10 +446,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       ...(t.rerunOf !== undefined && { rerunOf: t.rerunOf }),
     });
     for (const t of due) {
-      const { instanceId, stored } = await writer.fire(job, fireOf(t), ctx());
-      if (stored) counters.fires++;
-      // Dispatch at once (under the fire's own key) rather than when the fold brings it back.
-      mark(`fire:${instanceId}`);
+      // Dispatched with the fire, unless a buffer-one job is busy (then it waits as a buffered fire).
+      const dispatch = !(
+        job.spec.overlap === 'buffer-one' && (state.active.get(jobId)?.size ?? 0) > 0
+      );
+      const { instanceId, stored } = await writer.fire(job, { ...fireOf(t), dispatch }, ctx());
+      afterFire(instanceId, stored !== undefined, dispatch);
       job = state.jobs.get(jobId)!;
     }
 
@@ -566,17 +569,25 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }
     }
     const reason = now - fireTimeMs >= misfireThresholdMs ? 'catch-up' : 'schedule';
-    const { instanceId, stored } = await writer.fire(job, { fireTimeMs, reason }, ctx());
-    if (stored) {
-      counters.fires++;
+    const dispatch = decision !== 'buffer';
+    const { instanceId, stored } = await writer.fire(job, { fireTimeMs, reason, dispatch }, ctx());
+    if (stored)
       log.debug(
         { jobId: job.jobId, instanceId, fireTimeMs, latenessMs: now - fireTimeMs },
         'fired',
       );
-    }
-    // Dispatch under the fire's own key, so it never races the fold's discovery of the same fire.
-    if (decision !== 'buffer') mark(`fire:${instanceId}`);
+    afterFire(instanceId, stored !== undefined, dispatch);
     return true;
+  }
+
+  /**
+   * A fire was recorded (or found recorded: a repeated append). Its instance is supervised from
+   * now on when it was dispatched with the fire; a buffered fire is dispatched when its turn comes.
+   */
+  function afterFire(instanceId: string, stored: boolean, dispatched: boolean): void {
+    if (stored) counters.fires++;
+    if (stored && dispatched) counters.dispatches++;
+    mark(dispatched ? `inst:${instanceId}` : `fire:${instanceId}`);
   }
 
   /** Dispatches a recorded fire that has no instance yet (just fired, buffered, or half-done after a crash). */

@@ -5,7 +5,7 @@ import { makeEvent } from '../../events/build.js';
 import type { JetschedEvent, StoredEvent } from '../../events/event.js';
 import { instanceIdFor, parseEventSubject, partitionOf, subjects } from '../../events/subjects.js';
 import { msgIds, type TaskMessage } from '../../events/task.js';
-import type { FireReason } from '../../events/job-events.js';
+import type { FireReason, FirstDispatch } from '../../events/job-events.js';
 import type { JobView } from '../../projections/job-view.js';
 import type { InstanceView } from '../../projections/instance-view.js';
 
@@ -59,7 +59,11 @@ export function createWriter(
     instanceSubject: (jobId: string, instanceId: string) =>
       subjects.instance(names, partitionOf(jobId, partitions), instanceId),
 
-    /** Records one fire of a job (at most once per (job, fireTime), whoever races for it). */
+    /**
+     * Records one fire of a job (at most once per (job, fireTime), whoever races for it). With
+     * `dispatch`, its first attempt is dispatched in the same event and its task published: one
+     * append instead of a fire and an InstanceDispatched.
+     */
     async fire(
       job: JobView,
       fire: {
@@ -68,6 +72,7 @@ export function createWriter(
         instanceSuffix?: string;
         params?: unknown;
         rerunOf?: string;
+        dispatch?: boolean;
       },
       ctx: EventContext,
     ) {
@@ -82,6 +87,7 @@ export function createWriter(
           runNumber: job.runs + 1,
           ...(fire.params !== undefined && { params: fire.params }),
           ...(fire.rerunOf !== undefined && { rerunOf: fire.rerunOf }),
+          ...(fire.dispatch && { dispatch: dispatchOf(job, fire.params) }),
         },
         ctx,
         fire.instanceSuffix
@@ -89,6 +95,13 @@ export function createWriter(
           : msgIds.fire(job.jobId, fire.fireTimeMs),
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
+      const dispatch = event.data.dispatch;
+      if (dispatch) {
+        await this.publishTask(
+          { ...dispatch, instanceId, jobId: job.jobId, attempt: 1, fireTimeMs: fire.fireTimeMs },
+          0,
+        );
+      }
       return { instanceId, stored };
     },
 
@@ -125,20 +138,14 @@ export function createWriter(
       },
       ctx: EventContext,
     ) {
-      const spec = job.spec;
-      const params = a.params !== undefined ? a.params : spec.params;
       const event = makeEvent(
         'InstanceDispatched',
         {
           instanceId: a.instanceId,
           jobId: job.jobId,
           attempt: a.attempt,
-          group: spec.group,
-          processor: spec.processor,
           fireTimeMs: a.fireTimeMs,
-          priority: spec.priority,
-          ...(params !== undefined && { params }),
-          ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
+          ...dispatchOf(job, a.params),
         },
         ctx,
         msgIds.dispatch(a.instanceId, a.attempt),
@@ -209,3 +216,16 @@ export function createWriter(
   };
 }
 export type Writer = ReturnType<typeof createWriter>;
+
+/** What an attempt of the job runs: its group, processor, priority, timeout, and params (given ones, else the job's). */
+function dispatchOf(job: JobView, params: unknown): FirstDispatch {
+  const spec = job.spec;
+  const runWith = params !== undefined ? params : spec.params;
+  return {
+    group: spec.group,
+    processor: spec.processor,
+    priority: spec.priority,
+    ...(runWith !== undefined && { params: runWith }),
+    ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
+  };
+}
