@@ -32,8 +32,8 @@ function jobIds(
 /**
  * Writes a realistic history of about `events` valid events, built with makeEvent and encoded with
  * encodeEvent (so validated), published raw and pipelined (`window` in flight, no dedup ids):
- * jobs defined, then instances each with JobFired, InstanceDispatched, InstanceStarted and
- * InstanceSucceeded. `hotInstances` of the instances belong to jobs of partition 0.
+ * jobs defined, then instances each with JobFired (dispatching its first attempt, as the scheduler
+ * writes it), InstanceStarted and InstanceSucceeded. `hotInstances` of the instances belong to jobs of partition 0.
  */
 export async function writeDataset(
   js: JetStreamClient,
@@ -44,7 +44,7 @@ export async function writeDataset(
   const hotJobs = jobIds('hot', 10, partitions, (p) => p === 0);
   const coldJobs = jobIds('cold', 90, partitions, (p) => p !== 0);
   const jobs = hotJobs.length + coldJobs.length;
-  const instances = Math.floor((opts.events - jobs) / 4);
+  const instances = Math.floor((opts.events - jobs) / 3);
   const hot = Math.min(opts.hotInstances, instances);
   const actor = { kind: 'scheduler' as const, id: 'bench-writer' };
   const t0Ms = Date.now() - instances * 10;
@@ -80,27 +80,16 @@ export async function writeDataset(
         subjects.job(names, p, jobId),
         makeEvent(
           'JobFired',
-          { jobId, instanceId, fireTimeMs, reason: 'schedule', runNumber },
+          {
+            jobId,
+            instanceId,
+            fireTimeMs,
+            reason: 'schedule',
+            runNumber,
+            dispatch: { group: 'bench', processor: 'noop', params: {}, priority: 0 },
+          },
           ctx(fireTimeMs),
           `fire:${jobId}:${fireTimeMs}`,
-        ),
-      ];
-      yield [
-        inst,
-        makeEvent(
-          'InstanceDispatched',
-          {
-            instanceId,
-            jobId,
-            attempt: 1,
-            group: 'bench',
-            processor: 'noop',
-            params: {},
-            fireTimeMs,
-            priority: 0,
-          },
-          ctx(fireTimeMs + 1),
-          `dispatch:${instanceId}:1`,
         ),
       ];
       yield [
@@ -127,7 +116,7 @@ export async function writeDataset(
   }
   await Promise.all(pending);
   return {
-    events: jobs + instances * 4,
+    events: jobs + instances * 3,
     jobs,
     instances,
     hotPartition: 0,

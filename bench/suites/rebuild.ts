@@ -59,7 +59,7 @@ export async function rebuildSuite(url: string, cfg: BenchConfig, c: Collector):
     const E = ds.events.toLocaleString('en-US');
     const H = ds.hotInstances.toLocaleString('en-US');
     c.setup.push(
-      `one nats-server; ${E} valid events (${ds.jobs} jobs; ${ds.instances.toLocaleString('en-US')} instances, each JobFired + InstanceDispatched + InstanceStarted + InstanceSucceeded), built with makeEvent, encoded with encodeEvent and published raw (pipelined, 1000 in flight, no headers or dedup ids); ${H} of the instances are in partition 0`,
+      `one nats-server; ${E} valid events (${ds.jobs} jobs; ${ds.instances.toLocaleString('en-US')} instances, each JobFired (dispatching attempt 1) + InstanceStarted + InstanceSucceeded), built with makeEvent, encoded with encodeEvent and published raw (pipelined, 1000 in flight, no headers or dedup ids); ${H} of the instances are in partition 0`,
       'rebuild: `rebuild(store, scheduleProjection)` from sequence 1 to the end (everything decoded with zod and folded); baseline: the same messages through an ordered consumer, counted only',
       `snapshot: partition 0 folded with scheduleProjection (the query-side projection, which keeps all ${H} instances), saved with the snapshot store; restore = \`createProjectionRunner({ snapshots }).start()\` until caught up (empty tail); baseline: fetching the snapshot's KV entries without parsing them`,
     );
