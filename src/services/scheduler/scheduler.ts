@@ -35,7 +35,7 @@ import { decideOverlap } from '../../schedule/overlap.js';
 import { createAgenda } from './agenda.js';
 import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
-import { createWriter } from './writer.js';
+import { createWriter, type Writer } from './writer.js';
 import { createFailureLog } from './failure-log.js';
 
 /** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
@@ -450,8 +450,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const dispatch = !(
         job.spec.overlap === 'buffer-one' && (state.active.get(jobId)?.size ?? 0) > 0
       );
-      const { instanceId, stored } = await writer.fire(job, { ...fireOf(t), dispatch }, ctx());
-      afterFire(instanceId, stored !== undefined, dispatch);
+      afterFire(await writer.fire(job, { ...fireOf(t), dispatch }, ctx()));
       job = state.jobs.get(jobId)!;
     }
 
@@ -569,25 +568,42 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }
     }
     const reason = now - fireTimeMs >= misfireThresholdMs ? 'catch-up' : 'schedule';
-    const dispatch = decision !== 'buffer';
-    const { instanceId, stored } = await writer.fire(job, { fireTimeMs, reason, dispatch }, ctx());
-    if (stored)
+    const fired = await writer.fire(
+      job,
+      { fireTimeMs, reason, dispatch: decision !== 'buffer' },
+      ctx(),
+    );
+    if (fired.stored)
       log.debug(
-        { jobId: job.jobId, instanceId, fireTimeMs, latenessMs: now - fireTimeMs },
+        {
+          jobId: job.jobId,
+          instanceId: fired.instanceId,
+          fireTimeMs,
+          latenessMs: now - fireTimeMs,
+        },
         'fired',
       );
-    afterFire(instanceId, stored !== undefined, dispatch);
+    afterFire(fired);
     return true;
   }
 
   /**
    * A fire was recorded (or found recorded: a repeated append). Its instance is supervised from
    * now on when it was dispatched with the fire; a buffered fire is dispatched when its turn comes.
+   * A task publish that fails is reported like a failed step: the instance's supervision publishes
+   * it again.
    */
-  function afterFire(instanceId: string, stored: boolean, dispatched: boolean): void {
+  function afterFire(fired: Awaited<ReturnType<Writer['fire']>>): void {
+    const { instanceId, stored, task } = fired;
     if (stored) counters.fires++;
-    if (stored && dispatched) counters.dispatches++;
-    mark(dispatched ? `inst:${instanceId}` : `fire:${instanceId}`);
+    if (stored && task) counters.dispatches++;
+    const key = task ? `inst:${instanceId}` : `fire:${instanceId}`;
+    mark(key);
+    task?.catch((err: unknown) => {
+      counters.errors++;
+      failures.report(err, key);
+      retryJobOf(key);
+    });
   }
 
   /** Dispatches a recorded fire that has no instance yet (just fired, buffered, or half-done after a crash). */

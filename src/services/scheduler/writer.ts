@@ -61,8 +61,10 @@ export function createWriter(
 
     /**
      * Records one fire of a job (at most once per (job, fireTime), whoever races for it). With
-     * `dispatch`, its first attempt is dispatched in the same event and its task published: one
-     * append instead of a fire and an InstanceDispatched.
+     * `dispatch`, its first attempt is dispatched in the same event: one append instead of a fire
+     * and an InstanceDispatched. Its task is then published; `task` settles with that publish,
+     * which the caller does not have to wait for before its next fire (a task that was not
+     * published is published again by the instance's supervision).
      */
     async fire(
       job: JobView,
@@ -96,13 +98,13 @@ export function createWriter(
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
       const dispatch = event.data.dispatch;
-      if (dispatch) {
-        await this.publishTask(
-          { ...dispatch, instanceId, jobId: job.jobId, attempt: 1, fireTimeMs: fire.fireTimeMs },
-          0,
-        );
-      }
-      return { instanceId, stored };
+      const task = dispatch
+        ? this.publishTask(
+            { ...dispatch, instanceId, jobId: job.jobId, attempt: 1, fireTimeMs: fire.fireTimeMs },
+            0,
+          )
+        : undefined;
+      return { instanceId, stored, task };
     },
 
     async skipped(
