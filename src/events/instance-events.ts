@@ -13,6 +13,17 @@ export const errorInfoSchema = z.strictObject({
 });
 export type ErrorInfo = z.infer<typeof errorInfoSchema>;
 
+/** What an attempt is handed to its worker group with (in InstanceDispatched, or a JobFired's `dispatch`). */
+export const dispatchSpecSchema = z.strictObject({
+  group: tokenSchema,
+  processor: z.string().min(1).max(200),
+  /** The params the attempt runs with (the trigger's, else the job's). */
+  params: z.unknown().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  priority: z.number().int().min(0).max(9),
+});
+export type DispatchSpec = z.infer<typeof dispatchSpecSchema>;
+
 /** An attempt handed to the job's worker group (a task message goes out with it). */
 export const InstanceDispatched = message(
   'InstanceDispatched',
@@ -21,12 +32,8 @@ export const InstanceDispatched = message(
     instanceId,
     jobId: tokenSchema,
     attempt,
-    group: tokenSchema,
-    processor: z.string().min(1).max(200),
-    params: z.unknown().optional(),
     fireTimeMs: z.number().int(),
-    timeoutMs: z.number().int().positive().optional(),
-    priority: z.number().int().min(0).max(9),
+    ...dispatchSpecSchema.shape,
   }),
 );
 /** A worker took the attempt and begins running it. */

@@ -1,20 +1,10 @@
 import { z } from 'zod';
 import { jobSpecSchema, tokenSchema } from '../domain/job-spec.js';
 import { message } from './envelope.js';
+import { dispatchSpecSchema } from './instance-events.js';
 
 const jobId = tokenSchema;
 const instanceId = z.string().min(1).max(200);
-
-/** What the first attempt of a fire dispatched with it runs (as InstanceDispatched would say). */
-export const firstDispatchSchema = z.strictObject({
-  group: tokenSchema,
-  processor: z.string().min(1).max(200),
-  /** The params the attempt runs with (the trigger's, else the job's). */
-  params: z.unknown().optional(),
-  timeoutMs: z.number().int().positive().optional(),
-  priority: z.number().int().min(0).max(9),
-});
-export type FirstDispatch = z.infer<typeof firstDispatchSchema>;
 
 export const FireReason = {
   Schedule: 'schedule',
@@ -60,7 +50,7 @@ export const JobFired = message(
      * that start (or a cancel) is appended expecting the subject to be empty. Unset when the fire
      * is held back (buffered by the overlap policy): an InstanceDispatched follows later.
      */
-    dispatch: firstDispatchSchema.optional(),
+    dispatch: dispatchSpecSchema.optional(),
   }),
 );
 

@@ -1,4 +1,4 @@
-import type { ErrorInfo } from '../events/instance-events.js';
+import type { DispatchSpec, ErrorInfo } from '../events/instance-events.js';
 import type { EventOf, InstanceEvent } from '../events/event.js';
 
 export const InstanceStatus = {
@@ -58,22 +58,40 @@ export interface InstanceView {
  */
 export function instanceFromFire(event: EventOf<'JobFired'>): InstanceView | undefined {
   const d = event.data;
-  const dispatch = d.dispatch;
-  if (!dispatch) return undefined;
+  if (!d.dispatch) return undefined;
+  const { instanceId, jobId, fireTimeMs } = d;
+  return dispatchedView(
+    undefined,
+    { ...d.dispatch, instanceId, jobId, fireTimeMs, attempt: 1 },
+    0,
+    event.atMs,
+  );
+}
+
+/** An attempt handed to its worker group: the view dispatched, from InstanceDispatched or a fire. */
+function dispatchedView(
+  prev: InstanceView | undefined,
+  d: DispatchSpec & { instanceId: string; jobId: string; attempt: number; fireTimeMs: number },
+  lastSeq: number,
+  atMs: number,
+): InstanceView {
   const view: InstanceView = {
+    ...(prev ?? {}),
     instanceId: d.instanceId,
     jobId: d.jobId,
-    group: dispatch.group,
-    processor: dispatch.processor,
-    priority: dispatch.priority,
+    group: d.group,
+    processor: d.processor,
+    priority: d.priority,
     fireTimeMs: d.fireTimeMs,
     status: 'dispatched',
-    attempt: 1,
-    lastSeq: 0,
-    dispatchedAtMs: event.atMs,
+    attempt: d.attempt,
+    lastSeq,
+    dispatchedAtMs: atMs,
   };
-  if (dispatch.params !== undefined) view.params = dispatch.params;
-  if (dispatch.timeoutMs !== undefined) view.timeoutMs = dispatch.timeoutMs;
+  if (d.params !== undefined) view.params = d.params;
+  if (d.timeoutMs !== undefined) view.timeoutMs = d.timeoutMs;
+  delete view.retryDueAtMs;
+  delete view.attemptStartedAtMs;
   return view;
 }
 
@@ -85,25 +103,7 @@ export function evolveInstance(
 ): InstanceView | undefined {
   if (event.type === 'InstanceDispatched') {
     if (state && seq <= state.lastSeq) return state;
-    const d = event.data;
-    const view: InstanceView = {
-      ...(state ?? {}),
-      instanceId: d.instanceId,
-      jobId: d.jobId,
-      group: d.group,
-      processor: d.processor,
-      priority: d.priority,
-      fireTimeMs: d.fireTimeMs,
-      status: 'dispatched',
-      attempt: d.attempt,
-      lastSeq: seq,
-      dispatchedAtMs: event.atMs,
-    };
-    if (d.params !== undefined) view.params = d.params;
-    if (d.timeoutMs !== undefined) view.timeoutMs = d.timeoutMs;
-    delete view.retryDueAtMs;
-    delete view.attemptStartedAtMs;
-    return view;
+    return dispatchedView(state, event.data, seq, event.atMs);
   }
   if (!state) return undefined;
   if (seq <= state.lastSeq) return state; // already folded (applied optimistically by its writer)

@@ -1,8 +1,7 @@
 import type { Schedule } from '../../domain/job-spec.js';
 import type { RawStoredEvent } from '../../events/event-store.js';
 import type { JetschedEvent } from '../../events/event.js';
-import type { ErrorInfo } from '../../events/instance-events.js';
-import type { FirstDispatch } from '../../events/job-events.js';
+import type { DispatchSpec, ErrorInfo } from '../../events/instance-events.js';
 import { formatDurationMs } from '../../schedule/duration.js';
 
 const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
@@ -37,7 +36,7 @@ const NOTE_MAX = 160;
 const describeError = (e: ErrorInfo): string => oneLine(`${e.name}: ${e.message}`, NOTE_MAX);
 
 /** An attempt handed to a worker group: by InstanceDispatched, or by the JobFired of a first attempt. */
-function dispatchText(attempt: number, d: FirstDispatch): string {
+function dispatchText(attempt: number, d: DispatchSpec): string {
   const timeout = d.timeoutMs === undefined ? '' : `, timeout ${formatDurationMs(d.timeoutMs)}`;
   return `attempt ${attempt} dispatched to group ${d.group} (${d.processor}, priority ${d.priority}${timeout})`;
 }

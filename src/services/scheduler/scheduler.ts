@@ -447,9 +447,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     });
     for (const t of due) {
       // Dispatched with the fire, unless a buffer-one job is busy (then it waits as a buffered fire).
-      const dispatch = !(
-        job.spec.overlap === 'buffer-one' && (state.active.get(jobId)?.size ?? 0) > 0
-      );
+      const dispatch = !heldBack(state, job);
       afterFire(await writer.fire(job, { ...fireOf(t), dispatch }, ctx()));
       job = state.jobs.get(jobId)!;
     }
@@ -606,13 +604,18 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     });
   }
 
+  /** A buffer-one job with a run in progress: its fire waits, undispatched, until the run ends. */
+  function heldBack(state: ScheduleState, job: JobView): boolean {
+    return job.spec.overlap === 'buffer-one' && (state.active.get(job.jobId)?.size ?? 0) > 0;
+  }
+
   /** Dispatches a recorded fire that has no instance yet (just fired, buffered, or half-done after a crash). */
   async function dispatchFire(state: ScheduleState, instanceId: string): Promise<void> {
     const fire = state.undispatched.get(instanceId);
     if (!fire) return;
     const job = state.jobs.get(fire.jobId);
     if (!job || job.status === 'deleted') return;
-    if (job.spec.overlap === 'buffer-one' && (state.active.get(job.jobId)?.size ?? 0) > 0) return;
+    if (heldBack(state, job)) return;
     const ack = await writer.dispatch(
       job,
       { instanceId, attempt: 1, fireTimeMs: fire.fireTimeMs, params: fire.params, expectedSeq: 0 },

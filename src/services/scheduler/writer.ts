@@ -5,7 +5,8 @@ import { makeEvent } from '../../events/build.js';
 import type { JetschedEvent, StoredEvent } from '../../events/event.js';
 import { instanceIdFor, parseEventSubject, partitionOf, subjects } from '../../events/subjects.js';
 import { msgIds, type TaskMessage } from '../../events/task.js';
-import type { FireReason, FirstDispatch } from '../../events/job-events.js';
+import type { FireReason } from '../../events/job-events.js';
+import type { DispatchSpec } from '../../events/instance-events.js';
 import type { JobView } from '../../projections/job-view.js';
 import type { InstanceView } from '../../projections/instance-view.js';
 
@@ -220,7 +221,7 @@ export function createWriter(
 export type Writer = ReturnType<typeof createWriter>;
 
 /** What an attempt of the job runs: its group, processor, priority, timeout, and params (given ones, else the job's). */
-function dispatchOf(job: JobView, params: unknown): FirstDispatch {
+function dispatchOf(job: JobView, params: unknown): DispatchSpec {
   const spec = job.spec;
   const runWith = params !== undefined ? params : spec.params;
   return {
