@@ -29,18 +29,28 @@ function jobIds(
   return out;
 }
 
+/** How big a data set is, and how much of it is in partition 0. */
+export interface DatasetShape {
+  events: number;
+  hotInstances: number;
+}
+
 /**
- * Writes a realistic history of about `events` valid events, built with makeEvent and encoded with
- * encodeEvent (so validated), published raw and pipelined (`window` in flight, no dedup ids):
+ * A realistic history of about `events` valid events, in stream order, built lazily with makeEvent:
  * jobs defined, then instances each with JobFired (dispatching its first attempt, as the scheduler
- * writes it), InstanceStarted and InstanceSucceeded. `hotInstances` of the instances belong to jobs of partition 0.
+ * writes it), InstanceStarted and InstanceSucceeded. `hotInstances` of the instances belong to jobs
+ * of partition 0.
  */
-export async function writeDataset(
-  js: JetStreamClient,
+export function datasetHistory(
   names: Names,
   partitions: number,
-  opts: { events: number; hotInstances: number; window: number },
-): Promise<Dataset> {
+  opts: DatasetShape,
+): {
+  jobs: number;
+  instances: number;
+  hotInstances: number;
+  events: Iterable<[string, JetschedEvent]>;
+} {
   const hotJobs = jobIds('hot', 10, partitions, (p) => p === 0);
   const coldJobs = jobIds('cold', 90, partitions, (p) => p !== 0);
   const jobs = hotJobs.length + coldJobs.length;
@@ -50,7 +60,6 @@ export async function writeDataset(
   const t0Ms = Date.now() - instances * 10;
   const ctx = (nowMs: number): EventContext => ({ actor, nowMs });
 
-  /** Every event in stream order, built lazily. */
   function* history(): Generator<[string, JetschedEvent]> {
     for (const jobId of [...hotJobs, ...coldJobs]) {
       const spec = jobSpecInputSchema.parse({
@@ -103,11 +112,25 @@ export async function writeDataset(
     }
   }
 
+  return { jobs, instances, hotInstances: hot, events: history() };
+}
+
+/**
+ * Writes {@link datasetHistory}, each event encoded with encodeEvent (so validated), published raw
+ * and pipelined (`window` in flight, no dedup ids).
+ */
+export async function writeDataset(
+  js: JetStreamClient,
+  names: Names,
+  partitions: number,
+  opts: DatasetShape & { window: number },
+): Promise<Dataset> {
+  const { jobs, instances, hotInstances: hot, events } = datasetHistory(names, partitions, opts);
   // Publish a whole window synchronously, then await it: the client flushes its buffer on a
   // microtask, so an await between publishes would cost one socket write per message.
   const t0 = performance.now();
   let pending: Promise<unknown>[] = [];
-  for (const [subject, event] of history()) {
+  for (const [subject, event] of events) {
     pending.push(js.publish(subject, encodeEvent(event)));
     if (pending.length >= opts.window) {
       await Promise.all(pending);

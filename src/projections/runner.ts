@@ -317,21 +317,24 @@ export async function rebuild<S>(
   let state = opts.from?.state ?? projection.init();
   let seq = opts.from?.seq ?? 0;
   let skipped = 0;
-  for await (const raw of store.replay({
-    ...(opts.filterSubjects && { filterSubjects: opts.filterSubjects }),
-    fromSeq: seq + 1,
-  })) {
-    if (raw.decoded.ok) {
-      state = projection.evolve(state, {
-        seq: raw.seq,
-        subject: raw.subject,
-        storedAtMs: raw.storedAtMs,
-        event: raw.decoded.event,
-      });
-    } else {
-      skipped++;
-    }
-    seq = raw.seq;
-  }
+  const last = await store.scan(
+    {
+      ...(opts.filterSubjects && { filterSubjects: opts.filterSubjects }),
+      fromSeq: seq + 1,
+    },
+    (raw) => {
+      if (raw.decoded.ok) {
+        state = projection.evolve(state, {
+          seq: raw.seq,
+          subject: raw.subject,
+          storedAtMs: raw.storedAtMs,
+          event: raw.decoded.event,
+        });
+      } else {
+        skipped++;
+      }
+    },
+  );
+  seq = Math.max(seq, last);
   return { state, seq, skipped };
 }

@@ -96,6 +96,33 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     expect(future).toEqual([]);
   });
 
+  it('scans the same range as a replay, and rejects with what its visitor throws', async () => {
+    const subject = subjects.job(rt.names, 7, 'scanned');
+    const seqs: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const ev = makeEvent(i % 2 ? 'JobResumed' : 'JobPaused', { jobId: 'scanned' }, ctx('c'));
+      seqs.push((await rt.store.append(subject, ev)).seq);
+    }
+    const visited: number[] = [];
+    const last = await rt.store.scan(
+      { filterSubjects: [subject], fromSeq: seqs[1], toSeq: seqs[4] },
+      (e) => visited.push(e.seq),
+    );
+    expect(visited).toEqual(seqs.slice(1, 5));
+    expect(last).toBe(seqs[4]);
+    expect(
+      await rt.store.scan({ filterSubjects: [subjects.job(rt.names, 7, 'none')] }, () => {}),
+    ).toBe(0);
+
+    const seen: number[] = [];
+    const scan = rt.store.scan({ filterSubjects: [subject] }, (e) => {
+      if (seen.length === 2) throw new Error('fold failed');
+      seen.push(e.seq);
+    });
+    await expect(scan).rejects.toThrow('fold failed');
+    expect(seen).toEqual(seqs.slice(0, 2));
+  });
+
   it('reads back a garbage message as undecodable rather than failing', async () => {
     const subject = subjects.job(rt.names, 6, 'garbage');
     await rt.js.publish(subject, new TextEncoder().encode('not an event'), { headers: headers() });

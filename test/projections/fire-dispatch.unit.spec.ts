@@ -133,3 +133,57 @@ describe('a fire without a dispatch (held back by the overlap policy)', () => {
     expect(s.instances.get(id)).toMatchObject({ status: 'dispatched', lastSeq: 3 });
   });
 });
+
+describe('the dispatch of a retry', () => {
+  it('starts the next attempt afresh, keeping what the first one recorded but not its due time or attempt start', () => {
+    const failedAt = { ...worker, nowMs: at + 40 };
+    const s = fold([
+      defined,
+      fired(true),
+      makeEvent('InstanceStarted', { instanceId: id, attempt: 1, workerId: 'w-1' }, worker),
+      makeEvent(
+        'InstanceAttemptFailed',
+        { instanceId: id, attempt: 1, workerId: 'w-1', error: { name: 'Error', message: 'boom' } },
+        failedAt,
+      ),
+      makeEvent(
+        'InstanceRetryScheduled',
+        { instanceId: id, attempt: 2, dueAtMs: at + 1000, reason: 'error' },
+        scheduler,
+      ),
+      makeEvent(
+        'InstanceDispatched',
+        {
+          instanceId: id,
+          jobId: 'a',
+          attempt: 2,
+          fireTimeMs: at,
+          group: 'retry',
+          processor: 'p',
+          priority: 0,
+        },
+        { ...scheduler, nowMs: at + 1000 },
+      ),
+    ]);
+    expect(s.instances.get(id)).toEqual({
+      instanceId: id,
+      jobId: 'a',
+      group: 'retry',
+      processor: 'p',
+      priority: 0,
+      // The retry's dispatch names no params or timeout: the first attempt's still apply.
+      timeoutMs: 5000,
+      params: { to: 'ops' },
+      fireTimeMs: at,
+      status: 'dispatched',
+      attempt: 2,
+      lastSeq: 6,
+      dispatchedAtMs: at + 1000,
+      startedAtMs: at + 2,
+      workerId: 'w-1',
+      endReason: 'error',
+      error: { name: 'Error', message: 'boom' },
+    });
+    expect(s.active.get('a')).toEqual(new Set([id]));
+  });
+});
