@@ -1,15 +1,21 @@
 /**
  * `npm run bench`: runs the benchmark suites and writes docs/benchmarks.md (see that file's
  * "How to run"). Usage: node dist/bench/run.js [--only a,b] [--out file]
+ *
+ * Each suite runs in a fresh Node process of its own (this script with `--suite name --result
+ * file`), so that no suite measures a harness that earlier suites left with a grown heap, stray
+ * timers or connections.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { cpus, loadavg } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { loadConfig, type BenchConfig } from './lib/config.js';
 import { describeEnvironment } from './lib/environment.js';
 import { withNatsServer } from './lib/nats.js';
 import { NOTES_END, NOTES_START, renderReport } from './lib/report.js';
-import { Collector, type SuiteResult } from './lib/result.js';
+import { Collector, summarize, type Measure, type SuiteResult } from './lib/result.js';
 import { throughputSuite } from './suites/throughput.js';
 import { precisionSuite } from './suites/precision.js';
 import { scaleSuite } from './suites/scale.js';
@@ -30,8 +36,16 @@ const SUITES: readonly Suite[] = [
   { name: 'rebuild', title: 'Rebuild and snapshot restore', run: rebuildSuite },
 ];
 
-function parseArgs(argv: readonly string[]): { only?: string[]; out?: string } {
-  const out: { only?: string[]; out?: string } = {};
+interface Args {
+  only?: string[];
+  out?: string;
+  /** Child mode: run this one suite and write its result to `result`. */
+  suite?: string;
+  result?: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const out: Args = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -45,9 +59,88 @@ function parseArgs(argv: readonly string[]): { only?: string[]; out?: string } {
         .map((s) => s.trim())
         .filter(Boolean);
     else if (a === '--out') out.out = value();
+    else if (a === '--suite') out.suite = value();
+    else if (a === '--result') out.result = value();
     else throw new Error(`unknown argument ${a} (use --only a,b and --out file)`);
   }
   return out;
+}
+
+/** A measure as a child process hands it over: its target already judged on its samples. */
+type SentMeasure = Omit<Measure, 'target'> & {
+  target?: { text: string; verdict: boolean | string };
+};
+type SentResult = Omit<SuiteResult, 'measures' | 'durationMs'> & { measures: SentMeasure[] };
+
+/** Child mode: one suite on its own nats-server; what it measured goes to `file` as JSON. */
+async function runChild(suite: Suite, cfg: BenchConfig, file: string): Promise<void> {
+  const c = new Collector();
+  let error: string | undefined;
+  try {
+    await withNatsServer((server) => suite.run(server.url, cfg, c));
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+    console.error(`  ✗ ${suite.name} failed:`, err);
+  }
+  const measures: SentMeasure[] = c.measures().map(({ target, ...m }) => ({
+    ...m,
+    ...(target && {
+      target: { text: target.text, verdict: target.met(summarize(m.samples), m.samples) },
+    }),
+  }));
+  const sent: SentResult = {
+    suite: suite.name,
+    title: suite.title,
+    measures,
+    setup: c.setup,
+    notes: c.notes,
+    ...(error !== undefined && { error }),
+  };
+  await writeFile(file, JSON.stringify(sent));
+  process.exit(error ? 1 : 0);
+}
+
+/** Runs one suite in a child process of this script and reads back what it measured. */
+async function runInChild(suite: Suite): Promise<Omit<SuiteResult, 'durationMs'>> {
+  const file = join(tmpdir(), `jetsched-bench-${process.pid}-${suite.name}.json`);
+  await rm(file, { force: true });
+  const script = fileURLToPath(import.meta.url);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, script, '--suite', suite.name, '--result', file],
+      { stdio: 'inherit' },
+    );
+    const kill = () => child.kill('SIGKILL');
+    process.once('exit', kill);
+    child.once('error', reject);
+    child.once('exit', (c) => {
+      process.off('exit', kill);
+      resolve(c);
+    });
+  });
+  let sent: SentResult;
+  try {
+    sent = JSON.parse(await readFile(file, 'utf8')) as SentResult;
+  } catch {
+    return {
+      suite: suite.name,
+      title: suite.title,
+      measures: [],
+      setup: [],
+      notes: [],
+      error: `the suite's process exited (code ${code}) without a result`,
+    };
+  } finally {
+    await rm(file, { force: true });
+  }
+  return {
+    ...sent,
+    measures: sent.measures.map(({ target, ...m }) => ({
+      ...m,
+      ...(target && { target: { text: target.text, met: () => target.verdict } }),
+    })),
+  };
 }
 
 async function keptNotes(file: string): Promise<string | undefined> {
@@ -76,6 +169,11 @@ async function formatted(file: string, markdown: string): Promise<string> {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const cfg = loadConfig();
+  if (args.suite !== undefined) {
+    const suite = SUITES.find((x) => x.name === args.suite);
+    if (!suite || !args.result) throw new Error(`--suite needs a known suite and --result file`);
+    return runChild(suite, cfg, args.result);
+  }
   const unknown = (args.only ?? []).filter((n) => !SUITES.some((s) => s.name === n));
   if (unknown.length)
     throw new Error(
@@ -93,28 +191,13 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   for (const suite of selected) {
     console.log(`\n▶ ${suite.title}`);
-    const c = new Collector();
     const started = performance.now();
     const loadBefore = loadavg()[0] ?? NaN;
-    let error: string | undefined;
-    try {
-      await withNatsServer((server) => suite.run(server.url, cfg, c));
-    } catch (err) {
-      error = err instanceof Error ? `${err.message}` : String(err);
-      console.error(`  ✗ ${suite.name} failed:`, err);
-    }
-    c.notes.push(
+    const ran = await runInChild(suite);
+    ran.notes.push(
       `load average (1 min) of the machine before / after the suite: ${loadBefore.toFixed(2)} / ${(loadavg()[0] ?? NaN).toFixed(2)} (${cpus().length} cores; other processes on the machine count too)`,
     );
-    const result: SuiteResult = {
-      suite: suite.name,
-      title: suite.title,
-      measures: c.measures(),
-      setup: c.setup,
-      notes: c.notes,
-      durationMs: performance.now() - started,
-      ...(error !== undefined && { error }),
-    };
+    const result: SuiteResult = { ...ran, durationMs: performance.now() - started };
     results.push(result);
     console.log(`  done in ${(result.durationMs / 1000).toFixed(1)} s`);
     for (const m of result.measures)

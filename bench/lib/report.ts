@@ -102,8 +102,10 @@ node dist/bench/run.js --out docs/benchmarks.md # choose where the report goes
 
 Suites: \`throughput\` (includes the raw publish baseline), \`precision\`, \`scale\`, \`takeover\`, \`rebuild\`.
 \`BENCH_TRIALS=n\` changes the number of trials; \`BENCH_LOG_LEVEL=info\` lets the processes log (to
-\`.data/bench/logs/\` for child processes). Each suite starts its own nats-server (JetStream, file storage in a
-temp dir, loopback), gives every trial its own prefix, and deletes the trial's streams and buckets after it.
+\`.data/bench/logs/\` for child processes). Each suite runs in a fresh Node process (its harness), so no
+suite inherits what an earlier one left in the heap; it starts its own nats-server (JetStream, file storage
+in a temp dir, loopback), gives every trial its own prefix, and deletes the trial's streams and buckets
+after it.
 
 ### Profiling
 
@@ -115,6 +117,9 @@ node dist/bench/profile-top.js .data/profiles   # top self-time functions of eac
 
 The system under test (scheduler + workers) runs in a child made with \`fork()\`, which inherits
 \`--cpu-prof\`, so each trial's child writes its own \`.cpuprofile\` next to the harness's.
+The suite's harness is a child of \`run.js\` too (the parent only waits), with the same flags.
+\`node dist/bench/fold.js [events] [runs]\` measures what a rebuild costs without NATS: the rebuild data
+set encoded in memory, decoded, and folded.
 \`profile-top\` says which process each profile belongs to (harness or system under test), sums self time
 (samples × time deltas) per function name + script url and per package, for each profile and for all
 profiles of the system under test together. Open a profile in Chrome DevTools (Performance → Load profile) for the call tree.

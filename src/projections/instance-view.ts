@@ -105,6 +105,39 @@ function dispatchedView(
   return view;
 }
 
+/**
+ * A copy of the view at a new sequence, for the event being folded to change. Written out field by
+ * field: in V8 an object spread followed by overrides (`{ ...view, lastSeq, status }`) took four
+ * times as long, and a fold copies a view per event. A unit spec holds it to every field.
+ */
+function copied(v: InstanceView, lastSeq: number): InstanceView {
+  const c: InstanceView = {
+    instanceId: v.instanceId,
+    jobId: v.jobId,
+    group: v.group,
+    processor: v.processor,
+    priority: v.priority,
+    fireTimeMs: v.fireTimeMs,
+    status: v.status,
+    attempt: v.attempt,
+    lastSeq,
+    dispatchedAtMs: v.dispatchedAtMs,
+  };
+  if (v.params !== undefined) c.params = v.params;
+  if (v.timeoutMs !== undefined) c.timeoutMs = v.timeoutMs;
+  if (v.startedAtMs !== undefined) c.startedAtMs = v.startedAtMs;
+  if (v.attemptStartedAtMs !== undefined) c.attemptStartedAtMs = v.attemptStartedAtMs;
+  if (v.finishedAtMs !== undefined) c.finishedAtMs = v.finishedAtMs;
+  if (v.workerId !== undefined) c.workerId = v.workerId;
+  if (v.progress !== undefined) c.progress = v.progress;
+  if (v.note !== undefined) c.note = v.note;
+  if (v.result !== undefined) c.result = v.result;
+  if (v.error !== undefined) c.error = v.error;
+  if (v.endReason !== undefined) c.endReason = v.endReason;
+  if (v.retryDueAtMs !== undefined) c.retryDueAtMs = v.retryDueAtMs;
+  return c;
+}
+
 /** Pure fold of one instance's events. Returns a new object; never mutates its input. */
 export function evolveInstance(
   state: InstanceView | undefined,
@@ -117,66 +150,52 @@ export function evolveInstance(
   }
   if (!state) return undefined;
   if (seq <= state.lastSeq) return state; // already folded (applied optimistically by its writer)
-  // One copy per event: each case spreads the old view once, with the new sequence.
+  // One copy per event, at the new sequence; each case sets what its event changes.
+  const next = copied(state, seq);
   switch (event.type) {
     case 'InstanceStarted':
-      return {
-        ...state,
-        lastSeq: seq,
-        status: 'running',
-        workerId: event.data.workerId,
-        startedAtMs: state.startedAtMs ?? event.atMs,
-        attemptStartedAtMs: event.atMs,
-      };
-    case 'InstanceProgressed': {
-      const next: InstanceView = { ...state, lastSeq: seq };
+      next.status = 'running';
+      next.workerId = event.data.workerId;
+      next.startedAtMs = state.startedAtMs ?? event.atMs;
+      next.attemptStartedAtMs = event.atMs;
+      return next;
+    case 'InstanceProgressed':
       if (event.data.progress !== undefined) next.progress = event.data.progress;
       if (event.data.note !== undefined) next.note = event.data.note;
       return next;
-    }
-    case 'InstanceSucceeded': {
-      const next: InstanceView = {
-        ...state,
-        lastSeq: seq,
-        status: 'succeeded',
-        finishedAtMs: event.atMs,
-      };
+    case 'InstanceSucceeded':
+      next.status = 'succeeded';
+      next.finishedAtMs = event.atMs;
       if (event.data.result !== undefined) next.result = event.data.result;
       return next;
-    }
     case 'InstanceAttemptFailed':
-      return {
-        ...state,
-        lastSeq: seq,
-        status: 'attempt-ended',
-        endReason: 'error',
-        error: event.data.error,
-      };
+      next.status = 'attempt-ended';
+      next.endReason = 'error';
+      next.error = event.data.error;
+      return next;
     case 'InstanceTimedOut':
-      return { ...state, lastSeq: seq, status: 'attempt-ended', endReason: 'timeout' };
+      next.status = 'attempt-ended';
+      next.endReason = 'timeout';
+      return next;
     case 'InstanceWorkerLost':
-      return { ...state, lastSeq: seq, status: 'attempt-ended', endReason: 'worker-lost' };
+      next.status = 'attempt-ended';
+      next.endReason = 'worker-lost';
+      return next;
     case 'InstanceRetryScheduled':
-      return {
-        ...state,
-        lastSeq: seq,
-        status: 'retry-waiting',
-        attempt: event.data.attempt,
-        retryDueAtMs: event.data.dueAtMs,
-      };
-    case 'InstanceFailed': {
-      const next: InstanceView = {
-        ...state,
-        lastSeq: seq,
-        status: event.data.reason === 'timeout' ? 'timed-out' : 'failed',
-        endReason: event.data.reason,
-        finishedAtMs: event.atMs,
-      };
+      next.status = 'retry-waiting';
+      next.attempt = event.data.attempt;
+      next.retryDueAtMs = event.data.dueAtMs;
+      return next;
+    case 'InstanceFailed':
+      next.status = event.data.reason === 'timeout' ? 'timed-out' : 'failed';
+      next.endReason = event.data.reason;
+      next.finishedAtMs = event.atMs;
       if (event.data.error) next.error = event.data.error;
       return next;
-    }
     case 'InstanceCancelled':
-      return { ...state, lastSeq: seq, status: 'cancelled', finishedAtMs: event.atMs };
+      next.status = 'cancelled';
+      next.finishedAtMs = event.atMs;
+      return next;
     default: {
       const never: never = event;
       return never;

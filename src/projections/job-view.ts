@@ -66,6 +66,31 @@ export function compactJobView(view: JobView): JobView {
   };
 }
 
+/**
+ * A copy of the view at a new sequence, for the event being folded to change: written out field by
+ * field, which V8 makes several times faster than a spread with overrides (see the instance
+ * view's). A unit spec holds it to every field.
+ */
+function copied(v: JobView, lastSeq: number): JobView {
+  const c: JobView = {
+    jobId: v.jobId,
+    spec: v.spec,
+    status: v.status,
+    createdAtMs: v.createdAtMs,
+    updatedAtMs: v.updatedAtMs,
+    lastSeq,
+    runs: v.runs,
+    anchorMs: v.anchorMs,
+    pendingTriggers: v.pendingTriggers,
+    skippedTicks: v.skippedTicks,
+  };
+  if (v.lastTickMs !== undefined) c.lastTickMs = v.lastTickMs;
+  if (v.lastSkippedMs !== undefined) c.lastSkippedMs = v.lastSkippedMs;
+  if (v.notBeforeMs !== undefined) c.notBeforeMs = v.notBeforeMs;
+  if (v.lastFiredAtMs !== undefined) c.lastFiredAtMs = v.lastFiredAtMs;
+  return c;
+}
+
 export interface EvolveJobOptions {
   /**
    * The caller owns `state` (a projection's map entry that nobody else keeps): its
@@ -102,48 +127,51 @@ export function evolveJob(
   }
   if (!state) return undefined; // events of a job we never saw defined: nothing to fold into
   if (seq <= state.lastSeq) return state; // already folded (applied optimistically by its writer)
-  const base = { ...state, lastSeq: seq };
+  const next = copied(state, seq);
   switch (event.type) {
     case 'JobUpdated': {
       const scheduleChanged =
         JSON.stringify(event.data.spec.schedule) !== JSON.stringify(state.spec.schedule);
-      return {
-        ...base,
-        spec: compactSpec(event.data.spec, state.jobId),
-        updatedAtMs: event.atMs,
-        ...(scheduleChanged && { anchorMs: event.atMs, notBeforeMs: event.atMs }),
-      };
+      next.spec = compactSpec(event.data.spec, state.jobId);
+      next.updatedAtMs = event.atMs;
+      if (scheduleChanged) {
+        next.anchorMs = event.atMs;
+        next.notBeforeMs = event.atMs;
+      }
+      return next;
     }
     case 'JobPaused':
-      return { ...base, status: 'paused', updatedAtMs: event.atMs };
+      next.status = 'paused';
+      next.updatedAtMs = event.atMs;
+      return next;
     case 'JobResumed':
-      return { ...base, status: 'active', updatedAtMs: event.atMs, notBeforeMs: event.atMs };
+      next.status = 'active';
+      next.updatedAtMs = event.atMs;
+      next.notBeforeMs = event.atMs;
+      return next;
     case 'JobDeleted':
-      return { ...base, status: 'deleted', pendingTriggers: NO_TRIGGERS, updatedAtMs: event.atMs };
+      next.status = 'deleted';
+      next.pendingTriggers = NO_TRIGGERS;
+      next.updatedAtMs = event.atMs;
+      return next;
     case 'JobFired': {
       const d = event.data;
       const triggerId = triggerIdOfInstance(d.instanceId);
-      let pendingTriggers = state.pendingTriggers;
-      if (triggerId !== undefined && triggerId in pendingTriggers) {
-        if (!opts.owned) pendingTriggers = { ...pendingTriggers };
-        delete pendingTriggers[triggerId];
+      if (triggerId !== undefined && triggerId in state.pendingTriggers) {
+        if (!opts.owned) next.pendingTriggers = { ...state.pendingTriggers };
+        delete next.pendingTriggers[triggerId];
       }
-      const isTick = d.reason === 'schedule' || d.reason === 'catch-up';
-      return {
-        ...base,
-        runs: Math.max(state.runs, d.runNumber),
-        lastFiredAtMs: event.atMs,
-        pendingTriggers,
-        ...(isTick && { lastTickMs: Math.max(state.lastTickMs ?? -Infinity, d.fireTimeMs) }),
-      };
+      next.runs = Math.max(state.runs, d.runNumber);
+      next.lastFiredAtMs = event.atMs;
+      if (d.reason === 'schedule' || d.reason === 'catch-up')
+        next.lastTickMs = Math.max(state.lastTickMs ?? -Infinity, d.fireTimeMs);
+      return next;
     }
     case 'JobFiresSkipped': {
       const d = event.data;
-      return {
-        ...base,
-        skippedTicks: state.skippedTicks + d.count,
-        lastSkippedMs: Math.max(state.lastSkippedMs ?? -Infinity, d.lastFireTimeMs),
-      };
+      next.skippedTicks = state.skippedTicks + d.count;
+      next.lastSkippedMs = Math.max(state.lastSkippedMs ?? -Infinity, d.lastFireTimeMs);
+      return next;
     }
     case 'JobTriggerRequested': {
       const d = event.data;
@@ -156,9 +184,9 @@ export function evolveJob(
       if (d.rerunOf !== undefined) trigger.rerunOf = d.rerunOf;
       if (d.fireTimeMs !== undefined) trigger.fireTimeMs = d.fireTimeMs;
       const inPlace = opts.owned && state.pendingTriggers !== NO_TRIGGERS;
-      const pendingTriggers = inPlace ? state.pendingTriggers : { ...state.pendingTriggers };
-      pendingTriggers[d.triggerId] = trigger;
-      return { ...base, pendingTriggers };
+      if (!inPlace) next.pendingTriggers = { ...state.pendingTriggers };
+      next.pendingTriggers[d.triggerId] = trigger;
+      return next;
     }
     default: {
       const never: never = event;

@@ -92,3 +92,50 @@ describe('interner', () => {
     expect(Object.isFrozen(pooled.outer.inner)).toBe(true);
   });
 });
+
+describe('the job fold', () => {
+  /** A view with every field set: a field added to JobView must be added here to compile. */
+  const full = (): Required<JobView> => ({
+    ...defined('full'),
+    status: 'active',
+    lastSeq: 9,
+    runs: 4,
+    lastTickMs: T0 + 240_000,
+    lastSkippedMs: T0 + 60_000,
+    notBeforeMs: T0 + 1,
+    lastFiredAtMs: T0 + 239_000,
+    pendingTriggers: { t1: { triggerId: 't1', dueAtMs: T0, reason: 'manual' } },
+    skippedTicks: 1,
+  });
+
+  it('carries every field of the view into the next one and changes only what the event says', () => {
+    const view = full();
+    const before = structuredClone(view);
+    const next = evolveJob(
+      view,
+      makeEvent('JobPaused', { jobId: 'full' }, { actor, nowMs: T0 + 300_000 }),
+      10,
+    );
+    expect(next).toEqual({ ...before, lastSeq: 10, status: 'paused', updatedAtMs: T0 + 300_000 });
+    expect(view).toEqual(before); // the input is not touched
+  });
+
+  it('counts a fire, settles the trigger it fired, and moves the last tick on', () => {
+    const view = full();
+    const fired = makeEvent(
+      'JobFired',
+      {
+        jobId: 'full',
+        instanceId: 'full~t-t1',
+        fireTimeMs: T0 + 250_000,
+        reason: 'manual',
+        runNumber: 5,
+      },
+      { actor, nowMs: T0 + 250_001 },
+    );
+    const next = evolveJob(view, fired, 10)!;
+    expect(next).toMatchObject({ runs: 5, lastFiredAtMs: T0 + 250_001, lastTickMs: T0 + 240_000 });
+    expect(next.pendingTriggers).toEqual({});
+    expect(view.pendingTriggers).toHaveProperty('t1'); // not owned: the input keeps its trigger
+  });
+});
