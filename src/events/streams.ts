@@ -64,6 +64,15 @@ function streamConfigs(n: Names, o: Required<StoreOptions>): StreamSettings[] {
   ];
 }
 
+/** How long a stream this process creates may take to be placed and to elect its leader. */
+const READY_WAIT_MS = 10_000;
+
+/**
+ * JetStream's "no suitable peers for placement": on a cluster that has just formed (or just lost a
+ * node) the meta leader may not count every peer yet. Transient while the deadline lasts.
+ */
+const NO_PEERS_FOR_PLACEMENT = 10005;
+
 async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise<void> {
   const name = cfg.name;
   try {
@@ -71,15 +80,47 @@ async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise
     await jsm.streams.info(name);
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10059) {
-      try {
-        await jsm.streams.add(cfg);
-      } catch (addErr) {
-        // Another process created it between our info and add: that is fine.
-        if (!(addErr instanceof JetStreamApiError && addErr.code === 10058)) throw addErr;
-      }
+      const deadline = Date.now() + READY_WAIT_MS;
+      await whilePlacing(deadline, async () => {
+        try {
+          await jsm.streams.add(cfg);
+        } catch (addErr) {
+          // Another process created it between our info and add: that is fine.
+          if (!(addErr instanceof JetStreamApiError && addErr.code === 10058)) throw addErr;
+        }
+      });
+      await untilLed(jsm, name, deadline);
       return;
     }
     throw err;
+  }
+}
+
+/** Runs `create`, again after a pause while JetStream answers that it cannot place it yet. */
+export async function whilePlacing<T>(deadline: number, create: () => Promise<T>): Promise<T> {
+  for (let pauseMs = 50; ; pauseMs = Math.min(pauseMs * 2, 500)) {
+    try {
+      return await create();
+    } catch (err) {
+      const placing = err instanceof JetStreamApiError && err.code === NO_PEERS_FOR_PLACEMENT;
+      if (!placing || Date.now() + pauseMs > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
+/**
+ * A replicated stream that was just created stores nothing until its replicas have elected a
+ * leader: publishes meanwhile get "no responders". Waits for the leader (a single server's stream
+ * is led at once), until `deadline`; after that, writers meet the election as any other transient
+ * failure. A stream info that fails meanwhile (no leader to answer it yet) is asked again.
+ */
+async function untilLed(jsm: JetStreamManager, name: string, deadline: number): Promise<void> {
+  for (let pauseMs = 20; ; pauseMs = Math.min(pauseMs * 2, 250)) {
+    const info = await jsm.streams.info(name).catch(() => undefined);
+    if (info && (!info.cluster || info.cluster.leader)) return;
+    if (Date.now() + pauseMs > deadline) return;
+    await new Promise((r) => setTimeout(r, pauseMs));
   }
 }
 
@@ -105,20 +146,27 @@ export async function ensureStore(
   };
   for (const cfg of streamConfigs(n, o)) await ensureStream(jsm, cfg);
   const kvm = new Kvm(js);
+  const deadline = Date.now() + READY_WAIT_MS;
   const [heartbeats, leases, snapshots] = await Promise.all([
-    kvm.create(n.heartbeatBucket, {
-      ttl: o.heartbeatTtlMs,
-      markerTTL: 1000,
-      replicas: o.replicas,
-      history: 1,
-    }),
-    kvm.create(n.leaseBucket, {
-      ttl: o.leaseTtlMs,
-      markerTTL: 1000,
-      replicas: o.replicas,
-      history: 1,
-    }),
-    kvm.create(n.snapshotBucket, { replicas: o.replicas, history: 1 }),
+    whilePlacing(deadline, () =>
+      kvm.create(n.heartbeatBucket, {
+        ttl: o.heartbeatTtlMs,
+        markerTTL: 1000,
+        replicas: o.replicas,
+        history: 1,
+      }),
+    ),
+    whilePlacing(deadline, () =>
+      kvm.create(n.leaseBucket, {
+        ttl: o.leaseTtlMs,
+        markerTTL: 1000,
+        replicas: o.replicas,
+        history: 1,
+      }),
+    ),
+    whilePlacing(deadline, () =>
+      kvm.create(n.snapshotBucket, { replicas: o.replicas, history: 1 }),
+    ),
   ]);
   return { heartbeats, leases, snapshots };
 }

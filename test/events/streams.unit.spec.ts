@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { whilePlacing } from '../../src/events/streams.js';
+
+const noPeers = () =>
+  new JetStreamApiError({
+    code: 400,
+    err_code: 10005,
+    description: 'no suitable peers for placement, peer offline',
+  });
+
+describe('creating a stream or bucket while the cluster cannot place it yet', () => {
+  it('tries again until JetStream places it', async () => {
+    let calls = 0;
+    const created = await whilePlacing(Date.now() + 5000, () => {
+      calls++;
+      return calls < 3 ? Promise.reject(noPeers()) : Promise.resolve('placed');
+    });
+    expect(created).toBe('placed');
+    expect(calls).toBe(3);
+  });
+
+  it('gives up with the placement error at the deadline', async () => {
+    let calls = 0;
+    const gaveUp = whilePlacing(Date.now() + 120, () => {
+      calls++;
+      return Promise.reject(noPeers());
+    });
+    await expect(gaveUp).rejects.toMatchObject({ code: 10005 });
+    expect(calls).toBeGreaterThan(1);
+  });
+
+  it('does not wait out any other refusal', async () => {
+    let calls = 0;
+    const refused = whilePlacing(Date.now() + 5000, () => {
+      calls++;
+      return Promise.reject(
+        new JetStreamApiError({ code: 400, err_code: 10052, description: 'invalid config' }),
+      );
+    });
+    await expect(refused).rejects.toMatchObject({ code: 10052 });
+    expect(calls).toBe(1);
+  });
+});
