@@ -10,6 +10,7 @@ import { decodeEvent, encodeEvent, encodeTrusted, MAX_EVENT_BYTES, type Decoded 
 import type { JetschedEvent, StoredEvent } from './event.js';
 import type { Names } from './subjects.js';
 import type { JsPublisher } from './publisher.js';
+import { asking } from './request-timeout.js';
 
 /**
  * JetStream's API error codes for a failed `Nats-Expected-Last-Subject-Sequence` check: 10071 on a
@@ -146,7 +147,10 @@ export function createEventStore(deps: {
 
   async function lastMessage(subject: string) {
     try {
-      return await jsm.streams.getMessage(names.eventStream, { last_by_subj: subject });
+      return await asking(
+        `the last message on ${subject}`,
+        jsm.streams.getMessage(names.eventStream, { last_by_subj: subject }),
+      );
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === 10037) return null; // no message found
       throw err;
@@ -170,9 +174,10 @@ export function createEventStore(deps: {
     if (opts.fromTimeMs !== undefined) {
       // Resolve the time to a sequence first: a consumer started by time would wait forever
       // when nothing is that recent.
-      const first = await jsm.direct.getMessage(names.eventStream, {
-        start_time: new Date(opts.fromTimeMs),
-      });
+      const first = await asking(
+        `the first message since ${new Date(opts.fromTimeMs).toISOString()}`,
+        jsm.direct.getMessage(names.eventStream, { start_time: new Date(opts.fromTimeMs) }),
+      );
       if (!first) return undefined;
       fromSeq = Math.max(fromSeq ?? 1, first.seq);
     }
@@ -181,12 +186,15 @@ export function createEventStore(deps: {
   }
 
   function readFrom(filters: string[], fromSeq: number | undefined) {
-    return js.consumers.get(names.eventStream, {
-      filter_subjects: filters,
-      ...(fromSeq !== undefined
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }
-        : { deliver_policy: DeliverPolicy.All }),
-    });
+    return asking(
+      `a consumer of ${filters.join(', ')} from ${fromSeq ?? 1}`,
+      js.consumers.get(names.eventStream, {
+        filter_subjects: filters,
+        ...(fromSeq !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq }
+          : { deliver_policy: DeliverPolicy.All }),
+      }),
+    );
   }
 
   async function* replay(opts: ReplayOptions = {}): AsyncGenerator<RawStoredEvent> {

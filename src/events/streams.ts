@@ -9,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Names } from './subjects.js';
+import { asking } from './request-timeout.js';
 import { subjects } from './subjects.js';
 
 const NS_PER_MS = 1_000_000;
@@ -77,13 +78,13 @@ async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise
   const name = cfg.name;
   try {
     // It exists: leave it as its operator configured it (a client must not rescale it).
-    await jsm.streams.info(name);
+    await asking(`the info of stream ${name}`, jsm.streams.info(name));
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10059) {
       const deadline = Date.now() + READY_WAIT_MS;
       await whilePlacing(deadline, async () => {
         try {
-          await jsm.streams.add(cfg);
+          await asking(`creating stream ${name}`, jsm.streams.add(cfg));
         } catch (addErr) {
           // Another process created it between our info and add: that is fine.
           if (!(addErr instanceof JetStreamApiError && addErr.code === 10058)) throw addErr;
@@ -146,10 +147,12 @@ export async function ensureStore(
   };
   for (const cfg of streamConfigs(n, o)) await ensureStream(jsm, cfg);
   const kvm = new Kvm(js);
+  const kvmCreate = (bucket: string, cfg: Parameters<Kvm['create']>[1]) =>
+    asking(`creating KV bucket ${bucket}`, kvm.create(bucket, cfg));
   const deadline = Date.now() + READY_WAIT_MS;
   const [heartbeats, leases, snapshots] = await Promise.all([
     whilePlacing(deadline, () =>
-      kvm.create(n.heartbeatBucket, {
+      kvmCreate(n.heartbeatBucket, {
         ttl: o.heartbeatTtlMs,
         markerTTL: 1000,
         replicas: o.replicas,
@@ -157,16 +160,14 @@ export async function ensureStore(
       }),
     ),
     whilePlacing(deadline, () =>
-      kvm.create(n.leaseBucket, {
+      kvmCreate(n.leaseBucket, {
         ttl: o.leaseTtlMs,
         markerTTL: 1000,
         replicas: o.replicas,
         history: 1,
       }),
     ),
-    whilePlacing(deadline, () =>
-      kvm.create(n.snapshotBucket, { replicas: o.replicas, history: 1 }),
-    ),
+    whilePlacing(deadline, () => kvmCreate(n.snapshotBucket, { replicas: o.replicas, history: 1 })),
   ]);
   return { heartbeats, leases, snapshots };
 }
