@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DiscardPolicy,
   JetStreamApiError,
@@ -106,7 +107,7 @@ export async function whilePlacing<T>(deadline: number, create: () => Promise<T>
       const placing = err instanceof JetStreamApiError && err.code === NO_PEERS_FOR_PLACEMENT;
       if (!placing || Date.now() + pauseMs > deadline) throw err;
     }
-    await new Promise((r) => setTimeout(r, pauseMs));
+    await sleep(pauseMs);
   }
 }
 
@@ -121,7 +122,7 @@ async function untilLed(jsm: JetStreamManager, name: string, deadline: number): 
     const info = await jsm.streams.info(name).catch(() => undefined);
     if (info && (!info.cluster || info.cluster.leader)) return;
     if (Date.now() + pauseMs > deadline) return;
-    await new Promise((r) => setTimeout(r, pauseMs));
+    await sleep(pauseMs);
   }
 }
 
