@@ -21,6 +21,8 @@ export interface SutConfig {
   workerConcurrency: number;
   /** The scheduler's fireAheadMs; unset: its default. */
   fireAheadMs?: number;
+  /** The workers' claimAheadMs; unset: their default. */
+  claimAheadMs?: number;
   /** Watch the workers' event loops too (a 5 ms timer and a GC observer each); the scheduler's always is. */
   monitorWorkers?: boolean;
 }
@@ -135,6 +137,7 @@ if (cfg.role === 'scheduler') {
     processors: { noop: async () => undefined },
     workerId: `${cfg.schedulerId}-w${cfg.index ?? 0}`,
     concurrency: cfg.workerConcurrency,
+    ...(cfg.claimAheadMs !== undefined && { claimAheadMs: cfg.claimAheadMs }),
     log,
   });
   await w.start();

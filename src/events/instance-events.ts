@@ -36,12 +36,17 @@ export const InstanceDispatched = message(
     ...dispatchSpecSchema.shape,
   }),
 );
-/** A worker took the attempt and begins running it. */
+/**
+ * A worker took the attempt and begins running it, or (with `startsAtMs`) claimed it ahead of its
+ * fire time and runs it from then: the claim is what makes the worker the attempt's only runner.
+ */
 export const InstanceStarted = message(
   'InstanceStarted',
   1,
-  z.strictObject({ instanceId, attempt, workerId }),
+  z.strictObject({ instanceId, attempt, workerId, startsAtMs: z.number().int().optional() }),
 );
+/** When the processor of an attempt claimed ahead (InstanceStarted.startsAtMs) really began. */
+const ranFrom = { startedAtMs: z.number().int().optional() };
 export const InstanceProgressed = message(
   'InstanceProgressed',
   1,
@@ -56,13 +61,13 @@ export const InstanceProgressed = message(
 export const InstanceSucceeded = message(
   'InstanceSucceeded',
   1,
-  z.strictObject({ instanceId, attempt, workerId, result: z.unknown().optional() }),
+  z.strictObject({ instanceId, attempt, workerId, result: z.unknown().optional(), ...ranFrom }),
 );
 /** One attempt threw; the supervisor decides whether to retry. */
 export const InstanceAttemptFailed = message(
   'InstanceAttemptFailed',
   1,
-  z.strictObject({ instanceId, attempt, workerId, error: errorInfoSchema }),
+  z.strictObject({ instanceId, attempt, workerId, error: errorInfoSchema, ...ranFrom }),
 );
 /** The attempt ran past the job's timeout; its late report will be refused. */
 export const InstanceTimedOut = message(

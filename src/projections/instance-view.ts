@@ -142,6 +142,13 @@ function copied(v: InstanceView, lastSeq: number): InstanceView {
   return c;
 }
 
+/** A claimed attempt's report says when its processor really began; the planned start gives way. */
+function ranFrom(state: InstanceView, next: InstanceView, startedAtMs: number | undefined): void {
+  if (startedAtMs === undefined) return;
+  if (state.startedAtMs === state.attemptStartedAtMs) next.startedAtMs = startedAtMs;
+  next.attemptStartedAtMs = startedAtMs;
+}
+
 /** Pure fold of one instance's events. Returns a new object; never mutates its input. */
 export function evolveInstance(
   state: InstanceView | undefined,
@@ -157,22 +164,27 @@ export function evolveInstance(
   // One copy per event, at the new sequence; each case sets what its event changes.
   const next = copied(state, seq);
   switch (event.type) {
-    case 'InstanceStarted':
+    case 'InstanceStarted': {
+      // Claimed ahead: the attempt (and its timeout) begins at its fire time, not at the claim.
+      const from = Math.max(event.atMs, event.data.startsAtMs ?? event.atMs);
       next.status = 'running';
       next.workerId = event.data.workerId;
-      next.startedAtMs = state.startedAtMs ?? event.atMs;
-      next.attemptStartedAtMs = event.atMs;
+      next.startedAtMs = state.startedAtMs ?? from;
+      next.attemptStartedAtMs = from;
       return next;
+    }
     case 'InstanceProgressed':
       if (event.data.progress !== undefined) next.progress = event.data.progress;
       if (event.data.note !== undefined) next.note = event.data.note;
       return next;
     case 'InstanceSucceeded':
+      ranFrom(state, next, event.data.startedAtMs);
       next.status = 'succeeded';
       next.finishedAtMs = event.atMs;
       if (event.data.result !== undefined) next.result = event.data.result;
       return next;
     case 'InstanceAttemptFailed':
+      ranFrom(state, next, event.data.startedAtMs);
       next.status = 'attempt-ended';
       next.endReason = 'error';
       next.error = event.data.error;

@@ -199,6 +199,17 @@ describe('audit timeline', () => {
     );
   });
 
+  it('shows an attempt claimed ahead with the time it starts at', () => {
+    const event = makeEvent(
+      'InstanceStarted',
+      { instanceId: inst, attempt: 1, workerId: 'w-1', startsAtMs: T0 + 5000 },
+      worker,
+    );
+    expect(formatTimelineLine(stored(44, { ok: true, event }))).toBe(
+      `2026-11-23T20:13:00.123Z  #44  InstanceStarted  ${inst}  attempt 1 claimed by w-1, starts 2026-11-23T20:13:05.000Z  by worker w-1`,
+    );
+  });
+
   it('shows an undecodable message with its reason and subject', () => {
     const line = formatTimelineLine(
       stored(7, { ok: false, reason: 'not-json', detail: 'Unexpected token' }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeEvent } from '../../src/events/build.js';
 import { evolveInstance, type InstanceView } from '../../src/projections/instance-view.js';
+import { attemptDeadlineMs } from '../../src/domain/instance-decider.js';
 
 const at = Date.parse('2026-12-04T08:00:00Z');
 const worker = { actor: { kind: 'worker' as const, id: 'w-1' }, nowMs: at + 50 };
@@ -66,5 +67,75 @@ describe('the instance fold', () => {
   it('passes over an event at or below the sequence it has folded', () => {
     const again = makeEvent('InstanceCancelled', { instanceId: 'a~1' }, worker);
     expect(evolveInstance(full, again, 7)).toBe(full);
+  });
+
+  describe('an attempt claimed ahead of its fire time (InstanceStarted.startsAtMs)', () => {
+    const dispatched: InstanceView = {
+      instanceId: 'a~2',
+      jobId: 'a',
+      group: 'g',
+      processor: 'p',
+      priority: 0,
+      timeoutMs: 5000,
+      fireTimeMs: at + 4000,
+      status: 'dispatched',
+      attempt: 1,
+      lastSeq: 0,
+      dispatchedAtMs: at,
+    };
+    const claim = makeEvent(
+      'InstanceStarted',
+      { instanceId: 'a~2', attempt: 1, workerId: 'w-1', startsAtMs: at + 4000 },
+      worker, // claimed at + 50
+    );
+
+    it('runs from its fire time, not from the claim: its start and its timeout count from then', () => {
+      const claimed = evolveInstance(dispatched, claim, 1)!;
+      expect(claimed).toMatchObject({
+        status: 'running',
+        workerId: 'w-1',
+        startedAtMs: at + 4000,
+        attemptStartedAtMs: at + 4000,
+      });
+      expect(attemptDeadlineMs(claimed)).toBe(at + 9000);
+    });
+
+    it('takes when the processor really began from the report', () => {
+      const claimed = evolveInstance(dispatched, claim, 1)!;
+      const done = evolveInstance(
+        claimed,
+        makeEvent(
+          'InstanceSucceeded',
+          { instanceId: 'a~2', attempt: 1, workerId: 'w-1', startedAtMs: at + 4012 },
+          { ...worker, nowMs: at + 4020 },
+        ),
+        2,
+      );
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        startedAtMs: at + 4012,
+        attemptStartedAtMs: at + 4012,
+        finishedAtMs: at + 4020,
+      });
+    });
+
+    it('keeps the first attempt’s start when a later attempt reports its own', () => {
+      const failed = evolveInstance(
+        { ...full, status: 'running', startedAtMs: at + 2, attemptStartedAtMs: at + 3000 },
+        makeEvent(
+          'InstanceAttemptFailed',
+          {
+            instanceId: 'a~1',
+            attempt: 2,
+            workerId: 'w-1',
+            error: { name: 'Error', message: 'boom' },
+            startedAtMs: at + 3005,
+          },
+          worker,
+        ),
+        8,
+      );
+      expect(failed).toMatchObject({ startedAtMs: at + 2, attemptStartedAtMs: at + 3005 });
+    });
   });
 });

@@ -79,6 +79,58 @@ describe('ticks fired ahead of their time (fireAheadMs) on a real nats-server', 
     }
   });
 
+  it('cancels a tick claimed ahead by a worker when its job is paused before the tick’s time, and tells the worker, which never runs it', async () => {
+    const w = createWorker({
+      runtime: rt,
+      group: 'claimed',
+      processors,
+      workerId: 'w-claim',
+      log: silent,
+      pullExpiresMs: 1000,
+      claimAheadMs: AHEAD_MS,
+    });
+    await w.start();
+    stops.push(() => w.stop());
+    const view = await watch(rt);
+    try {
+      const at = Date.now() + AHEAD_MS + 1500;
+      await register('pause-claimed', 'claimed', at);
+      const fired = () =>
+        [...view.state.instances.values()].find(
+          (i) => i.jobId === 'pause-claimed' && i.attempt === 1,
+        );
+      // Claimed: the worker recorded its start, to begin at the tick.
+      await view.waitUntil(() => fired()?.status === 'running', 10_000);
+      expect(Date.now()).toBeLessThan(at);
+
+      await createClient(rt).send('PauseJob', { jobId: 'pause-claimed' });
+      await view.waitUntil(() => fired()?.status === 'cancelled', 10_000);
+      await eventually(
+        () => (w.stats().skipped >= 1 ? true : undefined),
+        10_000,
+        'claimed attempt dropped by the worker',
+      );
+      expect(Date.now()).toBeLessThan(at);
+
+      const instanceId = fired()!.instanceId;
+      expect(ran).not.toContain(instanceId);
+      const events = (await allEvents(rt)).filter(
+        (e) => (e.event.data as { instanceId?: string }).instanceId === instanceId,
+      );
+      expect(events.map((e) => e.event.type)).toEqual([
+        'JobFired',
+        'InstanceStarted',
+        'InstanceCancelled',
+      ]);
+      expect(ofType(events, 'InstanceStarted')[0]!.data.startsAtMs).toBe(at);
+      expect(ofType(events, 'InstanceCancelled')[0]!.data.reason).toMatch(
+        /paused before the fire time/,
+      );
+    } finally {
+      await view.stop();
+    }
+  });
+
   it('has a draining worker hand back a task held for its time, which another worker starts on time', async () => {
     const a = worker('handback', 'w-a');
     await a.start();

@@ -18,16 +18,22 @@ export interface Dispatched {
   task: TaskMessage;
 }
 
+export interface DispatchOptions {
+  group: string;
+  processor: string;
+  params?: unknown;
+  timeoutMs?: number;
+  /** Fire time this far ahead (a fire made ahead, as the scheduler's fireAheadMs does). Default 0. */
+  fireInMs?: number;
+}
+
 /** Plays the scheduler: appends InstanceDispatched (attempt 1) and returns the task it would publish. */
-export async function dispatchInstance(
-  rt: Runtime,
-  o: { group: string; processor: string; params?: unknown; timeoutMs?: number },
-): Promise<Dispatched> {
+export async function dispatchInstance(rt: Runtime, o: DispatchOptions): Promise<Dispatched> {
   const jobId = `job-${randomBytes(3).toString('hex')}`;
   const instanceId = instanceIdFor(jobId, randomBytes(4).toString('hex'));
   const partition = partitionOf(jobId, rt.partitions);
   const subject = subjects.instance(rt.names, partition, instanceId);
-  const fireTimeMs = Date.now();
+  const fireTimeMs = Date.now() + (o.fireInMs ?? 0);
   const data = {
     instanceId,
     jobId,
@@ -42,7 +48,7 @@ export async function dispatchInstance(
   const event = makeEvent(
     'InstanceDispatched',
     data,
-    { actor: scheduler, nowMs: fireTimeMs },
+    { actor: scheduler, nowMs: Date.now() },
     msgIds.dispatch(instanceId, 1),
   );
   const ack = await rt.store.append(subject, event, { expectedLastSubjectSeq: 0 });
@@ -75,10 +81,7 @@ export async function publishTask(
 }
 
 /** Dispatches and publishes in one go. */
-export async function dispatch(
-  rt: Runtime,
-  o: { group: string; processor: string; params?: unknown; timeoutMs?: number },
-): Promise<Dispatched> {
+export async function dispatch(rt: Runtime, o: DispatchOptions): Promise<Dispatched> {
   const d = await dispatchInstance(rt, o);
   await publishTask(rt, o.group, d.task);
   return d;

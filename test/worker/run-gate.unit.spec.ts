@@ -63,4 +63,49 @@ describe('run gate', () => {
     expect(order).toEqual(['third', 'fourth']);
     expect(gate.running).toBe(1);
   });
+
+  it('lets tasks due at the same instant through together: each takes its next step before any takes a second', async () => {
+    const gate = createRunGate({ concurrency: 10, clock });
+    const steps: string[] = [];
+    const task = async (name: string) => {
+      if (!(await gate.untilDue(Date.now() + 100))) return;
+      steps.push(`${name} due`);
+      await Promise.resolve();
+      steps.push(`${name} next`);
+    };
+    void task('a');
+    void task('b');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(steps).toEqual(['a due', 'b due', 'a next', 'b next']);
+  });
+
+  it('keeps a wait that stays open through close, and ends any wait whose signal aborts', async () => {
+    const gate = createRunGate({ concurrency: 1, clock });
+    const ac = new AbortController();
+    const open = gate.untilDue(Date.now() + 100, { stayOpen: true });
+    const aborted = gate.untilDue(Date.now() + 100, { stayOpen: true, signal: ac.signal });
+    gate.close();
+    ac.abort();
+    await expect(aborted).resolves.toBe(false);
+    expect(gate.waiting).toBe(1);
+    await expect(gate.untilDue(Date.now() + 100, { signal: ac.signal })).resolves.toBe(false);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(open).resolves.toBe(true);
+    expect(gate.waiting).toBe(0);
+  });
+
+  it('hands slots out in order to a long queue', async () => {
+    const gate = createRunGate({ concurrency: 1, clock });
+    await gate.acquire();
+    const order: number[] = [];
+    for (let i = 0; i < 5; i++) void gate.acquire().then(() => order.push(i));
+    for (let i = 0; i < 5; i++) {
+      gate.release();
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(gate.running).toBe(1);
+    gate.release();
+    expect(gate.running).toBe(0);
+  });
 });

@@ -390,4 +390,73 @@ describe('worker', () => {
     expect(await consumerCounts()).toMatchObject({ pending: 1, ackPending: 0 });
     expect(w.running()).toBe(0);
   });
+
+  describe('claiming tasks ahead of their fire time (claimAheadMs)', () => {
+    const CLAIM = { claimAheadMs: 5000 };
+
+    it('records the start when the task arrives, with the time it starts at, and runs the processor at that time', async () => {
+      let ranAtMs: number | undefined;
+      await startWorker({ job: async () => void (ranAtMs = Date.now()) }, CLAIM);
+      const d = await dispatch(rt, { group, processor: 'job', fireInMs: 1500 });
+
+      const claimed = await historyWith(d, 'InstanceStarted');
+      const started = claimed.find((e): e is Started => e.type === 'InstanceStarted')!;
+      expect(started.atMs).toBeLessThan(d.task.fireTimeMs);
+      expect(started.data.startsAtMs).toBe(d.task.fireTimeMs);
+      expect(ranAtMs, 'not run before its fire time').toBeUndefined();
+
+      const events = await historyWith(d, 'InstanceSucceeded');
+      expect(types(events)).toEqual(['InstanceDispatched', 'InstanceStarted', 'InstanceSucceeded']);
+      const succeeded = events.at(-1) as Succeeded;
+      expect(ranAtMs).toBeGreaterThanOrEqual(d.task.fireTimeMs);
+      expect(succeeded.data.startedAtMs).toBeGreaterThanOrEqual(d.task.fireTimeMs);
+      expect(succeeded.data.startedAtMs).toBeLessThanOrEqual(ranAtMs!);
+    });
+
+    it('does not run a claimed attempt that is cancelled before its fire time, and acks its task', async () => {
+      let runs = 0;
+      const w = await startWorker({ job: async () => runs++ }, CLAIM);
+      const d = await dispatch(rt, { group, processor: 'job', fireInMs: 3000 });
+      await historyWith(d, 'InstanceStarted');
+
+      await cancel(rt, d, { signal: true });
+
+      await waitFor(() => w.stats().skipped === 1, { what: 'claimed attempt dropped' });
+      await waitFor(async () => (await consumerCounts()).ackPending === 0, { what: 'task acked' });
+      expect(Date.now()).toBeLessThan(d.task.fireTimeMs);
+      expect(runs).toBe(0);
+      expect(w.running()).toBe(0);
+      expect(types(await history(rt, d))).toEqual([
+        'InstanceDispatched',
+        'InstanceStarted',
+        'InstanceCancelled',
+      ]);
+    });
+
+    it('has a draining worker run its claimed attempts at their time before it stops', async () => {
+      let ranAtMs: number | undefined;
+      const w = await startWorker({ job: async () => void (ranAtMs = Date.now()) }, CLAIM);
+      const d = await dispatch(rt, { group, processor: 'job', fireInMs: 1500 });
+      await historyWith(d, 'InstanceStarted');
+
+      await w.drain();
+
+      expect(ranAtMs).toBeGreaterThanOrEqual(d.task.fireTimeMs);
+      expect(types(await history(rt, d))).toEqual([
+        'InstanceDispatched',
+        'InstanceStarted',
+        'InstanceSucceeded',
+      ]);
+      expect(await consumerCounts()).toMatchObject({ pending: 0, ackPending: 0 });
+    });
+
+    it('starts an unclaimed task as before when its fire time is already due', async () => {
+      await startWorker({ job: async () => 'ok' }, CLAIM);
+      const d = await dispatch(rt, { group, processor: 'job' });
+      const events = await historyWith(d, 'InstanceSucceeded');
+      const started = events.find((e): e is Started => e.type === 'InstanceStarted')!;
+      expect(started.data.startsAtMs).toBeUndefined();
+      expect((events.at(-1) as Succeeded).data.startedAtMs).toBeUndefined();
+    });
+  });
 });

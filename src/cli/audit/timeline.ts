@@ -100,7 +100,10 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
     case 'InstanceStarted':
       return {
         id: event.data.instanceId,
-        text: `attempt ${event.data.attempt} started on ${event.data.workerId}`,
+        text:
+          event.data.startsAtMs === undefined
+            ? `attempt ${event.data.attempt} started on ${event.data.workerId}`
+            : `attempt ${event.data.attempt} claimed by ${event.data.workerId}, starts ${iso(event.data.startsAtMs)}`,
       };
     case 'InstanceProgressed': {
       const d = event.data;

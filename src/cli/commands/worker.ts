@@ -5,7 +5,7 @@ import { ValidationError } from '../../events/errors.js';
 import { createWorker } from '../../services/worker/index.js';
 import type { Processor } from '../../services/worker/types.js';
 import type { CliDeps } from '../deps.js';
-import { parsePositiveInt } from '../parse.js';
+import { parseNonNegativeInt, parsePositiveInt } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
 
 /** Loads a module whose default export maps processor names to async functions. */
@@ -40,10 +40,21 @@ export function registerWorker(program: Command, deps: CliDeps): void {
       'JS module whose default export maps processor names to async functions',
     )
     .option('--concurrency <n>', 'attempts run at once', '16')
+    .option(
+      '--claim-ahead <ms>',
+      'record the start of a task handed out before its fire time this long ahead of it, so that at the tick only the processor is called (0: at the fire time)',
+      '0',
+    )
     .option('--id <workerId>', 'stable worker id')
     .action(
       async (
-        o: { group: string; processors: string; concurrency: string; id?: string },
+        o: {
+          group: string;
+          processors: string;
+          concurrency: string;
+          claimAhead: string;
+          id?: string;
+        },
         cmd: Command,
       ) => {
         const processors = await loadProcessors(o.processors);
@@ -53,6 +64,7 @@ export function registerWorker(program: Command, deps: CliDeps): void {
             group: o.group,
             processors,
             concurrency: parsePositiveInt('--concurrency', o.concurrency),
+            claimAheadMs: parseNonNegativeInt('--claim-ahead', o.claimAhead),
             ...(o.id && { workerId: o.id }),
             log: rt.log,
           });

@@ -500,8 +500,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   async function cancelFiredAhead(state: ScheduleState, job: JobView, now: number): Promise<void> {
     for (const instanceId of [...(state.active.get(job.jobId) ?? [])]) {
       const inst = state.instances.get(instanceId);
-      if (!inst || inst.status !== 'dispatched' || inst.attempt !== 1 || inst.fireTimeMs <= now)
-        continue;
+      if (!inst || inst.attempt !== 1 || inst.fireTimeMs <= now) continue;
+      // Dispatched, or claimed by a worker that starts it at its fire time (then told to abort).
+      const claimed = inst.status === 'running' && (inst.attemptStartedAtMs ?? 0) > now;
+      if (inst.status !== 'dispatched' && !claimed) continue;
       await writer.instanceEvent(
         inst,
         makeEvent(
@@ -514,8 +516,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           msgIds.cancelled(instanceId),
         ),
       );
+      if (claimed) writer.abort(instanceId, 1, 'cancelled');
       log.info(
-        { jobId: job.jobId, instanceId, fireTimeMs: inst.fireTimeMs },
+        { jobId: job.jobId, instanceId, fireTimeMs: inst.fireTimeMs, claimed },
         'fire made ahead cancelled: the job stopped firing',
       );
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as setImmediateP } from 'node:timers/promises';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { makeEvent, type EventContext } from '../../events/build.js';
@@ -50,10 +51,20 @@ export type RunOutcome = (typeof RunOutcome)[keyof typeof RunOutcome];
 export interface Attempt {
   readonly instanceId: string;
   readonly attempt: number;
-  /** Appends InstanceStarted guarded by the dispatch's sequence: only one worker can start an attempt. */
-  start(): Promise<StartOutcome>;
-  /** Runs the processor (with its timeout) and appends the final report. Call after `start` said started. */
-  run(): Promise<RunOutcome>;
+  /**
+   * Appends InstanceStarted guarded by the dispatch's sequence: only one worker can start an
+   * attempt. With `startsAtMs` (in the future) it is a claim: the attempt is this worker's to run
+   * from then.
+   */
+  start(claim?: { startsAtMs: number }): Promise<StartOutcome>;
+  /**
+   * Runs the processor (with its timeout) and appends the final report. Call after `start` said
+   * started. `onProcessorDone` is called as soon as the processor has returned or thrown, before
+   * the report is appended.
+   */
+  run(onProcessorDone?: () => void): Promise<RunOutcome>;
+  /** Aborted with the attempt (control message, timeout, shutdown). */
+  readonly signal: AbortSignal;
   /** Aborts the processor's signal (control message, shutdown). Idempotent. */
   abort(reason: AbortReason): void;
 }
@@ -122,14 +133,18 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     return ours && (await store.lastSeq(subject)) === seq;
   }
 
-  async function start(): Promise<StartOutcome> {
+  /** Set by a claim: the report then says when the processor really began. */
+  let claimed = false;
+
+  async function start(claim?: { startsAtMs: number }): Promise<StartOutcome> {
+    claimed = claim !== undefined;
     // Built for each try (the message id is the attempt's), so that `atMs` is when it started.
     const tryStart = () =>
       store.append(
         subject,
         makeEvent(
           'InstanceStarted',
-          { instanceId, attempt, workerId },
+          { instanceId, attempt, workerId, ...(claim && { startsAtMs: claim.startsAtMs }) },
           { actor: { kind: 'worker', id: workerId }, nowMs: deps.clock.now() },
           msgIds.start(instanceId, attempt),
         ),
@@ -216,7 +231,9 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
 
   async function report(
     outcome: { ok: true; result: unknown } | { ok: false; error: unknown },
+    startedAtMs: number,
   ): Promise<RunOutcome> {
+    const ranFrom = claimed ? { startedAtMs } : {};
     try {
       if (outcome.ok) {
         try {
@@ -227,6 +244,7 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
               attempt,
               workerId,
               ...(outcome.result !== undefined && { result: outcome.result }),
+              ...ranFrom,
             },
             msgIds.succeed(instanceId, attempt),
           );
@@ -241,7 +259,7 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       const error = errorInfo(outcome.error);
       const ack = await append(
         'InstanceAttemptFailed',
-        { instanceId, attempt, workerId, error },
+        { instanceId, attempt, workerId, error, ...ranFrom },
         msgIds.attemptFailed(instanceId, attempt),
       );
       log.info(
@@ -271,7 +289,8 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     }
   }
 
-  async function run(): Promise<RunOutcome> {
+  async function run(onProcessorDone?: () => void): Promise<RunOutcome> {
+    let startedAtMs = deps.clock.now();
     const timer =
       task.timeoutMs !== undefined
         ? setTimeout(onTimeout, task.timeoutMs, task.timeoutMs)
@@ -300,11 +319,13 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
         throw new UnknownProcessorError(task.processor, Object.keys(deps.processors));
       }
       const processor = deps.processors[task.processor] as Processor;
+      startedAtMs = deps.clock.now();
       outcome = { ok: true, result: await processor(ctx) };
     } catch (error) {
       outcome = { ok: false, error };
     } finally {
       clearTimeout(timer);
+      onProcessorDone?.();
     }
     if (deps.abandoned()) {
       log.warn(
@@ -314,8 +335,11 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       return RunOutcome.Abandoned;
     }
     const settled = outcome;
-    return serial(() => report(settled));
+    // The report waits for the event loop's next turn: tasks let through together (a tick shared
+    // by many jobs) all call their processors first, and then report.
+    await setImmediateP();
+    return serial(() => report(settled, startedAtMs));
   }
 
-  return { instanceId, attempt, start, run, abort };
+  return { instanceId, attempt, start, run, abort, signal: controller.signal };
 }

@@ -18,6 +18,12 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
   active: Set<Attempt>;
   /** Fire-time waits and run slots, shared by the worker's tasks. */
   gate: RunGate;
+  /**
+   * A task handed out ahead of its fire time is claimed (its start recorded, with the time it will
+   * start) this long before that time, so that nothing is appended at the tick itself. 0: never
+   * claimed; the start is recorded at the fire time.
+   */
+  claimAheadMs: number;
 }
 
 type Parsed = { ok: true; task: TaskMessage } | { ok: false; detail: string };
@@ -62,8 +68,9 @@ export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void>
   // holds as little as possible (a worker may hold a second's worth of tasks): no logger, and no
   // in-progress acks unless the wait is long enough to need them.
   let alive = task.fireTimeMs - deps.clock.now() >= deps.workingEveryMs ? keepAlive() : undefined;
+  const claimFromMs = deps.claimAheadMs > 0 ? task.fireTimeMs - deps.claimAheadMs : undefined;
   try {
-    if (!(await deps.gate.untilDue(task.fireTimeMs))) {
+    if (!(await deps.gate.untilDue(claimFromMs ?? task.fireTimeMs))) {
       deps.log.debug(
         { ...ids, seq: m.seq },
         'worker leaving before the fire time; handing the task back',
@@ -72,51 +79,142 @@ export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void>
       return;
     }
     alive ??= keepAlive();
-    await deps.gate.acquire();
-    try {
-      await runTask(m, task, deps, deps.log.child(ids));
-    } finally {
-      deps.gate.release();
+    const log = deps.log.child(ids);
+    if (claimFromMs !== undefined && task.fireTimeMs > deps.clock.now()) {
+      await claimAndRun(m, task, deps, log);
+      return;
     }
+    await inSlot(deps.gate, (release) => runTask(m, task, deps, log, release));
   } finally {
     clearInterval(alive);
   }
 }
 
-/** Starts the attempt (sequence-checked), runs it and acks the task once its outcome is recorded. */
-async function runTask(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: Logger) {
-  if (deps.abandoned()) {
-    nak(m, log);
-    return;
-  }
-  const attempt = createAttempt(task, { ...deps, log });
-  if (isRunning(deps.active, task)) {
-    // A redelivery or a second copy of an attempt this worker is running: the running one reports.
-    log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
-    deps.stats.skipped++;
-    await ack(m, log);
-    return;
-  }
-  let started: StartOutcome;
+/**
+ * Runs `fn` holding one of the gate's run slots; `fn` may give it back early (safe to call more
+ * than once), else it is given back when `fn` ends.
+ */
+async function inSlot(gate: RunGate, fn: (release: () => void) => Promise<void>): Promise<void> {
+  await gate.acquire();
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    gate.release();
+  };
   try {
-    started = await attempt.start();
-  } catch (err) {
-    log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
-    if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
-    return;
+    await fn(release);
+  } finally {
+    release();
   }
-  if (started === StartOutcome.MovedOn) {
-    deps.stats.skipped++;
-    await ack(m, log);
-    return;
-  }
+}
+
+/** Starts the attempt (sequence-checked), runs it and acks the task once its outcome is recorded. */
+async function runTask(
+  m: JsMsg,
+  task: TaskMessage,
+  deps: TaskHandlerDeps,
+  log: Logger,
+  releaseSlot: () => void,
+) {
+  const attempt = await begin(m, task, deps, log);
+  if (!attempt) return;
   if (deps.abandoned()) {
     log.warn('worker stopped before the processor ran; attempt left to the supervisor');
     return;
   }
   deps.active.add(attempt);
   try {
-    const outcome = await attempt.run();
+    await runAndAck(m, attempt, deps, log, releaseSlot);
+  } finally {
+    deps.active.delete(attempt);
+  }
+}
+
+/**
+ * Claims the attempt now (its start recorded with the fire time it starts at), waits for that time
+ * and runs it: at the tick the worker only calls the processor. The claimed attempt is active
+ * while it waits, so a cancel's control message aborts it before it runs; a hard stop leaves it to
+ * the supervisor (as a running attempt), and a drain waits for it to run and report.
+ */
+async function claimAndRun(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: Logger) {
+  const attempt = await begin(m, task, deps, log, { startsAtMs: task.fireTimeMs });
+  if (!attempt) return;
+  deps.active.add(attempt);
+  try {
+    const due = await deps.gate.untilDue(task.fireTimeMs, {
+      signal: attempt.signal,
+      stayOpen: true,
+    });
+    if (!due) {
+      if (deps.abandoned()) {
+        log.warn('worker stopped before a claimed attempt’s time; attempt left to the supervisor');
+        return;
+      }
+      // Aborted by a control message: whoever sent it recorded why (a cancel, a newer fire).
+      log.info(
+        { reason: String(attempt.signal.reason) },
+        'claimed attempt aborted before its time',
+      );
+      deps.stats.skipped++;
+      await ack(m, log);
+      return;
+    }
+    await inSlot(deps.gate, (release) => runAndAck(m, attempt, deps, log, release));
+  } finally {
+    deps.active.delete(attempt);
+  }
+}
+
+/** Records the attempt's start (or claim); undefined when it is not this worker's to run. */
+async function begin(
+  m: JsMsg,
+  task: TaskMessage,
+  deps: TaskHandlerDeps,
+  log: Logger,
+  claim?: { startsAtMs: number },
+): Promise<Attempt | undefined> {
+  if (deps.abandoned()) {
+    nak(m, log);
+    return undefined;
+  }
+  if (isRunning(deps.active, task)) {
+    // A redelivery or a second copy of an attempt this worker is running: the running one reports.
+    log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
+    deps.stats.skipped++;
+    await ack(m, log);
+    return undefined;
+  }
+  const attempt = createAttempt(task, { ...deps, log });
+  let started: StartOutcome;
+  try {
+    started = await attempt.start(claim);
+  } catch (err) {
+    log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
+    if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
+    return undefined;
+  }
+  if (started === StartOutcome.MovedOn) {
+    deps.stats.skipped++;
+    await ack(m, log);
+    return undefined;
+  }
+  return attempt;
+}
+
+/**
+ * Runs a started attempt and acks its task once the outcome is recorded. The run slot is given back
+ * as soon as the processor returns: the report's append does not hold another task's start.
+ */
+async function runAndAck(
+  m: JsMsg,
+  attempt: Attempt,
+  deps: TaskHandlerDeps,
+  log: Logger,
+  releaseSlot: () => void,
+) {
+  try {
+    const outcome = await attempt.run(releaseSlot);
     if (outcome === 'abandoned') return;
     deps.stats.completed++;
     if (outcome === 'refused') deps.stats.refusedReports++;
@@ -125,8 +223,6 @@ async function runTask(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: 
     // The report could not be appended (server unreachable until the worker stopped): leave the
     // task un-acked so that it is redelivered; the supervisor settles the attempt.
     log.error({ err }, 'could not record the outcome of the attempt');
-  } finally {
-    deps.active.delete(attempt);
   }
 }
 

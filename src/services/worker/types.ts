@@ -60,6 +60,16 @@ export interface WorkerOptions {
    */
   maxAhead?: number;
   /**
+   * Claim a task held before its fire time this long ahead of that time: its start is recorded
+   * then (InstanceStarted with `startsAtMs`), and at the fire time the worker only calls the
+   * processor, so a tick shared by many jobs starts them all at once instead of after as many
+   * start appends; the report then says when the processor began (`startedAtMs`). A claimed
+   * attempt is this worker's: if the worker dies before running it, the supervisor finds the
+   * worker lost and the job's retry policy decides (an unclaimed task would go to another worker);
+   * a drain waits for claimed attempts to run. 0 (default): never claimed ahead.
+   */
+  claimAheadMs?: number;
+  /**
    * Ack wait of the group's shared consumer in ms, set when this worker creates it (an existing
    * consumer keeps its own). In-progress acks are sent every third of it. Default 30 000.
    */

@@ -59,6 +59,9 @@ export function createWorker(opts: WorkerOptions): Worker {
   const { nc, js, jsm, names, store } = runtime;
   const concurrency = opts.concurrency ?? 16;
   const maxAhead = opts.maxAhead ?? 10_000;
+  const claimAheadMs = opts.claimAheadMs ?? 0;
+  if (!(Number.isInteger(claimAheadMs) && claimAheadMs >= 0))
+    throw new RangeError(`claimAheadMs must be an integer ≥ 0, got ${claimAheadMs}`);
   const pullExpiresMs = opts.pullExpiresMs ?? 5000;
   const clock = opts.clock ?? { now: () => Date.now() };
   const log = opts.log.child({ workerId, group });
@@ -136,6 +139,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       stats,
       active,
       gate,
+      claimAheadMs,
     };
     while (state === State.Running) {
       await freeSlot();
@@ -256,7 +260,7 @@ export function createWorker(opts: WorkerOptions): Worker {
           return;
         }
         state = State.Draining;
-        gate.close(); // tasks waiting for their fire time go back to the group for another worker
+        gate.close(); // unclaimed tasks waiting for their fire time go back to the group
         log.info(
           { running: busy() },
           'draining: no more pulls; waiting for running attempts to report',

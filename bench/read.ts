@@ -1,0 +1,137 @@
+/**
+ * Ways of reading a whole event stream back, each counted only (no decoding), with the CPU that
+ * this process and nats-server spent per message: what a rebuild's read could cost at best.
+ * Usage: node dist/bench/read.js [events=1000000] [runs=3]
+ */
+import { readFileSync } from 'node:fs';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { createInbox } from '@nats-io/transport-node';
+import { lastStreamSeq, openBenchRuntime, uniquePrefix, withNatsServer } from './lib/nats.js';
+import { writeDataset } from './lib/dataset.js';
+import type { Runtime } from '../src/services/runtime.js';
+import { fmt } from './lib/stats.js';
+
+const count = Number(process.argv[2] ?? 1_000_000);
+const runs = Number(process.argv[3] ?? 3);
+
+function cpuMs(pid: number): number {
+  const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Ordered consumer, callback mode (what EventStore.scan does), counting. */
+async function consumeCallback(rt: Runtime, end: number): Promise<number> {
+  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
+    deliver_policy: DeliverPolicy.All,
+  });
+  let n = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const messages = await consumer.consume({
+    max_messages: 2048,
+    callback: (m) => {
+      n++;
+      if (m.seq >= end) done();
+    },
+  });
+  await finished;
+  await messages.close();
+  return n;
+}
+
+/** An ephemeral push consumer (no acks, flow control) read through a plain core subscription. */
+async function pushSubscription(rt: Runtime, end: number): Promise<number> {
+  const inbox = createInbox();
+  let n = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const sub = rt.nc.subscribe(inbox, {
+    callback: (_err, m) => {
+      const reply = m.reply;
+      if (!reply) return;
+      if (!reply.startsWith('$JS.ACK.')) {
+        m.respond(); // flow control
+        return;
+      }
+      n++;
+      // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+      const parts = reply.split('.');
+      const seq = Number(parts[parts.length - 4]);
+      if (seq >= end) done();
+    },
+  });
+  const info = await rt.jsm.consumers.add(rt.names.eventStream, {
+    deliver_subject: inbox,
+    deliver_policy: DeliverPolicy.All,
+    ack_policy: AckPolicy.None,
+    flow_control: true,
+    idle_heartbeat: 5_000_000_000,
+    inactive_threshold: 30_000_000_000,
+  });
+  await finished;
+  sub.unsubscribe();
+  await rt.jsm.consumers.delete(rt.names.eventStream, info.name).catch(() => undefined);
+  return n;
+}
+
+/** Batched direct gets (nats-server 2.11+), `batch` messages per request. */
+async function directBatches(rt: Runtime, end: number, batch: number): Promise<number> {
+  let n = 0;
+  let seq = 1;
+  while (seq <= end) {
+    let last = seq - 1;
+    await new Promise<void>((resolve, reject) => {
+      rt.jsm.direct
+        .getBatch(rt.names.eventStream, {
+          seq,
+          batch,
+          callback: (d, m) => {
+            if (d) {
+              if (d.err) reject(d.err);
+              else resolve();
+              return;
+            }
+            n++;
+            last = m.seq;
+          },
+        })
+        .catch(reject);
+    });
+    seq = last + 1;
+  }
+  return n;
+}
+
+await withNatsServer(async (server) => {
+  const rt = await openBenchRuntime(server.url, uniquePrefix('read'), 'bench-read');
+  try {
+    await writeDataset(rt.js, rt.names, rt.partitions, {
+      events: count,
+      hotInstances: 100_000,
+      window: 1000,
+    });
+    const end = await lastStreamSeq(rt.jsm, rt.names.eventStream);
+    const ways: [string, () => Promise<number>][] = [
+      ['ordered consumer, callback', () => consumeCallback(rt, end)],
+      ['push consumer, core subscription', () => pushSubscription(rt, end)],
+      ['direct get, batches of 10,000', () => directBatches(rt, end, 10_000)],
+    ];
+    for (let run = 1; run <= runs; run++) {
+      for (const [name, read] of ways) {
+        const s0 = cpuMs(server.pid);
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const n = await read();
+        const ms = performance.now() - t0;
+        const c = process.cpuUsage(c0);
+        const selfUs = (c.user + c.system) / n;
+        const serverUs = ((cpuMs(server.pid) - s0) * 1000) / n;
+        console.log(
+          `run ${run}: ${name}: ${n.toLocaleString('en-US')} in ${fmt(ms / 1000)} s = ${fmt(n / (ms / 1000))}/s; CPU per message: client ${fmt(selfUs)} µs, server ${fmt(serverUs)} µs`,
+        );
+      }
+    }
+  } finally {
+    await rt.close();
+  }
+});
