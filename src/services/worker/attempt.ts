@@ -295,6 +295,9 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       task.timeoutMs !== undefined
         ? setTimeout(onTimeout, task.timeoutMs, task.timeoutMs)
         : undefined;
+    // The logger is made when the processor first uses it: a tick of thousands of attempts starts
+    // them all before any reports, and what each start allocates is copied by every scavenge.
+    let taskLog: TaskContext['log'] | undefined;
     const ctx: TaskContext = {
       instanceId,
       jobId: task.jobId,
@@ -304,14 +307,17 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       idempotencyKey: `${instanceId}:${attempt}`,
       signal: controller.signal,
       progress,
-      log: createTaskLogger({
-        log,
-        shipper: deps.shipper,
-        subject: subjects.log(deps.names, task.partition, instanceId),
-        attempt,
-        workerId,
-        clock: deps.clock,
-      }),
+      get log() {
+        taskLog ??= createTaskLogger({
+          log,
+          shipper: deps.shipper,
+          subject: subjects.log(deps.names, task.partition, instanceId),
+          attempt,
+          workerId,
+          clock: deps.clock,
+        });
+        return taskLog;
+      },
     };
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     try {
