@@ -333,6 +333,9 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       clearTimeout(timer);
       onProcessorDone?.();
     }
+    // The report waits for the event loop's next turn: tasks let through together (a tick shared
+    // by many jobs) all call their processors first, and then report.
+    await setImmediateP();
     if (deps.abandoned()) {
       log.warn(
         { outcome: outcome.ok ? 'succeeded' : 'failed' },
@@ -341,9 +344,6 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       return RunOutcome.Abandoned;
     }
     const settled = outcome;
-    // The report waits for the event loop's next turn: tasks let through together (a tick shared
-    // by many jobs) all call their processors first, and then report.
-    await setImmediateP();
     return serial(() => report(settled, startedAtMs));
   }
 
