@@ -75,7 +75,11 @@ const READY_WAIT_MS = 10_000;
  */
 const NO_PEERS_FOR_PLACEMENT = 10005;
 
-async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise<void> {
+async function ensureStream(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  cfg: StreamSettings,
+): Promise<void> {
   const name = cfg.name;
   try {
     // It exists: leave it as its operator configured it (a client must not rescale it).
@@ -92,6 +96,7 @@ async function ensureStream(jsm: JetStreamManager, cfg: StreamSettings): Promise
         }
       });
       await untilLed(jsm, name, deadline);
+      await untilReachable(js, cfg.subjects?.[0], deadline);
       return;
     }
     throw err;
@@ -126,6 +131,40 @@ async function untilLed(jsm: JetStreamManager, name: string, deadline: number): 
   }
 }
 
+/** A literal subject that a stream listening on `pattern` captures: each wildcard is `_ready`. */
+export function probeSubject(pattern: string): string {
+  return pattern.replace(/(^|\.)[*>](?=\.|$)/g, '$1_ready');
+}
+
+/**
+ * Even once a replicated stream has a leader, the server this client is connected to may not yet
+ * know that the stream listens on its subjects (interest travels between the cluster's servers on
+ * its own), and a publish then gets "no responders". Probes with a publish that any stream refuses
+ * without storing it (an expected last sequence it cannot have) until the stream answers, or
+ * until `deadline`; after that, writers meet it as any other transient failure.
+ */
+async function untilReachable(
+  js: JetStreamClient,
+  pattern: string | undefined,
+  deadline: number,
+): Promise<void> {
+  if (!pattern) return;
+  const subject = probeSubject(pattern);
+  for (let pauseMs = 20; ; pauseMs = Math.min(pauseMs * 2, 250)) {
+    try {
+      await js.publish(subject, undefined, {
+        expect: { lastSequence: Number.MAX_SAFE_INTEGER },
+        timeout: 1000,
+      });
+      return; // cannot happen (no stream is that long), and would mean it answered
+    } catch (err) {
+      if (err instanceof JetStreamApiError) return; // the stream answered (wrong last sequence)
+    }
+    if (Date.now() + pauseMs > deadline) return;
+    await sleep(pauseMs);
+  }
+}
+
 export interface Buckets {
   heartbeats: KV;
   leases: KV;
@@ -146,7 +185,7 @@ export async function ensureStore(
     heartbeatTtlMs: opts.heartbeatTtlMs ?? 3000,
     leaseTtlMs: opts.leaseTtlMs ?? 3000,
   };
-  for (const cfg of streamConfigs(n, o)) await ensureStream(jsm, cfg);
+  for (const cfg of streamConfigs(n, o)) await ensureStream(js, jsm, cfg);
   const kvm = new Kvm(js);
   const kvmCreate = (bucket: string, cfg: Parameters<Kvm['create']>[1]) =>
     asking(`creating KV bucket ${bucket}`, kvm.create(bucket, cfg));

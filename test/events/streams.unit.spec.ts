@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { whilePlacing } from '../../src/events/streams.js';
+import { probeSubject, whilePlacing } from '../../src/events/streams.js';
 
 const noPeers = () =>
   new JetStreamApiError({
@@ -40,5 +40,14 @@ describe('creating a stream or bucket while the cluster cannot place it yet', ()
     });
     await expect(refused).rejects.toMatchObject({ code: 10052 });
     expect(calls).toBe(1);
+  });
+});
+
+describe('the subject that probes whether a new stream is reachable', () => {
+  it('is a literal subject the stream captures, each wildcard token replaced', () => {
+    expect(probeSubject('js.evt.>')).toBe('js.evt._ready');
+    expect(probeSubject('js.task.*')).toBe('js.task._ready');
+    expect(probeSubject('js.*.log.>')).toBe('js._ready.log._ready');
+    expect(probeSubject('js.plain')).toBe('js.plain');
   });
 });

@@ -5,7 +5,8 @@
  * event stream's leader node and restart it; then pause everything, wait until settled, read the
  * whole stream back and check the invariants. Prints the figures (takeover, worker-loss
  * re-dispatch, lateness). Set FAULT_ASSERT_TIMING=1 to also fail on the timing targets
- * (takeover and re-dispatch under TTL + 1 s). The processes' output, every event (events.jsonl)
+ * (takeover and re-dispatch under TTL + 1 s), FAULT_CLAIM_AHEAD_MS=<ms> to run the workers with
+ * `--claim-ahead` (they then claim ticks fired ahead before their time). The processes' output, every event (events.jsonl)
  * and the report go to $TMPDIR/jetsched-fault/<prefix> (or FAULT_LOG_DIR), kept when the test fails
  * or FAULT_KEEP_LOGS=1.
  */

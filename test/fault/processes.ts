@@ -262,6 +262,10 @@ export function startWorker(
     o.processorsModule,
     '--concurrency',
     String(o.concurrency ?? 32),
+    // FAULT_CLAIM_AHEAD_MS runs the suite with workers that claim tasks ahead of their time.
+    ...(process.env['FAULT_CLAIM_AHEAD_MS']
+      ? ['--claim-ahead', process.env['FAULT_CLAIM_AHEAD_MS']]
+      : []),
   ]);
 }
 
