@@ -3,7 +3,7 @@
  * partition of a dead scheduler got a new firer, how fast a dead worker's attempts were handed
  * out again, and how late fires were recorded.
  */
-import type { StoredEvent } from '../../src/events/event.js';
+import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
 import { parseEventSubject, type Names } from '../../src/events/subjects.js';
 import { percentile } from '../scheduler/helpers.js';
 
@@ -184,13 +184,34 @@ export interface LatenessStats {
   over1s: number;
   over5s: number;
   catchUp: number;
-  /** First attempts of scheduled fires: InstanceStarted (worker clock) minus intended fire time. */
+  /**
+   * First attempts of scheduled fires: InstanceStarted (worker clock) minus intended fire time; for
+   * an attempt claimed ahead (startsAtMs), the startedAtMs of its report.
+   */
   started: Stats;
   /** Instances: their terminal event stored minus their intended fire time (stuck work shows here). */
   ended: Stats;
   /** Instances that ended more than 10 s after their tick, and the latest ones. */
   endedOver10s: number;
   slowest: { instanceId: string; ms: number; endedBy: string }[];
+}
+
+/** When a first attempt's processor began, if this event says: its start, or a claimed one's report. */
+function firstAttemptBegan(e: JetschedEvent): { instanceId: string; atMs: number } | undefined {
+  switch (e.type) {
+    case 'InstanceStarted':
+      // Claimed ahead (startsAtMs): its report says when it began.
+      return e.data.attempt === 1 && e.data.startsAtMs === undefined
+        ? { instanceId: e.data.instanceId, atMs: e.atMs }
+        : undefined;
+    case 'InstanceSucceeded':
+    case 'InstanceAttemptFailed':
+      return e.data.attempt === 1 && e.data.startedAtMs !== undefined
+        ? { instanceId: e.data.instanceId, atMs: e.data.startedAtMs }
+        : undefined;
+    default:
+      return undefined;
+  }
 }
 
 export function fireLateness(events: readonly StoredEvent[]): LatenessStats {
@@ -203,10 +224,10 @@ export function fireLateness(events: readonly StoredEvent[]): LatenessStats {
   const ends: { instanceId: string; ms: number; endedBy: string }[] = [];
   for (const e of events) {
     const t = e.event.type;
-    if (e.event.type === 'InstanceStarted' && e.event.data.attempt === 1) {
-      const fired = fireTime.get(e.event.data.instanceId);
-      if (fired !== undefined && scheduled.has(e.event.data.instanceId))
-        started.push(e.event.atMs - fired);
+    const begun = firstAttemptBegan(e.event);
+    if (begun && scheduled.has(begun.instanceId)) {
+      const fired = fireTime.get(begun.instanceId);
+      if (fired !== undefined) started.push(begun.atMs - fired);
     }
     if (t === 'InstanceSucceeded' || t === 'InstanceFailed' || t === 'InstanceCancelled') {
       const id = e.event.data.instanceId;

@@ -65,21 +65,31 @@ function history() {
       push(instSubject(id), 'InstanceDispatched', data, by, atMs);
       return h;
     },
-    start: (id: string, attempt: number, worker: string, atMs: number) => {
+    start: (id: string, attempt: number, worker: string, atMs: number, startsAtMs?: number) => {
       push(
         instSubject(id),
         'InstanceStarted',
-        { instanceId: id, attempt, workerId: worker },
+        {
+          instanceId: id,
+          attempt,
+          workerId: worker,
+          ...(startsAtMs !== undefined && { startsAtMs }),
+        },
         worker,
         atMs,
       );
       return h;
     },
-    succeed: (id: string, attempt: number, worker: string, atMs: number) => {
+    succeed: (id: string, attempt: number, worker: string, atMs: number, startedAtMs?: number) => {
       push(
         instSubject(id),
         'InstanceSucceeded',
-        { instanceId: id, attempt, workerId: worker },
+        {
+          instanceId: id,
+          attempt,
+          workerId: worker,
+          ...(startedAtMs !== undefined && { startedAtMs }),
+        },
         worker,
         atMs,
       );
@@ -151,6 +161,19 @@ describe('the fault suite’s invariant checker', () => {
     expect(r.lateness.started).toMatchObject({ n: 10, p50: 20, max: 20 }); // started 20 ms after the tick
     expect(r.lateness.ended).toMatchObject({ n: 10, max: 222 }); // succeeded 220 ms after the tick
     expect(formatReport(r)).toContain('ALL INVARIANTS HOLD');
+  });
+
+  it('counts an attempt claimed ahead as started when its report says its processor began', () => {
+    const h = history().define('c');
+    const t = A + 1000;
+    const id = `c~${t}`;
+    h.fire('c', 1, 's-1', -900)
+      .dispatch(id, 1, t - 890)
+      .start(id, 1, 'w-1', t - 880, t);
+    h.succeed(id, 1, 'w-1', t + 40, t + 7).pause('c', A + 1500);
+    const r = check(h.events);
+    expect(r.violations).toEqual([]);
+    expect(r.lateness.started).toMatchObject({ n: 1, p50: 7, max: 7 });
   });
 
   it('fails on a duplicate fire of one (job, fire time), naming both writers', () => {
