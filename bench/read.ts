@@ -8,6 +8,7 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { createInbox } from '@nats-io/transport-node';
 import { lastStreamSeq, openBenchRuntime, uniquePrefix, withNatsServer } from './lib/nats.js';
 import { writeDataset } from './lib/dataset.js';
+import { readCounted } from './lib/raw-read.js';
 import type { Runtime } from '../src/services/runtime.js';
 import { fmt } from './lib/stats.js';
 
@@ -17,26 +18,6 @@ const runs = Number(process.argv[3] ?? 3);
 function cpuMs(pid: number): number {
   const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-/** Ordered consumer, callback mode (what EventStore.scan does), counting. */
-async function consumeCallback(rt: Runtime, end: number): Promise<number> {
-  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
-    deliver_policy: DeliverPolicy.All,
-  });
-  let n = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const messages = await consumer.consume({
-    max_messages: 2048,
-    callback: (m) => {
-      n++;
-      if (m.seq >= end) done();
-    },
-  });
-  await finished;
-  await messages.close();
-  return n;
 }
 
 /** An ephemeral push consumer (no acks, flow control) read through a plain core subscription. */
@@ -112,7 +93,7 @@ await withNatsServer(async (server) => {
     });
     const end = await lastStreamSeq(rt.jsm, rt.names.eventStream);
     const ways: [string, () => Promise<number>][] = [
-      ['ordered consumer, callback', () => consumeCallback(rt, end)],
+      ['ordered consumer, callback', () => readCounted(rt, end)],
       ['push consumer, core subscription', () => pushSubscription(rt, end)],
       ['direct get, batches of 10,000', () => directBatches(rt, end, 10_000)],
     ];

@@ -1,4 +1,3 @@
-import { DeliverPolicy } from '@nats-io/jetstream';
 import type { BenchConfig } from '../lib/config.js';
 import { baseline, Collector, higherIsAtLeast, lowerIsAtMost } from '../lib/result.js';
 import {
@@ -9,6 +8,7 @@ import {
   uniquePrefix,
 } from '../lib/nats.js';
 import { writeDataset } from '../lib/dataset.js';
+import { readCounted } from '../lib/raw-read.js';
 import { rebuild, createProjectionRunner } from '../../src/projections/runner.js';
 import { scheduleProjection } from '../../src/projections/projection.js';
 import { createSnapshotStore } from '../../src/projections/snapshot-store.js';
@@ -23,23 +23,8 @@ import { fmt } from '../lib/stats.js';
  */
 async function rawRead(rt: Runtime, end: number): Promise<number> {
   const t0 = performance.now();
-  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
-    deliver_policy: DeliverPolicy.All,
-  });
-  let n = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  const messages = await consumer.consume({
-    max_messages: 2048,
-    callback: (m) => {
-      n++;
-      if (m.seq >= end) done();
-    },
-  });
-  await finished;
-  const ms = performance.now() - t0;
-  await messages.close();
-  return n / (ms / 1000);
+  const n = await readCounted(rt, end);
+  return n / ((performance.now() - t0) / 1000);
 }
 
 /** Physical limit of a restore: fetching the snapshot's meta key and chunks from KV, not parsed. */
