@@ -279,7 +279,7 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
       windowAfterMs: 1000,
     },
   ];
-  const [, , cron] = scenarios;
+  const cron = scenarios.find((s) => s.key === 'cron');
   if (cron)
     scenarios.push({
       ...cron,
