@@ -35,25 +35,47 @@ describe('200 jobs firing every second for 30 s, one scheduler, two workers', ()
       }),
     );
     const client = createClient(rt);
-    const registered = new Map<string, number>();
-    for (let i = 0; i < JOBS; i++) {
-      const name = `tick-${i}`;
-      const { appended } = await client.send('RegisterJob', {
-        spec: { name, group: 'load', processor: 'noop', schedule: { every: '1s' } },
+    // Each step is bounded and logged, so that a step that never ends fails by its name (a
+    // clean-clone CI run once timed this test out at 120 s without saying where).
+    const t0 = Date.now();
+    const step = async <T>(what: string, ms: number, p: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms);
       });
-      registered.set(name, appended[0]!.seq);
-    }
+      try {
+        return await Promise.race([p, limit]);
+      } finally {
+        clearTimeout(timer);
+        console.log(`[every-second] +${Date.now() - t0} ms: ${what}`);
+      }
+    };
+    const registered = new Map<string, number>();
+    await step(
+      `registering ${JOBS} jobs`,
+      30_000,
+      (async () => {
+        for (let i = 0; i < JOBS; i++) {
+          const name = `tick-${i}`;
+          const { appended } = await client.send('RegisterJob', {
+            spec: { name, group: 'load', processor: 'noop', schedule: { every: '1s' } },
+          });
+          registered.set(name, appended[0]!.seq);
+        }
+      })(),
+    );
     const startedAt = Date.now();
     await new Promise((r) => setTimeout(r, RUN_MS));
-    await client.send('PauseJob', { all: true });
+    await step('pause all', 15_000, client.send('PauseJob', { all: true }));
     const pausedAt = Date.now();
 
     // Wait (on events, not time) until every fired instance has ended.
-    const view = await watch(rt);
+    const view = await step('watch', 15_000, watch(rt));
     await view.waitUntil((s) => s.undispatched.size === 0 && s.active.size === 0, 30_000);
-    await view.stop();
-    for (const w of workers) await w.drain();
-    await server.stop();
+    await step('watch stopped', 10_000, view.stop());
+    for (const w of workers)
+      await step(`drain of ${w.workerId} (running ${w.running()})`, 15_000, w.drain());
+    await step('server stop', 15_000, server.stop());
 
     const events = await allEvents(rt);
     const defined = new Map(
