@@ -108,4 +108,96 @@ describe('run gate', () => {
     gate.release();
     expect(gate.running).toBe(0);
   });
+
+  describe('callbacks, for a tick shared by thousands of tasks', () => {
+    it('calls every task due at an instant from the timer itself, in order, before any microtask', async () => {
+      const gate = createRunGate({ concurrency: 10, clock });
+      const steps: string[] = [];
+      for (const name of ['a', 'b', 'c'])
+        gate.whenDue(Date.now() + 100, (due) => {
+          steps.push(`${name} ${due}`);
+          void Promise.resolve().then(() => steps.push(`${name} microtask`));
+        });
+      expect(gate.waiting).toBe(3);
+      await vi.advanceTimersByTimeAsync(99);
+      expect(steps).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(steps.slice(0, 3)).toEqual(['a true', 'b true', 'c true']);
+      expect(gate.waiting).toBe(0);
+    });
+
+    it('calls a task at once, in the same call, when its time has passed or a slot is free', () => {
+      const gate = createRunGate({ concurrency: 1, clock });
+      const calls: string[] = [];
+      gate.whenDue(Date.now(), (due) => calls.push(`due ${due}`));
+      gate.withSlot(() => calls.push('slot'));
+      expect(calls).toEqual(['due true', 'slot']);
+      expect(gate.running).toBe(1);
+    });
+
+    it('hands freed slots out in a loop, not by recursion, when each holder gives its slot back at once', () => {
+      const gate = createRunGate({ concurrency: 1, clock });
+      gate.withSlot(() => undefined);
+      const ran: number[] = [];
+      let depth = 0;
+      let deepest = 0;
+      const count = 50_000;
+      for (let i = 0; i < count; i++)
+        gate.withSlot(() => {
+          depth++;
+          deepest = Math.max(deepest, depth);
+          ran.push(i);
+          gate.release(); // a processor that ends in the same call
+          depth--;
+        });
+      gate.release();
+      expect(ran).toHaveLength(count);
+      expect(ran.slice(0, 3)).toEqual([0, 1, 2]);
+      expect(deepest).toBe(1);
+      expect(gate.running).toBe(0);
+    });
+
+    it('lets the tasks after one that throws through, and rethrows what it threw on its own', async () => {
+      const thrown: unknown[] = [];
+      const gate = createRunGate({ concurrency: 3, clock });
+      const spy = vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((fn) => {
+        try {
+          fn();
+        } catch (err) {
+          thrown.push(err);
+        }
+      });
+      try {
+        const due: string[] = [];
+        gate.whenDue(Date.now() + 100, () => {
+          throw new Error('processor blew up');
+        });
+        gate.whenDue(Date.now() + 100, () => due.push('after the throw'));
+        await vi.advanceTimersByTimeAsync(100);
+        expect(due).toEqual(['after the throw']);
+
+        const slotGate = createRunGate({ concurrency: 2, clock });
+        slotGate.withSlot(() => undefined);
+        slotGate.withSlot(() => undefined);
+        const slots: string[] = [];
+        // Handed out together: the first gives back its own slot and the other held one.
+        slotGate.withSlot(() => {
+          slotGate.release();
+          slotGate.release();
+        });
+        slotGate.withSlot(() => {
+          throw new Error('slot holder blew up');
+        });
+        slotGate.withSlot(() => slots.push('after the throw'));
+        slotGate.release();
+        expect(slots).toEqual(['after the throw']);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(thrown.map((e) => (e as Error).message)).toEqual([
+        'processor blew up',
+        'slot holder blew up',
+      ]);
+    });
+  });
 });

@@ -22,20 +22,42 @@ export interface RunGate {
   /** Attempts holding a run slot. */
   readonly running: number;
   /**
-   * Resolves true at `fireTimeMs` (at once when it has passed; after at most
-   * {@link MAX_WAIT_FOR_FIRE_TIME_MS}), or false as soon as the gate is closed (unless
-   * `stayOpen`) or the signal aborts.
+   * Calls `onDue(true)` at `fireTimeMs` (at once when it has passed; after at most
+   * {@link MAX_WAIT_FOR_FIRE_TIME_MS}), or `onDue(false)` as soon as the gate is closed (unless
+   * `stayOpen`) or the signal aborts; exactly once. At the instant it is called from the timer's own
+   * turn, one waiter after the other, so that a tick shared by many tasks needs no promise per task.
    */
+  whenDue(fireTimeMs: number, onDue: (due: boolean) => void, opts?: WaitOptions): void;
+  /** {@link whenDue} as a promise. */
   untilDue(fireTimeMs: number, opts?: WaitOptions): Promise<boolean>;
-  /** Resolves when a run slot is free; pair with {@link release}. */
+  /**
+   * Calls `fn` holding a run slot: at once when one is free, else when one is given back (from
+   * within that {@link release} call). Pair with {@link release}.
+   */
+  withSlot(fn: () => void): void;
+  /** {@link withSlot} as a promise. */
   acquire(): Promise<void>;
   release(): void;
   /** Ends every wait for a fire time (and every later one) with false, but those that stay open. */
   close(): void;
 }
 
+/**
+ * Calls `fn`; what it throws is rethrown on its own (an uncaught exception, not lost) so that the
+ * tasks after it in a loop are still let through.
+ */
+function unthrown<A>(fn: (arg: A) => void, arg: A): void {
+  try {
+    fn(arg);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
 interface Waiter {
-  done(due: boolean): void;
+  done(this: void, due: boolean): void;
   stayOpen: boolean;
 }
 
@@ -65,43 +87,72 @@ export function createRunGate(opts: {
         return;
       }
       dueAt.delete(at);
-      for (const w of group.waiters) w.done(true);
+      for (const w of group.waiters) unthrown(w.done, true);
     }, ms);
   }
 
-  function untilDue(fireTimeMs: number, wait: WaitOptions = {}): Promise<boolean> {
+  function whenDue(fireTimeMs: number, onDue: (due: boolean) => void, wait: WaitOptions = {}) {
     const stayOpen = wait.stayOpen === true;
-    if ((closed && !stayOpen) || wait.signal?.aborted) return Promise.resolve(false);
+    if ((closed && !stayOpen) || wait.signal?.aborted) return onDue(false);
     const now = opts.clock.now();
     const at = Math.min(fireTimeMs, now + MAX_WAIT_FOR_FIRE_TIME_MS);
-    if (at <= now) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      let group = dueAt.get(at);
-      if (!group) {
-        group = { timer: arm(at, at - now), waiters: new Set() };
-        dueAt.set(at, group);
+    if (at <= now) return onDue(true);
+    let group = dueAt.get(at);
+    if (!group) {
+      group = { timer: arm(at, at - now), waiters: new Set() };
+      dueAt.set(at, group);
+    }
+    const waiters = group.waiters;
+    const waiter: Waiter = {
+      stayOpen,
+      done(due) {
+        if (!waiters.delete(waiter)) return; // already ended
+        waitingCount--;
+        // The abort listener stays (it finds the wait ended): removing thousands of listeners
+        // at a tick took 10-25 ms of it.
+        const current = dueAt.get(at);
+        if (waiters.size === 0 && current?.waiters === waiters) {
+          clearTimeout(current.timer);
+          dueAt.delete(at);
+        }
+        onDue(due);
+      },
+    };
+    waiters.add(waiter);
+    waitingCount++;
+    wait.signal?.addEventListener('abort', () => waiter.done(false), { once: true });
+    opts.onWaiting?.();
+  }
+
+  /** Set while {@link release} hands slots out, so that a slot given back meanwhile only counts. */
+  let handingOut = false;
+
+  function withSlot(fn: () => void): void {
+    if (running < opts.concurrency) {
+      running++;
+      fn();
+    } else queue.push(fn);
+  }
+
+  function release(): void {
+    running--;
+    if (handingOut) return; // the loop below hands it out (no recursion through the callbacks)
+    handingOut = true;
+    try {
+      // An index instead of shift(): a tick of thousands of tasks queues thousands here.
+      while (running < opts.concurrency && head < queue.length) {
+        const next = queue[head] as () => void;
+        queue[head++] = undefined as never;
+        running++;
+        unthrown(next, undefined);
       }
-      const waiters = group.waiters;
-      const waiter: Waiter = {
-        stayOpen,
-        done(due) {
-          if (!waiters.delete(waiter)) return; // already ended
-          waitingCount--;
-          // The abort listener stays (it finds the wait ended): removing thousands of listeners
-          // at a tick took 10-25 ms of it.
-          const current = dueAt.get(at);
-          if (waiters.size === 0 && current?.waiters === waiters) {
-            clearTimeout(current.timer);
-            dueAt.delete(at);
-          }
-          resolve(due);
-        },
-      };
-      waiters.add(waiter);
-      waitingCount++;
-      wait.signal?.addEventListener('abort', () => waiter.done(false), { once: true });
-      opts.onWaiting?.();
-    });
+      if (head === queue.length) {
+        queue = [];
+        head = 0;
+      }
+    } finally {
+      handingOut = false;
+    }
   }
 
   return {
@@ -111,28 +162,12 @@ export function createRunGate(opts: {
     get running() {
       return running;
     },
-    untilDue,
-    acquire() {
-      if (running < opts.concurrency) {
-        running++;
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => queue.push(resolve));
-    },
-    release() {
-      // An index instead of shift(): a tick of thousands of tasks queues thousands here.
-      const next = queue[head];
-      if (next === undefined) {
-        running--;
-        return;
-      }
-      queue[head++] = undefined as never;
-      if (head === queue.length) {
-        queue = [];
-        head = 0;
-      }
-      next();
-    },
+    whenDue,
+    untilDue: (fireTimeMs, wait) =>
+      new Promise<boolean>((resolve) => whenDue(fireTimeMs, resolve, wait)),
+    withSlot,
+    acquire: () => new Promise<void>((resolve) => withSlot(resolve)),
+    release,
     close() {
       closed = true;
       for (const { waiters } of [...dueAt.values()])
