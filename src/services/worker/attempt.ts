@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setImmediate as setImmediateP } from 'node:timers/promises';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { makeEvent, type EventContext } from '../../events/build.js';
@@ -19,6 +18,7 @@ import type { LogShipper } from './log-shipper.js';
 import { isPayloadProblem, retrying } from './retry.js';
 import { errorInfo } from './error-info.js';
 import { createTaskLogger } from './task-logger.js';
+import { nextTurn } from './next-turn.js';
 import type { Processor, TaskContext } from './types.js';
 
 export interface AttemptDeps {
@@ -165,6 +165,7 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
         return StartOutcome.MovedOn;
       }
       lastSeq = ack.seq;
+      if (claimed) context();
       log.debug({ seq: ack.seq, duplicate: ack.duplicate }, 'attempt started');
       return StartOutcome.Started;
     } catch (err) {
@@ -289,16 +290,17 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     }
   }
 
-  async function run(onProcessorDone?: () => void): Promise<RunOutcome> {
-    let startedAtMs = deps.clock.now();
-    const timer =
-      task.timeoutMs !== undefined
-        ? setTimeout(onTimeout, task.timeoutMs, task.timeoutMs)
-        : undefined;
-    // The logger is made when the processor first uses it: a tick of thousands of attempts starts
-    // them all before any reports, and what each start allocates is copied by every scavenge.
+  /**
+   * The processor's context, made once. A claim makes it when the start is recorded, ahead of the
+   * tick: a tick of thousands of claimed attempts then allocates little but the processors' own
+   * promises, and what it allocates is copied by every scavenge until the reports are written.
+   */
+  let madeContext: TaskContext | undefined;
+  function context(): TaskContext {
+    if (madeContext) return madeContext;
+    // The logger is made when the processor first uses it.
     let taskLog: TaskContext['log'] | undefined;
-    const ctx: TaskContext = {
+    madeContext = {
       instanceId,
       jobId: task.jobId,
       attempt,
@@ -319,6 +321,16 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
         return taskLog;
       },
     };
+    return madeContext;
+  }
+
+  async function run(onProcessorDone?: () => void): Promise<RunOutcome> {
+    let startedAtMs = deps.clock.now();
+    const timer =
+      task.timeoutMs !== undefined
+        ? setTimeout(onTimeout, task.timeoutMs, task.timeoutMs)
+        : undefined;
+    const ctx = context();
     let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
     try {
       if (!Object.hasOwn(deps.processors, task.processor)) {
@@ -335,7 +347,7 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     }
     // The report waits for the event loop's next turn: tasks let through together (a tick shared
     // by many jobs) all call their processors first, and then report.
-    await setImmediateP();
+    await nextTurn();
     if (deps.abandoned()) {
       log.warn(
         { outcome: outcome.ok ? 'succeeded' : 'failed' },
