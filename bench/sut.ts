@@ -83,6 +83,8 @@ function monitorLoop(): { read(): LoopStats } {
       if (process.env['BENCH_GC_TRACE'] && e.duration > 10)
         console.error(
           'GC',
+          // Where in a 10-s period the pause began (the cron scenarios tick at 0).
+          `at ${Math.round((performance.timeOrigin + e.startTime) % 10_000)} ms of 10 s`,
           (e as { detail?: { kind?: number } }).detail?.kind,
           e.duration.toFixed(1),
           process.memoryUsage().heapUsed >> 20,
@@ -116,6 +118,29 @@ const messages = (() => {
   };
 })();
 
+/**
+ * The no-op processor, also printing (BENCH_GC_TRACE) when in a 10-s period each burst of calls
+ * began and ended, beside the GC lines: whether a pause fell within a tick's starts.
+ */
+function tracedNoop() {
+  let burst: { first: number; last: number; n: number } | undefined;
+  return async () => {
+    const at = Date.now();
+    if (burst && at - burst.last < 200) {
+      burst.last = at;
+      burst.n++;
+      return;
+    }
+    if (burst)
+      console.error(
+        'CALLS',
+        `from ${burst.first % 10_000} to ${burst.last % 10_000} ms of 10 s`,
+        burst.n,
+      );
+    burst = { first: at, last: at, n: 1 };
+  };
+}
+
 let stop: () => Promise<SutProcessStats>;
 if (cfg.role === 'scheduler') {
   const server = await startServer({
@@ -134,7 +159,7 @@ if (cfg.role === 'scheduler') {
   const w = createWorker({
     runtime: rt,
     group: 'bench',
-    processors: { noop: async () => undefined },
+    processors: { noop: process.env['BENCH_GC_TRACE'] ? tracedNoop() : async () => undefined },
     workerId: `${cfg.schedulerId}-w${cfg.index ?? 0}`,
     concurrency: cfg.workerConcurrency,
     ...(cfg.claimAheadMs !== undefined && { claimAheadMs: cfg.claimAheadMs }),
