@@ -142,6 +142,8 @@ function tracedNoop() {
 }
 
 let stop: () => Promise<SutProcessStats>;
+/** A worker's count of attempts whose outcome it recorded (see the harness's `completed()`). */
+let completed = () => 0;
 if (cfg.role === 'scheduler') {
   const server = await startServer({
     runtime: rt,
@@ -166,6 +168,7 @@ if (cfg.role === 'scheduler') {
     log,
   });
   await w.start();
+  completed = () => w.stats().completed;
   const monitor = cfg.monitorWorkers ? monitorLoop() : undefined;
   stop = async () => {
     const loop = monitor?.read();
@@ -208,7 +211,9 @@ if (allocDir && liveAtMs > 0) {
 process.on('disconnect', () => process.exit(1));
 process.send?.({ type: 'ready' });
 
-process.on('message', (m: { type?: string }) => {
+process.on('message', (m: { type?: string; id?: number }) => {
+  if (m.type === 'completed')
+    process.send?.({ type: 'completed', id: m.id, completed: completed() });
   if (m.type !== 'stop') return;
   void (async () => {
     const stats = await stop();

@@ -11,12 +11,19 @@ export interface SutHandle {
   readonly pid: number;
   /** Every process of the system under test. */
   readonly processes: readonly { name: string; pid: number }[];
+  /**
+   * Attempts the workers have run and recorded the outcome of (its report acknowledged by the
+   * stream), summed over the workers: asked over IPC, so that watching costs no NATS traffic.
+   */
+  completed(): Promise<number>;
   /** Graceful stop: drains the workers, then stops the scheduler; resolves with their counters. */
   stop(): Promise<SutStats>;
 }
 
 interface Child {
   pid: number;
+  /** A worker's count of recorded outcomes so far (0 for the scheduler). */
+  completed(): Promise<number>;
   stop(): Promise<SutProcessStats>;
 }
 
@@ -51,8 +58,24 @@ async function forkSut(cfg: SutProcessConfig, logName: string): Promise<Child> {
       ),
     );
   });
+  let asked = 0;
   return {
     pid: child.pid ?? -1,
+    completed() {
+      const id = ++asked;
+      return new Promise<number>((resolve, reject) => {
+        const onMsg = (m: { type?: string; id?: number; completed?: number }) => {
+          if (m.type !== 'completed' || m.id !== id) return;
+          child.off('message', onMsg);
+          resolve(m.completed ?? 0);
+        };
+        child.on('message', onMsg);
+        void exited.then((code) =>
+          reject(new Error(`system under test (${cfg.role}) exited (code ${code})`)),
+        );
+        child.send({ type: 'completed', id });
+      });
+    },
     async stop() {
       const stats = new Promise<SutProcessStats>((resolve, reject) => {
         child.on('message', (m: { type?: string; stats?: SutProcessStats }) => {
@@ -95,6 +118,10 @@ export async function startSut(cfg: SutConfig, logName: string): Promise<SutHand
       { name: 'scheduler', pid: scheduler.pid },
       ...workers.map((w, i) => ({ name: `worker${i}`, pid: w.pid })),
     ],
+    async completed() {
+      const counts = await Promise.all(workers.map((w) => w.completed()));
+      return counts.reduce((a, b) => a + b, 0);
+    },
     async stop() {
       const ws = await Promise.all(workers.map((w) => w.stop()));
       const s = await scheduler.stop();
@@ -107,4 +134,25 @@ export async function startSut(cfg: SutConfig, logName: string): Promise<SutHand
       };
     },
   };
+}
+
+/**
+ * Resolves with performance.now() when the workers have recorded `n` outcomes, asking every
+ * `everyMs` (so the time is that late at most, plus an IPC round trip); rejects after `timeoutMs`.
+ */
+export async function completedAt(
+  sut: SutHandle,
+  n: number,
+  timeoutMs: number,
+  everyMs = 5,
+): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const done = await sut.completed();
+    const now = performance.now();
+    if (done >= n) return now;
+    if (now > deadline)
+      throw new Error(`the workers recorded ${done} of ${n} outcomes within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }
