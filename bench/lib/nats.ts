@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startNatsServer, type NatsServerHandle } from '../../src/services/nats/index.js';
 import type { JetschedEvent } from '../../src/events/event.js';
+import { unbatched } from '../../src/events/fires.js';
 
 /** Benchmarks log nothing unless BENCH_LOG_LEVEL says so (logs go to stderr). */
 export function benchLogger(): Logger {
@@ -68,12 +69,14 @@ export async function readEvents(
   });
   const messages = await consumer.consume({ max_messages: 4096 });
   for await (const m of messages) {
-    out.push({
-      seq: m.seq,
-      subject: m.subject,
-      storedAtMs: Math.floor(m.info.timestampNanos / 1e6),
-      event: m.json<JetschedEvent>(),
-    });
+    // A JobFiredBatch as one JobFired per fire, as the suites count fires.
+    for (const event of unbatched(m.json<JetschedEvent>()))
+      out.push({
+        seq: m.seq,
+        subject: m.subject,
+        storedAtMs: Math.floor(m.info.timestampNanos / 1e6),
+        event,
+      });
     if (m.seq >= end || m.info.pending === 0) break;
   }
   await messages.close();

@@ -29,28 +29,45 @@ export const JobPaused = message(
 export const JobResumed = message('JobResumed', 1, z.strictObject({ jobId }));
 export const JobDeleted = message('JobDeleted', 1, z.strictObject({ jobId }));
 
+/** What one fire records besides its job: a JobFired's data, or one fire of a JobFiredBatch. */
+const fireFields = {
+  instanceId,
+  /** The intended fire time (the tick), not when it was written. */
+  fireTimeMs: z.number().int(),
+  reason: z.enum(['schedule', 'catch-up', 'manual', 'backfill', 'rerun']),
+  /** 1-based count of fires of this job including this one. */
+  runNumber: z.number().int().positive(),
+  params: z.unknown().optional(),
+  /** For reruns: the instance this one repeats. */
+  rerunOf: instanceId.optional(),
+  /**
+   * Set when the fire's first attempt was handed to the job's worker group with the fire itself
+   * (the usual case): the instance's own subject then stays empty until a worker starts it, and
+   * that start (or a cancel) is appended expecting the subject to be empty. Unset when the fire
+   * is held back (buffered by the overlap policy): an InstanceDispatched follows later.
+   */
+  dispatch: dispatchSpecSchema.optional(),
+};
+
 /** One occurrence of a job: exactly once per (jobId, fireTimeMs), enforced by the stream. */
-export const JobFired = message(
-  'JobFired',
+export const JobFired = message('JobFired', 1, z.strictObject({ jobId, ...fireFields }));
+
+/** The most fires one JobFiredBatch holds. */
+export const MAX_FIRES_PER_BATCH = 256;
+
+/**
+ * Several fires of one job recorded by one append: triggers (manual, delayed, backfill, rerun)
+ * that fell due together. Each element holds what the JobFired of that fire would hold, without
+ * the job id, and folding the batch is folding those JobFired in order. A job's fires are serial
+ * on its subject (each append expects the last sequence), so a burst of triggers on one job is
+ * fired one round trip per batch instead of one per trigger.
+ */
+export const JobFiredBatch = message(
+  'JobFiredBatch',
   1,
   z.strictObject({
     jobId,
-    instanceId,
-    /** The intended fire time (the tick), not when it was written. */
-    fireTimeMs: z.number().int(),
-    reason: z.enum(['schedule', 'catch-up', 'manual', 'backfill', 'rerun']),
-    /** 1-based count of fires of this job including this one. */
-    runNumber: z.number().int().positive(),
-    params: z.unknown().optional(),
-    /** For reruns: the instance this one repeats. */
-    rerunOf: instanceId.optional(),
-    /**
-     * Set when the fire's first attempt was handed to the job's worker group with the fire itself
-     * (the usual case): the instance's own subject then stays empty until a worker starts it, and
-     * that start (or a cancel) is appended expecting the subject to be empty. Unset when the fire
-     * is held back (buffered by the overlap policy): an InstanceDispatched follows later.
-     */
-    dispatch: dispatchSpecSchema.optional(),
+    fires: z.array(z.strictObject(fireFields)).min(1).max(MAX_FIRES_PER_BATCH),
   }),
 );
 
@@ -90,6 +107,7 @@ export const jobEventSchemas = [
   JobResumed,
   JobDeleted,
   JobFired,
+  JobFiredBatch,
   JobFiresSkipped,
   JobTriggerRequested,
 ] as const;

@@ -47,6 +47,8 @@ export const msgIds = {
   fire: (jobId: string, fireTimeMs: number) => `fire:${jobId}:${fireTimeMs}`,
   trigger: (jobId: string, triggerId: string) => `trigger:${jobId}:${triggerId}`,
   triggerFire: (instanceId: string) => `fire:${instanceId}`,
+  /** A JobFiredBatch: its first fire's instance and how many fires it holds. */
+  fireBatch: (firstInstanceId: string, count: number) => `fires:${firstInstanceId}:${count}`,
   dispatch: (instanceId: string, attempt: number) => `dispatch:${instanceId}:${attempt}`,
   task: (instanceId: string, attempt: number) => `task:${instanceId}:${attempt}`,
   start: (instanceId: string, attempt: number) => `start:${instanceId}:${attempt}`,

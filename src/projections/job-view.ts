@@ -154,19 +154,14 @@ export function evolveJob(
       next.pendingTriggers = NO_TRIGGERS;
       next.updatedAtMs = event.atMs;
       return next;
-    case 'JobFired': {
-      const d = event.data;
-      const triggerId = triggerIdOfInstance(d.instanceId);
-      if (triggerId !== undefined && triggerId in state.pendingTriggers) {
-        if (!opts.owned) next.pendingTriggers = { ...state.pendingTriggers };
-        delete next.pendingTriggers[triggerId];
-      }
-      next.runs = Math.max(state.runs, d.runNumber);
+    case 'JobFired':
+      foldFire(next, state, event.data, opts.owned === true);
       next.lastFiredAtMs = event.atMs;
-      if (d.reason === 'schedule' || d.reason === 'catch-up')
-        next.lastTickMs = Math.max(state.lastTickMs ?? -Infinity, d.fireTimeMs);
       return next;
-    }
+    case 'JobFiredBatch':
+      for (const fire of event.data.fires) foldFire(next, state, fire, opts.owned === true);
+      next.lastFiredAtMs = event.atMs;
+      return next;
     case 'JobFiresSkipped': {
       const d = event.data;
       next.skippedTicks = state.skippedTicks + d.count;
@@ -193,6 +188,28 @@ export function evolveJob(
       return never;
     }
   }
+}
+
+/**
+ * One fire into `next` (a copy of `state` being built): its trigger is no longer pending, and the
+ * run count and latest tick move on. The pending record is copied once, the first time a fire
+ * removes a trigger from it, unless the caller owns the view.
+ */
+function foldFire(
+  next: JobView,
+  state: JobView,
+  fire: { instanceId: string; runNumber: number; reason: string; fireTimeMs: number },
+  owned: boolean,
+): void {
+  const triggerId = triggerIdOfInstance(fire.instanceId);
+  if (triggerId !== undefined && triggerId in next.pendingTriggers) {
+    if (!owned && next.pendingTriggers === state.pendingTriggers)
+      next.pendingTriggers = { ...state.pendingTriggers };
+    delete next.pendingTriggers[triggerId];
+  }
+  next.runs = Math.max(next.runs, fire.runNumber);
+  if (fire.reason === 'schedule' || fire.reason === 'catch-up')
+    next.lastTickMs = Math.max(next.lastTickMs ?? -Infinity, fire.fireTimeMs);
 }
 
 /** Instances fired by a trigger carry the trigger id after "t-" in their suffix. */

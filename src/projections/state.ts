@@ -1,4 +1,5 @@
-import type { JobEvent, StoredEvent } from '../events/event.js';
+import type { EventOf, JobEvent, StoredEvent } from '../events/event.js';
+import { firesOf } from '../events/fires.js';
 import { compactJobView, evolveJob, type JobView } from './job-view.js';
 import {
   evolveInstance,
@@ -48,6 +49,7 @@ const JOB_TYPES = new Set([
   'JobResumed',
   'JobDeleted',
   'JobFired',
+  'JobFiredBatch',
   'JobFiresSkipped',
   'JobTriggerRequested',
 ]);
@@ -63,22 +65,10 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
     const next = evolveJobOf(state, event as JobEvent, seq);
     if (!next) return state;
     const jobId = next.jobId;
-    if (event.type === 'JobFired' && !state.instances.has(event.data.instanceId)) {
-      const d = event.data;
-      const dispatched = instanceFromFire(event);
-      if (dispatched) {
-        state.instances.set(d.instanceId, dispatched);
-        activeOf(state, jobId).add(d.instanceId);
-        return state;
-      }
-      const fire: UndispatchedFire = {
-        jobId,
-        instanceId: d.instanceId,
-        fireTimeMs: d.fireTimeMs,
-        firedAtMs: event.atMs,
-      };
-      if (d.params !== undefined) fire.params = d.params;
-      addUndispatched(state, fire);
+    if (event.type === 'JobFired') {
+      addFire(state, jobId, event);
+    } else if (event.type === 'JobFiredBatch') {
+      for (const fired of firesOf(event)) addFire(state, jobId, fired);
     } else if (event.type === 'JobDeleted') {
       for (const id of state.undispatchedByJob.get(jobId) ?? []) state.undispatched.delete(id);
       state.undispatchedByJob.delete(jobId);
@@ -102,6 +92,26 @@ export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState
     activeOf(state, next.jobId).add(instanceId);
   }
   return state;
+}
+
+/** The instance a fire creates: dispatched with it, or a fire waiting for its dispatch. */
+function addFire(state: ScheduleState, jobId: string, event: EventOf<'JobFired'>): void {
+  const d = event.data;
+  if (state.instances.has(d.instanceId)) return;
+  const dispatched = instanceFromFire(event);
+  if (dispatched) {
+    state.instances.set(d.instanceId, dispatched);
+    activeOf(state, jobId).add(d.instanceId);
+    return;
+  }
+  const fire: UndispatchedFire = {
+    jobId,
+    instanceId: d.instanceId,
+    fireTimeMs: d.fireTimeMs,
+    firedAtMs: event.atMs,
+  };
+  if (d.params !== undefined) fire.params = d.params;
+  addUndispatched(state, fire);
 }
 
 function activeOf(state: ScheduleState, jobId: string): Set<string> {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { formatJsonLine, formatTimelineLine } from '../../src/cli/audit/timeline.js';
+import {
+  formatJsonLine,
+  formatTimelineLine,
+  timelineEntries,
+} from '../../src/cli/audit/timeline.js';
 import { DEFAULT_RETRY, type JobSpec } from '../../src/domain/job-spec.js';
 import {
   EVENT_TYPES,
@@ -64,6 +68,20 @@ const cases: { [T in EventType]: [EventOf<T>, string] } = {
       scheduler,
     ),
     `JobFired  report  fire 2026-11-23T20:13:00.000Z (schedule) → ${inst}  by scheduler s-1`,
+  ],
+  JobFiredBatch: [
+    makeEvent(
+      'JobFiredBatch',
+      {
+        jobId: 'report',
+        fires: [
+          { instanceId: 'report~t-a', fireTimeMs: T0, reason: 'manual', runNumber: 4 },
+          { instanceId: 'report~t-b', fireTimeMs: T0, reason: 'manual', runNumber: 5 },
+        ],
+      },
+      scheduler,
+    ),
+    'JobFiredBatch  report  2 fires → report~t-a, report~t-b  by scheduler s-1',
   ],
   JobFiresSkipped: [
     makeEvent(
@@ -197,6 +215,17 @@ describe('audit timeline', () => {
     expect(formatTimelineLine(stored(43, { ok: true, event }))).toBe(
       `2026-11-23T20:13:00.123Z  #43  JobFired  report  fire 2026-11-23T20:13:00.000Z (manual) → ${inst}; attempt 1 dispatched to group reports (build-report, priority 5, timeout 30s)  by scheduler s-1`,
     );
+  });
+
+  it('shows each fire of a batch on its own line, marked with its place in the batch', () => {
+    const [event] = cases.JobFiredBatch;
+    const lines = timelineEntries(stored(45, { ok: true, event })).map((e) =>
+      formatTimelineLine(e.raw, e.batch),
+    );
+    expect(lines).toEqual([
+      '2026-11-23T20:13:00.123Z  #45  JobFired (batch 1/2)  report  fire 2026-11-23T20:13:00.000Z (manual) → report~t-a  by scheduler s-1',
+      '2026-11-23T20:13:00.123Z  #45  JobFired (batch 2/2)  report  fire 2026-11-23T20:13:00.000Z (manual) → report~t-b  by scheduler s-1',
+    ]);
   });
 
   it('shows an attempt claimed ahead with the time it starts at', () => {

@@ -7,6 +7,7 @@
  */
 import pino from 'pino';
 import type { StoredEvent } from '../../src/events/event.js';
+import { unbatched } from '../../src/events/fires.js';
 import { names as makeNames, parseEventSubject } from '../../src/events/subjects.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { checkChains, checkTerminal, type ChainProblem, type TerminalReport } from './chains.js';
@@ -71,7 +72,9 @@ export async function readEventLog(rt: Runtime): Promise<EventLog> {
       continue;
     }
     const { seq, subject, storedAtMs } = raw;
-    events.push({ seq, subject, storedAtMs, event: raw.decoded.event });
+    // Each fire of a JobFiredBatch as its own JobFired: the checks look at fires one by one.
+    for (const event of unbatched(raw.decoded.event))
+      events.push({ seq, subject, storedAtMs, event });
   }
   return { events, undecodable, seqGaps, lastSeq: prev ?? 0 };
 }

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { Runtime } from '../../src/services/runtime.js';
 import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
+import { unbatched } from '../../src/events/fires.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -19,8 +20,10 @@ export async function allEvents(rt: Runtime): Promise<StoredEvent[]> {
   return out;
 }
 
+/** The events of one type (a JobFiredBatch counting as one JobFired per fire). */
 export function ofType<T extends JetschedEvent['type']>(events: StoredEvent[], type: T) {
   return events
+    .flatMap((e) => unbatched(e.event).map((event) => ({ ...e, event })))
     .filter((e) => e.event.type === type)
     .map((e) => e.event as Extract<JetschedEvent, { type: T }>);
 }

@@ -1,4 +1,5 @@
 import type { EventStore, RawStoredEvent } from '../../events/event-store.js';
+import { firesOf } from '../../events/fires.js';
 import { jobIdOfInstance, parseEventSubject, subjects, type Names } from '../../events/subjects.js';
 import type { AuditSelector } from './options.js';
 
@@ -14,7 +15,8 @@ export interface Selection {
  *   so `inst.<jobId>~*` is not a filter; we read `<prefix>.evt.<p>.inst.*` of the job's partition
  *   (found from where its own events are stored; every partition if it has none) and keep the
  *   instances whose id is `<jobId>~…`. One ordered pass, so the timeline interleaves correctly.
- * - instance: the instance's subject, plus the JobFired that created it (from its job's subject).
+ * - instance: the instance's subject, plus the fire that created it (a JobFired, or a JobFiredBatch
+ *   holding it, from its job's subject).
  */
 export async function resolveSelection(
   store: EventStore,
@@ -48,7 +50,10 @@ export async function resolveSelection(
       const own = subjects.anyInstance(n, instanceId);
       return {
         filterSubjects: jobId === undefined ? [own] : [own, subjects.anyJob(n, jobId)],
-        keep: (raw) => isInstanceSubject(n, raw.subject) || firedInstance(raw) === instanceId,
+        keep: (raw) =>
+          isInstanceSubject(n, raw.subject) ||
+          (raw.decoded.ok &&
+            firesOf(raw.decoded.event).some((f) => f.data.instanceId === instanceId)),
       };
     }
     default: {
@@ -60,12 +65,6 @@ export async function resolveSelection(
 
 function isInstanceSubject(n: Names, subject: string): boolean {
   return parseEventSubject(n, subject)?.kind === 'inst';
-}
-
-function firedInstance(raw: RawStoredEvent): string | undefined {
-  return raw.decoded.ok && raw.decoded.event.type === 'JobFired'
-    ? raw.decoded.event.data.instanceId
-    : undefined;
 }
 
 /** The partition a job's events are stored in, from the subject of its last event; undefined if it has none. */

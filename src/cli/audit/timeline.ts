@@ -1,6 +1,7 @@
 import type { Schedule } from '../../domain/job-spec.js';
 import type { RawStoredEvent } from '../../events/event-store.js';
 import type { JetschedEvent } from '../../events/event.js';
+import { firesOf } from '../../events/fires.js';
 import type { DispatchSpec, ErrorInfo } from '../../events/instance-events.js';
 import { formatDurationMs } from '../../schedule/duration.js';
 
@@ -74,6 +75,10 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
         id: d.jobId,
         text: `fire ${iso(d.fireTimeMs)} (${d.reason}) → ${d.instanceId}${rerun}${dispatch}`,
       };
+    }
+    case 'JobFiredBatch': {
+      const ids = event.data.fires.map((f) => f.instanceId);
+      return { id: event.data.jobId, text: `${ids.length} fires → ${ids.join(', ')}` };
     }
     case 'JobFiresSkipped': {
       const d = event.data;
@@ -164,12 +169,19 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
   }
 }
 
+/** Where a line's fire sits in the JobFiredBatch it was read from (1-based). */
+export interface BatchPlace {
+  index: number;
+  size: number;
+}
+
 /**
- * One timeline line per stored message:
+ * One timeline line per stored message (per fire of a JobFiredBatch, see {@link timelineEntries}):
  * `2026-11-23T20:13:00.123Z  #42  JobFired  report  fire 2026-11-23T20:13:00.000Z (schedule) → report~1  by scheduler s-1`,
- * or `2026-11-23T20:13:00.123Z  #43  <undecodable: not-json: …>  <subject>`.
+ * `2026-11-23T20:13:00.123Z  #43  JobFired (batch 2/5)  report  fire …`,
+ * or `2026-11-23T20:13:00.123Z  #44  <undecodable: not-json: …>  <subject>`.
  */
-export function formatTimelineLine(raw: RawStoredEvent): string {
+export function formatTimelineLine(raw: RawStoredEvent, batch?: BatchPlace): string {
   const head = `${iso(raw.storedAtMs)}  #${raw.seq}`;
   if (!raw.decoded.ok)
     return oneLine(
@@ -177,9 +189,24 @@ export function formatTimelineLine(raw: RawStoredEvent): string {
     );
   const { event } = raw.decoded;
   const { id, text } = summarize(event);
-  return oneLine(
-    `${head}  ${event.type}  ${id}  ${text}  by ${event.actor.kind} ${event.actor.id}`,
-  );
+  const type = batch ? `${event.type} (batch ${batch.index}/${batch.size})` : event.type;
+  return oneLine(`${head}  ${type}  ${id}  ${text}  by ${event.actor.kind} ${event.actor.id}`);
+}
+
+/**
+ * What the timeline shows of a stored message: the message itself, or for a JobFiredBatch one
+ * JobFired per fire (same sequence, subject and time), so that each fire reads, filters and greps
+ * like any other.
+ */
+export function timelineEntries(
+  raw: RawStoredEvent,
+): { raw: RawStoredEvent; batch?: BatchPlace }[] {
+  if (!raw.decoded.ok || raw.decoded.event.type !== 'JobFiredBatch') return [{ raw }];
+  const fires = firesOf(raw.decoded.event);
+  return fires.map((event, i) => ({
+    raw: { ...raw, decoded: { ok: true, event } },
+    batch: { index: i + 1, size: fires.length },
+  }));
 }
 
 /** One JSON line per stored message: the event exactly as appended, or why it could not be read. */

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { EventStore, RawStoredEvent } from '../../events/event-store.js';
 import { parseAuditFlags, type AuditFlags, type AuditOptions } from '../audit/options.js';
 import { resolveSelection } from '../audit/selection.js';
-import { formatJsonLine, formatTimelineLine } from '../audit/timeline.js';
+import { formatJsonLine, formatTimelineLine, timelineEntries } from '../audit/timeline.js';
 import type { CliDeps } from '../deps.js';
 import { writeLine } from '../output.js';
 
@@ -49,17 +49,28 @@ export async function runAudit(
     ...(opts.untilMs !== undefined && { toTimeMs: opts.untilMs }),
   });
   for await (const raw of events) {
-    if (!selection.keep(raw) || !withinFilters(raw, opts)) continue;
-    await writeLine(out, opts.json ? formatJsonLine(raw) : formatTimelineLine(raw));
-    printed++;
+    // JSON lines show the message as appended (a JobFiredBatch whole); the timeline, each fire.
+    const entries = opts.json ? [{ raw, batch: undefined }] : timelineEntries(raw);
+    for (const { raw: entry, batch } of entries) {
+      if (!selection.keep(entry) || !withinFilters(entry, opts, batch !== undefined)) continue;
+      await writeLine(out, opts.json ? formatJsonLine(entry) : formatTimelineLine(entry, batch));
+      printed++;
+    }
   }
   return { printed };
 }
 
-/** The time bounds once more (stored times may step back after a leader change) and the type filter. */
-function withinFilters(raw: RawStoredEvent, opts: AuditOptions): boolean {
+/**
+ * The time bounds once more (stored times may step back after a leader change) and the type
+ * filter. A fire read from a JobFiredBatch is a JobFired of that batch: `--type` names either.
+ */
+function withinFilters(raw: RawStoredEvent, opts: AuditOptions, fromBatch = false): boolean {
   if (opts.sinceMs !== undefined && raw.storedAtMs < opts.sinceMs) return false;
   if (opts.untilMs !== undefined && raw.storedAtMs > opts.untilMs) return false;
-  if (opts.types) return raw.decoded.ok && opts.types.has(raw.decoded.event.type);
-  return true;
+  if (!opts.types) return true;
+  if (!raw.decoded.ok) return false;
+  const { type } = raw.decoded.event;
+  if (opts.types.has(type)) return true;
+  const batch = fromBatch || type === 'JobFiredBatch';
+  return batch && (opts.types.has('JobFired') || opts.types.has('JobFiredBatch'));
 }

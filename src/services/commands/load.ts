@@ -1,5 +1,6 @@
 import type { EventStore } from '../../events/event-store.js';
 import type { InstanceEvent, JobEvent } from '../../events/event.js';
+import { firesOf } from '../../events/fires.js';
 import {
   subjects,
   partitionOf,
@@ -30,8 +31,9 @@ export async function loadJob(
 
 /**
  * Folds one instance's subject straight from the stream. An instance whose first attempt was
- * dispatched with its fire begins with its `JobFired` on the job's subject (read as a command
- * reads a job), and its own subject holds nothing (`lastSeq` 0) until a worker starts it.
+ * dispatched with its fire begins with its `JobFired` (or its fire in a `JobFiredBatch`) on the
+ * job's subject (read as a command reads a job), and its own subject holds nothing (`lastSeq` 0)
+ * until a worker starts it.
  */
 export async function loadInstance(
   store: EventStore,
@@ -47,10 +49,13 @@ export async function loadInstance(
   let view: InstanceView | undefined;
   if (events[0]?.event.type !== 'InstanceDispatched') {
     const job = await store.readHistory(subjects.job(names, partition, jobId));
-    const fired = job.events.find(
-      (e) => e.event.type === 'JobFired' && e.event.data.instanceId === instanceId,
-    );
-    if (fired?.event.type === 'JobFired') view = instanceFromFire(fired.event);
+    for (const e of job.events) {
+      const fired = firesOf(e.event).find((f) => f.data.instanceId === instanceId);
+      if (fired) {
+        view = instanceFromFire(fired);
+        break;
+      }
+    }
   }
   for (const e of events) view = evolveInstance(view, e.event as InstanceEvent, e.seq);
   return { view, lastSeq, subject };

@@ -6,6 +6,7 @@ import { makeEvent } from '../../events/build.js';
 import { ConcurrencyError } from '../../events/errors.js';
 import type { StoredEvent } from '../../events/event.js';
 import { msgIds } from '../../events/task.js';
+import { firesOf } from '../../events/fires.js';
 import {
   subjects,
   parseEventSubject,
@@ -35,7 +36,7 @@ import { decideOverlap } from '../../schedule/overlap.js';
 import { createAgenda } from './agenda.js';
 import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
-import { createWriter, type Writer } from './writer.js';
+import { createWriter, type FireRequest, type Writer } from './writer.js';
 import { createFailureLog } from './failure-log.js';
 
 /** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
@@ -285,8 +286,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (!parsed) return;
     if (parsed.kind === 'job') {
       if (!own) mark(`job:${parsed.id}`);
-      const e = stored.event;
-      if (e.type === 'JobFired') mark(`${e.data.dispatch ? 'inst' : 'fire'}:${e.data.instanceId}`);
+      for (const e of firesOf(stored.event))
+        mark(`${e.data.dispatch ? 'inst' : 'fire'}:${e.data.instanceId}`);
       return;
     }
     const state = views.get(parsed.partition)?.runner.state;
@@ -438,18 +439,29 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (t.dueAtMs > now) nextTrigger = Math.min(nextTrigger ?? Infinity, t.dueAtMs);
       else due.push(t);
     }
-    const fireOf = (t: PendingTrigger) => ({
+    const fireOf = (t: PendingTrigger, dispatch: boolean): FireRequest => ({
       fireTimeMs: t.fireTimeMs ?? t.dueAtMs,
       reason: t.reason,
       instanceSuffix: instanceSuffixForTrigger(t.triggerId),
+      dispatch,
       ...(t.params !== undefined && { params: t.params }),
       ...(t.rerunOf !== undefined && { rerunOf: t.rerunOf }),
     });
-    for (const t of due) {
-      // Dispatched with the fire, unless a buffer-one job is busy (then it waits as a buffered fire).
-      const dispatch = !heldBack(state, job);
-      afterFire(await writer.fire(job, { ...fireOf(t), dispatch }, ctx()));
-      job = state.jobs.get(jobId)!;
+    if (job.spec.overlap === 'buffer-one') {
+      // One by one: the first may start, the others wait as buffered fires while it runs.
+      for (const t of due) {
+        afterFire(await writer.fire(job, fireOf(t, !heldBack(state, job)), ctx()));
+        job = state.jobs.get(jobId)!;
+      }
+    } else {
+      // Each dispatched with its fire; as many in one append as fit (a burst on a busy job).
+      let rest = due.map((t) => fireOf(t, true));
+      while (rest.length > 0) {
+        const { fired, taken } = await writer.fireMany(job, rest, ctx());
+        for (const f of fired) afterFire(f);
+        rest = rest.slice(taken);
+        job = state.jobs.get(jobId)!;
+      }
     }
 
     let wakeAt: number | undefined;

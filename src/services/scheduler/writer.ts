@@ -2,7 +2,8 @@ import type { Runtime } from '../runtime.js';
 import { JetschedError } from '../../events/errors.js';
 import type { EventContext } from '../../events/build.js';
 import { makeEvent } from '../../events/build.js';
-import type { JetschedEvent, StoredEvent } from '../../events/event.js';
+import type { EventData, JetschedEvent, StoredEvent } from '../../events/event.js';
+import { MAX_FIRES_PER_BATCH } from '../../events/job-events.js';
 import { instanceIdFor, parseEventSubject, partitionOf, subjects } from '../../events/subjects.js';
 import { msgIds, type TaskMessage } from '../../events/task.js';
 import type { FireReason } from '../../events/job-events.js';
@@ -67,45 +68,64 @@ export function createWriter(
      * which the caller does not have to wait for before its next fire (a task that was not
      * published is published again by the instance's supervision).
      */
-    async fire(
-      job: JobView,
-      fire: {
-        fireTimeMs: number;
-        reason: FireReason;
-        instanceSuffix?: string;
-        params?: unknown;
-        rerunOf?: string;
-        dispatch?: boolean;
-      },
-      ctx: EventContext,
-    ) {
-      const instanceId = instanceIdFor(job.jobId, fire.instanceSuffix ?? String(fire.fireTimeMs));
+    async fire(job: JobView, fire: FireRequest, ctx: EventContext) {
+      const data = firedData(job, fire, job.runs + 1);
       const event = makeEvent(
         'JobFired',
-        {
-          jobId: job.jobId,
-          instanceId,
-          fireTimeMs: fire.fireTimeMs,
-          reason: fire.reason,
-          runNumber: job.runs + 1,
-          ...(fire.params !== undefined && { params: fire.params }),
-          ...(fire.rerunOf !== undefined && { rerunOf: fire.rerunOf }),
-          ...(fire.dispatch && { dispatch: dispatchOf(job, fire.params) }),
-        },
+        { jobId: job.jobId, ...data },
         ctx,
         fire.instanceSuffix
-          ? msgIds.triggerFire(instanceId)
+          ? msgIds.triggerFire(data.instanceId)
           : msgIds.fire(job.jobId, fire.fireTimeMs),
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
-      const dispatch = event.data.dispatch;
-      const task = dispatch
-        ? this.publishTask(
-            { ...dispatch, instanceId, jobId: job.jobId, attempt: 1, fireTimeMs: fire.fireTimeMs },
-            0,
-          )
+      return { instanceId: data.instanceId, stored, task: this.firstTask(job.jobId, data) };
+    },
+
+    /**
+     * Records the first of `fires` (triggered ones, each with its `instanceSuffix`, all dispatched
+     * with the fire) that fit in one append: a JobFired for one, else a JobFiredBatch of up to
+     * {@link MAX_FIRES_PER_BATCH} fires and {@link BATCH_BUDGET_CHARS} of JSON. Publishes their
+     * tasks as {@link fire} does. `taken`: how many of `fires` were recorded (at least one).
+     */
+    async fireMany(job: JobView, fires: readonly FireRequest[], ctx: EventContext) {
+      const first = fires[0];
+      if (!first) throw new RangeError('fireMany: no fires');
+      if (fires.length === 1) return { fired: [await this.fire(job, first, ctx)], taken: 1 };
+      const batch: FiredData[] = [];
+      let chars = 0;
+      for (const fire of fires) {
+        const data = firedData(job, fire, job.runs + 1 + batch.length);
+        chars += JSON.stringify(data).length;
+        if (
+          batch.length > 0 &&
+          (chars > BATCH_BUDGET_CHARS || batch.length === MAX_FIRES_PER_BATCH)
+        )
+          break;
+        batch.push(data);
+      }
+      if (batch.length === 1) return { fired: [await this.fire(job, first, ctx)], taken: 1 };
+      const event = makeEvent(
+        'JobFiredBatch',
+        { jobId: job.jobId, fires: batch },
+        ctx,
+        msgIds.fireBatch(batch[0]?.instanceId ?? '', batch.length),
+      );
+      const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
+      const fired = batch.map((data) => ({
+        instanceId: data.instanceId,
+        stored,
+        task: this.firstTask(job.jobId, data),
+      }));
+      return { fired, taken: batch.length };
+    },
+
+    /** Publishes the task of a fire's first attempt when it was dispatched with the fire. */
+    firstTask(jobId: string, data: FiredData): Promise<void> | undefined {
+      const { dispatch, instanceId, fireTimeMs } = data;
+      return dispatch
+        ? this.publishTask({ ...dispatch, instanceId, jobId, attempt: 1, fireTimeMs }, 0)
         : undefined;
-      return { instanceId, stored, task };
     },
 
     async skipped(
@@ -219,6 +239,40 @@ export function createWriter(
   };
 }
 export type Writer = ReturnType<typeof createWriter>;
+
+/** One fire to record: its tick (or trigger), and whether its first attempt is dispatched with it. */
+export interface FireRequest {
+  fireTimeMs: number;
+  reason: FireReason;
+  /** Set for triggered fires: the instance id is `<jobId>~<suffix>` instead of the fire time. */
+  instanceSuffix?: string;
+  params?: unknown;
+  rerunOf?: string;
+  dispatch?: boolean;
+}
+
+/** A fire as a JobFired records it (and a JobFiredBatch each of its fires), without the job id. */
+type FiredData = Omit<EventData<'JobFired'>, 'jobId'>;
+
+/**
+ * JSON characters of fires one JobFiredBatch takes: at most 3 bytes a character in UTF-8, the
+ * batch stays well under the event size cap (256 KiB).
+ */
+const BATCH_BUDGET_CHARS = 64 * 1024;
+
+function firedData(job: JobView, fire: FireRequest, runNumber: number): FiredData {
+  const instanceId = instanceIdFor(job.jobId, fire.instanceSuffix ?? String(fire.fireTimeMs));
+  const data: FiredData = {
+    instanceId,
+    fireTimeMs: fire.fireTimeMs,
+    reason: fire.reason,
+    runNumber,
+  };
+  if (fire.params !== undefined) data.params = fire.params;
+  if (fire.rerunOf !== undefined) data.rerunOf = fire.rerunOf;
+  if (fire.dispatch) data.dispatch = dispatchOf(job, fire.params);
+  return data;
+}
 
 /** What an attempt of the job runs: its group, processor, priority, timeout, and params (given ones, else the job's). */
 function dispatchOf(job: JobView, params: unknown): DispatchSpec {

@@ -1,0 +1,129 @@
+/**
+ * Many triggers of one job falling due together: a job's fires are serial on its subject, so the
+ * scheduler records as many as fit in one append (a JobFiredBatch) instead of one round trip each.
+ */
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { startServer } from '../../src/services/server.js';
+import { createWorker } from '../../src/services/worker/index.js';
+import { createClient } from '../../src/services/commands/client.js';
+import { loadInstance } from '../../src/services/commands/load.js';
+import { runAudit } from '../../src/cli/commands/audit.js';
+import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
+import { isTerminal } from '../../src/projections/instance-view.js';
+import { useNats, uniquePrefix } from '../support/nats.js';
+import { allEvents, ofType, silent, watch } from './helpers.js';
+
+const nats = useNats();
+const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
+
+describe('a burst of triggers on one job', () => {
+  let rt: Runtime;
+  const stops: (() => Promise<void>)[] = [];
+  const ran: string[] = [];
+
+  beforeAll(async () => {
+    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
+    const server = await startServer({ runtime: rt, schedulerId: 'sched-1', log: silent });
+    stops.push(() => server.stop());
+    const worker = createWorker({
+      runtime: rt,
+      group: 'default',
+      processors: {
+        mail: async (ctx) => {
+          ran.push(ctx.instanceId);
+          return ctx.params;
+        },
+      },
+      workerId: 'w-1',
+      log: silent,
+      pullExpiresMs: 1000,
+    });
+    await worker.start();
+    stops.push(() => worker.stop());
+  });
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await rt?.close();
+  });
+
+  it('is fired in as few appends as fit, each trigger exactly once, and every instance runs once', async () => {
+    const client = createClient(rt);
+    await client.send('RegisterJob', {
+      spec: { name: 'mail', processor: 'mail', schedule: { manual: true } },
+    });
+    // All due at the same instant, so that the scheduler finds them pending together.
+    const at = Date.now() + 3000;
+    const ids = await Promise.all(
+      Array.from({ length: TRIGGERS }, async (_, i) => {
+        const { result } = await client.send('TriggerJob', {
+          jobId: 'mail',
+          triggerId: `m${i}`,
+          at,
+          params: { to: `user-${i}` },
+        });
+        return String(result.instanceId);
+      }),
+    );
+    expect(Date.now()).toBeLessThan(at); // else the first triggers may have been fired alone
+
+    const view = await watch(rt);
+    try {
+      await view.waitUntil(
+        (s) => ids.every((id) => s.instances.get(id)?.status === 'succeeded'),
+        30_000,
+      );
+    } finally {
+      await view.stop();
+    }
+
+    const events = await allEvents(rt);
+    const batches = events.filter((e) => e.event.type === 'JobFiredBatch');
+    expect(
+      batches.map((b) => (b.event.type === 'JobFiredBatch' ? b.event.data.fires.length : 0)),
+    ).toEqual([MAX_FIRES_PER_BATCH, TRIGGERS - MAX_FIRES_PER_BATCH]);
+    const fires = ofType(events, 'JobFired').filter((f) => f.data.jobId === 'mail');
+    expect(fires.map((f) => f.data.instanceId).sort()).toEqual([...ids].sort());
+    expect(fires.map((f) => f.data.runNumber)).toEqual(
+      Array.from({ length: TRIGGERS }, (_, i) => i + 1),
+    );
+    const byId = new Map(fires.map((f) => [f.data.instanceId, f.data]));
+    expect(byId.get(ids[7]!)).toMatchObject({
+      params: { to: 'user-7' },
+      dispatch: { processor: 'mail', params: { to: 'user-7' } },
+    });
+    expect([...ran].sort()).toEqual([...ids].sort());
+    const succeeded = ofType(events, 'InstanceSucceeded').map((e) => e.data.instanceId);
+    expect(succeeded.sort()).toEqual([...ids].sort());
+  });
+
+  it('has each fired instance load from its place in the batch, as commands and audit read it', async () => {
+    const loaded = await loadInstance(rt.store, rt.names, rt.partitions, 'mail~t-m299');
+    expect(loaded?.view).toMatchObject({
+      instanceId: 'mail~t-m299',
+      jobId: 'mail',
+      processor: 'mail',
+      params: { to: 'user-299' },
+      status: 'succeeded',
+      attempt: 1,
+    });
+    expect(isTerminal(loaded!.view!.status)).toBe(true);
+
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await runAudit(
+      rt.store,
+      { selector: { kind: 'instance', instanceId: 'mail~t-m299' }, json: false },
+      out,
+    );
+    const lines = Buffer.concat(chunks).toString().trimEnd().split('\n');
+    expect(lines.map((l) => l.split('  ')[2])).toEqual([
+      `JobFired (batch ${299 - MAX_FIRES_PER_BATCH + 1}/${TRIGGERS - MAX_FIRES_PER_BATCH})`,
+      'InstanceStarted',
+      'InstanceSucceeded',
+    ]);
+    expect(lines[0]).toContain('→ mail~t-m299;');
+  });
+});
