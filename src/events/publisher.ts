@@ -1,5 +1,11 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 
 /** What JetStream acknowledged for one published message. */
 export interface PubAck {
@@ -136,6 +142,26 @@ export function createJsPublisher(
     stopSweeping();
   }
 
+  /**
+   * Publishes asked for during one turn of the event loop, sent together at the end of it: the
+   * client writes what is queued on its connection in one go when it flushes, so they leave in one
+   * socket write instead of one each (a flush follows every microtask checkpoint with something
+   * queued, and an append's callers reach it from many).
+   */
+  const queued: { token: string; subject: string; payload: Uint8Array; headers: MsgHdrs }[] = [];
+  function send(): void {
+    const reply = listen();
+    for (const q of queued.splice(0)) {
+      try {
+        nc.publish(q.subject, q.payload, { reply: `${reply}.${q.token}`, headers: q.headers });
+      } catch (err) {
+        const w = waiting.get(q.token);
+        waiting.delete(q.token);
+        w?.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  }
+
   function sweep(): void {
     const now = Date.now();
     for (const [token, w] of waiting) {
@@ -170,13 +196,8 @@ export function createJsPublisher(
           resolve,
           reject,
         });
-        try {
-          nc.publish(subject, payload, { reply: `${listen()}.${token}`, headers: h });
-        } catch (err) {
-          waiting.delete(token);
-          reject(err instanceof Error ? err : new Error(String(err)));
-          return;
-        }
+        queued.push({ token, subject, payload, headers: h });
+        if (queued.length === 1) setImmediate(send);
         sweeper ??= setInterval(sweep, sweepEveryMs);
       });
     },
