@@ -1,6 +1,7 @@
 /**
  * Issue 4's fault suite: 3 scheduler processes, 3 worker processes and a 3-node nats-server
- * cluster (replicas 3) while 120 jobs fire every second with misfire "fire-all". kill -9 a
+ * cluster (replicas 3) while 120 jobs fire every second with misfire "fire-all" and two manual
+ * jobs get bursts of triggers due together (fired as batches). kill -9 a
  * scheduler, kill -9 a worker, SIGSTOP a scheduler past its lease TTL then SIGCONT it, kill -9 the
  * event stream's leader node and restart it; then pause everything, wait until settled, read the
  * whole stream back and check the invariants. Prints the figures (takeover, worker-loss
@@ -18,6 +19,7 @@ import { silent } from '../scheduler/helpers.js';
 import { createClient } from '../../src/services/commands/client.js';
 import type { ScheduleState } from '../../src/projections/state.js';
 import { judge, type Faults } from './judge.js';
+import { startTriggerBursts, type TriggerBursts } from './triggers.js';
 import {
   defaultLogDir,
   ensureBuilt,
@@ -50,6 +52,10 @@ const NODE_DOWN_MS = 3000;
 const TAIL_MS = 10_000;
 /** Waits give up before vitest's 240 s, so that the failure path can still print and judge. */
 const BUDGET_MS = 200_000;
+
+/** Manual jobs triggered in bursts throughout (each burst fired as one JobFiredBatch per job). */
+const TRIGGERED_JOBS = ['tr-0', 'tr-1'];
+const TRIGGER_BURSTS = { everyMs: 500, burst: 12, leadMs: 1000 };
 
 const cluster = useNatsCluster();
 
@@ -94,6 +100,8 @@ describe('failover: schedulers, workers and a NATS node die while 120 jobs fire 
     const faults: Faults = {};
     const observerStalls: { atMs: number; seq: number; streamSeq: number }[] = [];
     let observer: View | undefined;
+    let bursts: TriggerBursts | undefined;
+    let triggers: Awaited<ReturnType<TriggerBursts['stop']>> = { acked: [], failed: 0, bursts: 0 };
 
     try {
       await Promise.all([
@@ -103,8 +111,9 @@ describe('failover: schedulers, workers and a NATS node die while 120 jobs fire 
       mark('processes up');
 
       await registerJobs(rt);
-      const registered = mark(`${JOBS} jobs registered`);
+      const registered = mark(`${JOBS} jobs and ${TRIGGERED_JOBS.length} manual jobs registered`);
       const view = (observer = await createView(rt));
+      bursts = startTriggerBursts(rt, TRIGGERED_JOBS, TRIGGER_BURSTS);
 
       // 1. kill -9 a scheduler once every job has been firing for ~8 s.
       await allFiredFrom(
@@ -193,6 +202,20 @@ describe('failover: schedulers, workers and a NATS node die while 120 jobs fire 
 
       // 5. ~10 s more, then pause everything and wait until every instance has ended.
       await allFiredFrom(view, JOBS, resumed + TAIL_MS, left(60_000), 'ten more seconds of fires');
+      triggers = await bursts.stop();
+      mark(
+        `trigger bursts stopped: ${triggers.acked.length} acknowledged, ${triggers.failed} refused or unanswered, in ${triggers.bursts} bursts`,
+      );
+      const acked = triggers.acked;
+      mark(
+        'every acknowledged trigger fired',
+        await until(
+          view,
+          'every acknowledged trigger to fire',
+          (s) => acked.every((id) => s.instances.has(id)),
+          left(30_000),
+        ),
+      );
       const paused = await runCli(base, ['job', 'pause', '--all']);
       expect(paused.code, paused.stderr).toBe(0);
       mark('PauseJob all (CLI)');
@@ -227,6 +250,7 @@ describe('failover: schedulers, workers and a NATS node die while 120 jobs fire 
         marks,
         observerStalls,
         settled: true,
+        triggered: triggers.acked,
       });
       expect(report.violations).toEqual([]);
       if (process.env['FAULT_ASSERT_TIMING'] === '1') {
@@ -264,6 +288,7 @@ describe('failover: schedulers, workers and a NATS node die while 120 jobs fire 
         marks,
         observerStalls,
         settled: false,
+        triggered: (await bursts?.stop())?.acked ?? triggers.acked,
       }).catch((e: unknown) => console.log(`[fault] could not judge the stream: ${String(e)}`));
       throw err;
     }
@@ -273,14 +298,24 @@ describe('failover: schedulers, workers and a NATS node die while 120 jobs fire 
 /** RegisterJob for every job, a dozen requests at a time, through the servers' command endpoint. */
 async function registerJobs(rt: Runtime): Promise<void> {
   const client = createClient(rt);
-  const specs = Array.from({ length: JOBS }, (_, i) => ({
-    name: `f-${String(i).padStart(3, '0')}`,
-    group: 'fault',
-    processor: 'work',
-    schedule: { every: '1s' },
-    misfire: 'fire-all',
-    retry: { maxAttempts: 3, backoff: 'fixed', initialDelay: '100ms', jitter: 0 },
-  }));
+  const retry = { maxAttempts: 3, backoff: 'fixed', initialDelay: '100ms', jitter: 0 };
+  const specs = [
+    ...Array.from({ length: JOBS }, (_, i) => ({
+      name: `f-${String(i).padStart(3, '0')}`,
+      group: 'fault',
+      processor: 'work',
+      schedule: { every: '1s' },
+      misfire: 'fire-all',
+      retry,
+    })),
+    ...TRIGGERED_JOBS.map((name) => ({
+      name,
+      group: 'fault',
+      processor: 'work',
+      schedule: { manual: true },
+      retry,
+    })),
+  ];
   for (let i = 0; i < specs.length; i += 12)
     await Promise.all(specs.slice(i, i + 12).map((spec) => client.send('RegisterJob', { spec })));
 }

@@ -55,6 +55,8 @@ export interface EventLog {
   seqGaps: number[];
   /** The last sequence read. */
   lastSeq: number;
+  /** JobFiredBatch messages among them (each of their fires is in `events` as a JobFired). */
+  fireBatches: number;
 }
 
 /** Reads every event of the installation, in order. */
@@ -62,6 +64,7 @@ export async function readEventLog(rt: Runtime): Promise<EventLog> {
   const events: StoredEvent[] = [];
   const seqGaps: number[] = [];
   let undecodable = 0;
+  let fireBatches = 0;
   let prev: number | undefined;
   for await (const raw of rt.store.replay()) {
     if (prev !== undefined)
@@ -72,11 +75,12 @@ export async function readEventLog(rt: Runtime): Promise<EventLog> {
       continue;
     }
     const { seq, subject, storedAtMs } = raw;
+    if (raw.decoded.event.type === 'JobFiredBatch') fireBatches++;
     // Each fire of a JobFiredBatch as its own JobFired: the checks look at fires one by one.
     for (const event of unbatched(raw.decoded.event))
       events.push({ seq, subject, storedAtMs, event });
   }
-  return { events, undecodable, seqGaps, lastSeq: prev ?? 0 };
+  return { events, undecodable, seqGaps, lastSeq: prev ?? 0, fireBatches };
 }
 
 /** Opens its own runtime (replicas 3) to read the stream, and closes it. */
@@ -131,6 +135,8 @@ export interface CheckOptions {
   acked?: readonly AckedAppend[];
   seqGaps?: readonly number[];
   undecodable?: number;
+  /** (g) Instances of the triggers a server acknowledged (TriggerJob): each fired exactly once. */
+  triggered?: readonly string[];
 }
 
 export interface InvariantReport {
@@ -149,6 +155,8 @@ export interface InvariantReport {
   };
   /** (a) */
   duplicateFires: { jobId: string; fireTimeMs: number; seqs: number[]; actors: string[] }[];
+  /** (g) */
+  triggers: { acked: number; unfired: string[] };
   /** (b) and fires recorded after their job's pause */
   ticks: TickReport;
   /** (c) */
@@ -171,11 +179,12 @@ export function checkInvariants(events: readonly StoredEvent[], o: CheckOptions)
   const violations: string[] = [];
   const fires = events.filter((e) => e.event.type === 'JobFired');
 
-  // (a) at most one JobFired per (job, intended time)
+  // (a) at most one JobFired per (job, intended time), and per trigger: the instance id names
+  // both (`<job>~<time>` for a tick, `<job>~t-<trigger>` for a trigger, whose fire time many share)
   const byKey = new Map<string, StoredEvent[]>();
   for (const f of fires) {
     if (f.event.type !== 'JobFired') continue;
-    const key = `${f.event.data.jobId}@${f.event.data.fireTimeMs}`;
+    const key = f.event.data.instanceId;
     const list = byKey.get(key) ?? [];
     list.push(f);
     byKey.set(key, list);
@@ -194,6 +203,14 @@ export function checkInvariants(events: readonly StoredEvent[], o: CheckOptions)
   for (const d of duplicateFires)
     violations.push(
       `duplicate fire of ${d.jobId} at ${d.fireTimeMs}: seqs ${d.seqs.join(', ')} by ${d.actors.join(', ')}`,
+    );
+
+  // (g) every acknowledged trigger fired (at most once: (a))
+  const firedIds = new Set(byKey.keys());
+  const unfiredTriggers = (o.triggered ?? []).filter((id) => !firedIds.has(id));
+  if (unfiredTriggers.length)
+    violations.push(
+      `${unfiredTriggers.length} acknowledged trigger(s) never fired, e.g. ${unfiredTriggers.slice(0, 3).join(', ')}`,
     );
 
   // (b)
@@ -265,6 +282,7 @@ export function checkInvariants(events: readonly StoredEvent[], o: CheckOptions)
       bySchedulers,
     },
     duplicateFires,
+    triggers: { acked: o.triggered?.length ?? 0, unfired: unfiredTriggers },
     ticks,
     terminal,
     chains,

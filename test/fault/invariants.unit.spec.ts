@@ -3,6 +3,7 @@ import { makeEvent } from '../../src/events/build.js';
 import type { EventData, EventType, StoredEvent } from '../../src/events/event.js';
 import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
 import { names, partitionOf, subjects } from '../../src/events/subjects.js';
+import { unbatched } from '../../src/events/fires.js';
 import { ackedFromWorkerLogs, checkInvariants, formatReport } from './invariants.js';
 
 const PREFIX = 'u';
@@ -126,6 +127,18 @@ function history() {
         .start(id, 1, worker, t + 20)
         .succeed(id, 1, worker, t + 220);
     },
+    /** Triggers of a manual job fired by one JobFiredBatch (all due at `atMs`), then each run. */
+    triggeredBatch(jobId: string, triggerIds: string[], atMs: number, by = 's-1') {
+      const fires = triggerIds.map((t, i) => ({
+        instanceId: `${jobId}~t-${t}`,
+        fireTimeMs: atMs,
+        reason: 'manual' as const,
+        runNumber: i + 1,
+        dispatch: { group: 'default', processor: 'work', priority: 0 },
+      }));
+      push(jobSubject(jobId), 'JobFiredBatch', { jobId, fires }, by, atMs + 5);
+      return h;
+    },
     pause(jobId: string, atMs: number) {
       push(jobSubject(jobId), 'JobPaused', { jobId }, 'cli', atMs);
       return h;
@@ -190,6 +203,36 @@ describe('the fault suite’s invariant checker', () => {
       },
     ]);
     expect(r.violations.join('\n')).toMatch(/duplicate fire of a at/);
+  });
+
+  it('takes triggered fires sharing one fire time as distinct, and checks each acknowledged trigger fired', () => {
+    const h = clean();
+    const at = A + 2500;
+    h.triggeredBatch('m', ['x', 'y'], at);
+    for (const id of ['m~t-x', 'm~t-y'])
+      h.start(id, 1, 'w-1', at + 20).succeed(id, 1, 'w-1', at + 40);
+    const events = h.events.flatMap((e) => unbatched(e.event).map((event) => ({ ...e, event })));
+    const ok = check(events, { triggered: ['m~t-x', 'm~t-y'] });
+    expect(ok.violations).toEqual([]);
+    expect(ok.triggers).toEqual({ acked: 2, unfired: [] });
+
+    const missing = check(events, { triggered: ['m~t-x', 'm~t-z'] });
+    expect(missing.violations).toEqual(['1 acknowledged trigger(s) never fired, e.g. m~t-z']);
+  });
+
+  it('fails on a trigger fired twice', () => {
+    const h = clean();
+    h.triggeredBatch('m', ['x'], A + 2500).triggeredBatch('m', ['x'], A + 2600, 's-2');
+    const events = h.events.flatMap((e) => unbatched(e.event).map((event) => ({ ...e, event })));
+    const r = check(events, { settled: false });
+    expect(r.duplicateFires).toEqual([
+      {
+        jobId: 'm',
+        fireTimeMs: A + 2500,
+        seqs: [expect.any(Number), expect.any(Number)],
+        actors: ['s-1', 's-2'],
+      },
+    ]);
   });
 
   it('fails on a missing tick of a fire-all job, but not of a fire-once job', () => {

@@ -35,11 +35,15 @@ export async function judge(o: {
   /** Times the scenario's own fold stood still while the stream moved on. */
   observerStalls: readonly { atMs: number; seq: number; streamSeq: number }[];
   settled: boolean;
+  /** Instances of the triggers the servers acknowledged during the scenario. */
+  triggered?: readonly string[];
 }): Promise<InvariantReport> {
   const { faults: f, procs } = o;
   const t0 = Date.now();
   const log = await readEventLog(o.rt);
-  console.log(`[fault] read ${log.events.length} events back in ${Date.now() - t0} ms`);
+  console.log(
+    `[fault] read ${log.events.length} events back in ${Date.now() - t0} ms (${log.fireBatches} JobFiredBatch message(s) read as their fires)`,
+  );
   await dumpEvents(join(o.logDir, 'events.jsonl'), log.events);
 
   const s2 = procs.find((p) => p.id === 's-2');
@@ -55,6 +59,7 @@ export async function judge(o: {
     settled: o.settled,
     seqGaps: log.seqGaps,
     undecodable: log.undecodable,
+    ...(o.triggered && { triggered: o.triggered }),
     ...(f.s2Stopped !== undefined && {
       // Appends in flight when it froze may land a moment later.
       fencing: [{ actorId: 's-2', fromMs: f.s2Stopped + 250, reacquiredAtMs: reacquired }],

@@ -118,13 +118,19 @@ export function allFiredFrom(
   timeoutMs: number,
   what: string,
 ) {
+  // Jobs with a schedule: manual ones have no ticks.
+  const scheduled = (s: ScheduleState) =>
+    [...s.jobs.values()].filter((j) => j.spec.schedule.kind !== 'manual');
   return until(
     view,
     what,
-    (s) => s.jobs.size >= jobs && [...s.jobs.values()].every((j) => (j.lastTickMs ?? 0) >= tMs),
+    (s) => {
+      const list = scheduled(s);
+      return list.length >= jobs && list.every((j) => (j.lastTickMs ?? 0) >= tMs);
+    },
     timeoutMs,
     (s) => {
-      const behind = [...s.jobs.values()].filter((j) => (j.lastTickMs ?? 0) < tMs);
+      const behind = scheduled(s).filter((j) => (j.lastTickMs ?? 0) < tMs);
       return `: ${behind.length} job(s) behind, e.g. ${behind
         .slice(0, 5)
         .map((j) => `${j.jobId}@${j.lastTickMs ?? '-'}`)
