@@ -10,7 +10,7 @@ import { demoProcessors } from '../../demo/processors.js';
 import { loadQueryState } from '../../services/query.js';
 import { createProjectionRunner } from '../../projections/runner.js';
 import { scheduleProjection } from '../../projections/projection.js';
-import { formatTimelineLine } from '../audit/timeline.js';
+import { formatTimelineLine, timelineEntries } from '../audit/timeline.js';
 import { resolveGlobalOptions, createCliLogger } from '../context.js';
 import type { CliDeps } from '../deps.js';
 import { parsePositiveInt } from '../parse.js';
@@ -75,7 +75,9 @@ export function registerDemo(program: Command, deps: CliDeps): void {
         });
         const tail = await consumer.consume();
         const tailing = (async () => {
-          for await (const m of tail) await say(formatTimelineLine(toRaw(m)));
+          for await (const m of tail)
+            for (const { raw, batch } of timelineEntries(toRaw(m)))
+              await say(formatTimelineLine(raw, batch));
         })();
         stops.push(async () => {
           await tail.close();
