@@ -17,6 +17,10 @@ export interface BenchConfig {
     singleJobInstances: number;
     /** TriggerJob requests in flight. */
     commandWindow: number;
+    /** Triggers per TriggerJobs command (the bulk variant, `directInstances` instances). */
+    bulkSize: number;
+    /** TriggerJobs requests in flight. */
+    bulkWindow: number;
     workerConcurrency: number;
   };
   precision: {
@@ -52,6 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           jobs: 50,
           singleJobInstances: 300,
           commandWindow: 50,
+          bulkSize: 100,
+          bulkWindow: 4,
           workerConcurrency: 64,
         },
         precision: {
@@ -75,6 +81,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           jobs: 100,
           singleJobInstances: 1000,
           commandWindow: 100,
+          bulkSize: 100,
+          bulkWindow: 4,
           workerConcurrency: 64,
         },
         precision: {

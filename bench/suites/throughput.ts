@@ -12,7 +12,7 @@ import {
 } from '../lib/jobs.js';
 import { fmt, median, pipelined } from '../lib/stats.js';
 
-type Mode = 'direct' | 'command';
+type Mode = 'direct' | 'command' | 'bulk';
 
 interface E2eResult {
   /** Instances per second, first trigger sent to the workers' last recorded outcome. */
@@ -52,6 +52,14 @@ async function e2eTrial(
       const t0 = performance.now();
       if (mode === 'direct') {
         await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
+      } else if (mode === 'bulk') {
+        const commands = Math.ceil(instances / cfg.bulkSize);
+        await pipelined(commands, cfg.bulkWindow, async (k) => {
+          const triggers = [];
+          for (let i = k * cfg.bulkSize; i < Math.min(instances, (k + 1) * cfg.bulkSize); i++)
+            triggers.push({ jobId: jobIds[i % jobs], triggerId: `b${i}` });
+          await client.send('TriggerJobs', { triggers });
+        });
       } else {
         // One lane per job set, so two of our own commands never race for one job's sequence.
         const lanes = Math.min(cfg.commandWindow, jobs);
@@ -110,6 +118,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   const DIRECT = `end to end, triggers appended to the stream (${t.jobs} jobs, ${t.directInstances} instances)`;
   const COMMAND = `end to end, TriggerJob commands (${t.jobs} jobs, ${t.commandInstances} instances)`;
   const COMMAND_RATE = `TriggerJob command rate (${t.commandWindow} in flight)`;
+  const BULK = `end to end, TriggerJobs commands of ${t.bulkSize} triggers (${t.jobs} jobs, ${t.directInstances} instances, ${t.bulkWindow} commands in flight)`;
   const SINGLE = `end to end, one manual job, triggers appended (${t.singleJobInstances} instances)`;
   c.define({ name: RAW, unit: 'msgs/s' });
   c.define({ name: RAW_DEFAULT, unit: 'msgs/s', baseline: pub });
@@ -117,6 +126,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   c.define({ name: DIRECT, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: COMMAND, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: COMMAND_RATE, unit: 'commands/s', baseline: pub });
+  c.define({ name: BULK, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: SINGLE, unit: 'instances/s', baseline: pub });
   c.setup.push(
     `one nats-server (file storage, loopback); the scheduler (startServer) and two workers (concurrency ${t.workerConcurrency} each, no-op processor) run as three forked child processes (scheduler; worker; worker), as deployed, each on its own connection; the harness (trigger sender) is the parent process`,
@@ -149,6 +159,9 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
     c.add(COMMAND, command.rate);
     c.add(COMMAND_RATE, command.sendRate);
     c.notes.push(`trial ${trial}: ${command.note}`);
+    const bulk = await e2eTrial(url, t, 'bulk', t.jobs, t.directInstances);
+    c.add(BULK, bulk.rate);
+    c.notes.push(`trial ${trial}: ${bulk.note}`);
     const single = await e2eTrial(url, t, 'direct', 1, t.singleJobInstances);
     c.add(SINGLE, single.rate);
     c.notes.push(`trial ${trial}: ${single.note}`);

@@ -46,24 +46,39 @@ export const RegisterJob = message('RegisterJob', 1, z.strictObject({ spec: jobS
 export const PauseJob = message('PauseJob', 1, target);
 export const ResumeJob = message('ResumeJob', 1, target);
 export const DeleteJob = message('DeleteJob', 1, z.strictObject({ jobId: tokenSchema }));
-export const TriggerJob = message(
-  'TriggerJob',
+/** One trigger of a job: what TriggerJob carries, and each element of TriggerJobs. */
+const trigger = z
+  .strictObject({
+    jobId: tokenSchema,
+    params,
+    /** Fire after this delay ("30s", ms); durable: survives restarts. */
+    delay: durationMs().optional(),
+    /** Or fire at this instant. */
+    at: instant.optional(),
+    /**
+     * Idempotency: the same triggerId fires once. Default: the command id (in TriggerJobs, the
+     * command id and the trigger's index).
+     */
+    triggerId: tokenSchema.optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.delay !== undefined && t.at !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['at'], message: 'give delay or at, not both' });
+  });
+export const TriggerJob = message('TriggerJob', 1, trigger);
+
+/** The most triggers one TriggerJobs command carries. */
+export const MAX_TRIGGERS_PER_COMMAND = 1000;
+
+/**
+ * Many triggers in one command (of one job or several), as a producer that has a list to hand
+ * over sends them: validated together and refused together (naming the trigger), then appended
+ * at once, each its own JobTriggerRequested.
+ */
+export const TriggerJobs = message(
+  'TriggerJobs',
   1,
-  z
-    .strictObject({
-      jobId: tokenSchema,
-      params,
-      /** Fire after this delay ("30s", ms); durable: survives restarts. */
-      delay: durationMs().optional(),
-      /** Or fire at this instant. */
-      at: instant.optional(),
-      /** Idempotency: the same triggerId fires once. Default: the command id. */
-      triggerId: tokenSchema.optional(),
-    })
-    .superRefine((t, ctx) => {
-      if (t.delay !== undefined && t.at !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['at'], message: 'give delay or at, not both' });
-    }),
+  z.strictObject({ triggers: z.array(trigger).min(1).max(MAX_TRIGGERS_PER_COMMAND) }),
 );
 export const CancelInstance = message(
   'CancelInstance',
@@ -86,6 +101,7 @@ export const commandSchemas = [
   ResumeJob,
   DeleteJob,
   TriggerJob,
+  TriggerJobs,
   CancelInstance,
   RetryInstance,
   BackfillJob,

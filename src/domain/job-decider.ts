@@ -9,6 +9,40 @@ import { tickSequence } from '../schedule/tick-sequence.js';
 import type { CommandOf } from './commands.js';
 import { MAX_BACKFILL_TICKS } from './commands.js';
 
+/**
+ * TriggerJobs: each trigger decided as a TriggerJob of its own (its trigger id defaulting to the
+ * command id and its index, so that the same command sent again is stored once), and all or
+ * none: a trigger of a job that does not exist refuses the whole command, naming the trigger.
+ */
+export function decideTriggers(
+  command: CommandOf<'TriggerJobs'>,
+  jobs: ReadonlyMap<string, JobView | undefined>,
+  ctx: EventContext,
+): Decision<JobEvent> {
+  const base = command.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 50);
+  const events: JobEvent[] = [];
+  const triggers: Record<string, unknown>[] = [];
+  command.data.triggers.forEach((t, i) => {
+    const one: CommandOf<'TriggerJob'> = {
+      ...command,
+      type: 'TriggerJob',
+      data: { ...t, triggerId: t.triggerId ?? `${base}-${i}` },
+    };
+    try {
+      const decided = decideJob(one, jobs.get(t.jobId), ctx);
+      events.push(...decided.events);
+      triggers.push(decided.reply);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      throw new ValidationError('command TriggerJobs', [
+        { path: `data.triggers.${i}.jobId`, message: err.message },
+      ]);
+    }
+  });
+  // Triggers commute with whatever races them (see TriggerJob).
+  return { events, reply: { triggered: triggers.length, triggers }, orderFree: true };
+}
+
 export type JobCommand = CommandOf<
   | 'RegisterJob'
   | 'PauseJob'

@@ -142,6 +142,52 @@ describe('the job and instance commands of the CLI', () => {
     expect((await rt.jsm.streams.info(rt.names.eventStream)).state.last_seq).toBe(before);
   });
 
+  it('triggers a job once per line of a JSON-lines file, and refuses a file with a line that is not JSON, sending nothing', async () => {
+    await cli(
+      'job',
+      'create',
+      '--name',
+      'each',
+      '--processor',
+      'sendReport',
+      '--group',
+      'reports',
+      '--manual',
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'jetsched-cli-'));
+    const file = join(dir, 'runs.jsonl');
+    await writeFile(file, ['{"to":"a"}', '{"to":"b"}', '', '{"to":"c"}', ''].join('\n'));
+    const view = await watch(rt);
+    const r = await cli('job', 'trigger', 'each', '--each', file);
+    expect(r.code, r.err).toBe(0);
+    const runs = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { instanceId: string });
+    expect(runs).toHaveLength(3);
+    await view.waitUntil(
+      (s) => runs.every((x) => s.instances.get(x.instanceId)?.status === 'succeeded'),
+      15_000,
+    );
+    expect(runs.map((x) => view.state.instances.get(x.instanceId)?.params)).toEqual([
+      { to: 'a' },
+      { to: 'b' },
+      { to: 'c' },
+    ]);
+    await view.stop();
+
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, '{"to":"a"}\nnot json\n');
+    const before = (await rt.jsm.streams.info(rt.names.eventStream)).state.last_seq;
+    const refused = await cli('job', 'trigger', 'each', '--each', bad);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/line 2: not JSON/);
+    const both = await cli('job', 'trigger', 'each', '--each', file, '--id', 'x');
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--each: give --params and --id, or --each, not both/);
+    expect((await rt.jsm.streams.info(rt.names.eventStream)).state.last_seq).toBe(before);
+  });
+
   it('fires a delayed trigger after the scheduler restarts (the trigger is an event)', async () => {
     await cli(
       'job',

@@ -97,3 +97,82 @@ describe('TriggerJob', () => {
     expect(events.map((e) => e.event.type)).toEqual(['JobDefined', 'JobDeleted']);
   });
 });
+
+describe('TriggerJobs', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
+    const handler = createCommandHandler(rt, { log: silent });
+    for (const name of ['mail', 'sms'])
+      await handler.handle(
+        command('RegisterJob', { spec: { name, processor: 'p', schedule: { manual: true } } }),
+      );
+  });
+  afterAll(async () => rt?.close());
+
+  const triggersOf = async (jobId: string) =>
+    (await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.${jobId}`)).events.filter(
+      (e) => e.event.type === 'JobTriggerRequested',
+    );
+
+  it('appends one JobTriggerRequested per trigger, over several jobs, each with its params', async () => {
+    const handler = createCommandHandler(rt, { log: silent });
+    const triggers = Array.from({ length: 30 }, (_, i) => ({
+      jobId: i % 3 === 0 ? 'sms' : 'mail',
+      params: { n: i },
+    }));
+    const cmd = command('TriggerJobs', { triggers });
+    const reply = await handler.handle(cmd);
+    expect(reply).toMatchObject({ ok: true, result: { triggered: 30 } });
+    const replied = (reply.ok ? reply.result.triggers : []) as { instanceId: string }[];
+    expect(replied[4]).toMatchObject({ jobId: 'mail', triggerId: `${cmd.id}-4` });
+    expect(replied[4]?.instanceId).toBe(`mail~t-${cmd.id}-4`);
+    const mail = await triggersOf('mail');
+    const sms = await triggersOf('sms');
+    expect([mail.length, sms.length]).toEqual([20, 10]);
+    expect(
+      sms.map((e) => (e.event.type === 'JobTriggerRequested' ? e.event.data.params : undefined)),
+    ).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27].map((n) => ({ n })));
+  });
+
+  it('is stored once when the same command is sent again (its trigger ids are the command id and the index)', async () => {
+    const handler = createCommandHandler(rt, { log: silent });
+    const before = (await triggersOf('sms')).length;
+    const cmd = command('TriggerJobs', { triggers: [{ jobId: 'sms' }, { jobId: 'sms' }] });
+    const first = await handler.handle(cmd);
+    const again = await handler.handle(cmd);
+    expect(first.ok && again.ok).toBe(true);
+    expect((await triggersOf('sms')).length).toBe(before + 2);
+  });
+
+  it('is refused whole when one trigger names a job that does not exist, naming it, and nothing is appended', async () => {
+    const handler = createCommandHandler(rt, { log: silent });
+    const before = (await triggersOf('mail')).length;
+    const reply = await handler.handle(
+      command('TriggerJobs', {
+        triggers: [{ jobId: 'mail' }, { jobId: 'mail' }, { jobId: 'nope' }],
+      }),
+    );
+    expect(reply).toMatchObject({
+      ok: false,
+      error: {
+        code: 'VALIDATION',
+        issues: [{ path: 'data.triggers.2.jobId', message: 'job "nope" not found' }],
+      },
+    });
+    expect((await triggersOf('mail')).length).toBe(before);
+  });
+
+  it('is refused for more than 1,000 triggers, or none, naming the field', async () => {
+    const handler = createCommandHandler(rt, { log: silent });
+    for (const n of [0, 1001]) {
+      const reply = await handler.handle(
+        command('TriggerJobs', { triggers: Array.from({ length: n }, () => ({ jobId: 'mail' })) }),
+      );
+      expect(reply).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION', issues: [{ path: 'data.triggers' }] },
+      });
+    }
+  });
+});

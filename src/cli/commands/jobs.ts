@@ -10,6 +10,9 @@ import type { CliDeps } from '../deps.js';
 import { writeLine } from '../output.js';
 import { readJobFile } from '../job-file.js';
 import { parsePositiveInt } from '../parse.js';
+import { invalidOption } from '../errors.js';
+import { MAX_TRIGGERS_PER_COMMAND } from '../../domain/commands.js';
+import { readFile } from 'node:fs/promises';
 
 function parseJson(flag: string, raw: string | undefined): unknown {
   if (raw === undefined) return undefined;
@@ -20,6 +23,40 @@ function parseJson(flag: string, raw: string | undefined): unknown {
       { path: flag, message: `not JSON: ${(err as Error).message}` },
     ]);
   }
+}
+
+/** The params of one run per non-empty line of a JSON-lines file; a line that is not JSON is refused, naming it. */
+async function readParamsLines(file: string): Promise<unknown[]> {
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  const runs: unknown[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    runs.push(parseJson(`--each ${file} line ${i + 1}`, line));
+  });
+  if (runs.length === 0) throw invalidOption('--each', `${file} holds no line to run`);
+  return runs;
+}
+
+/** Runs split into commands of at most 1,000 triggers and about 512 KiB (NATS allows 1 MiB a message). */
+function commandSized(runs: readonly unknown[]): unknown[][] {
+  const chunks: unknown[][] = [];
+  let chunk: unknown[] = [];
+  let bytes = 0;
+  for (const params of runs) {
+    const size = Buffer.byteLength(JSON.stringify(params) ?? '') + 100;
+    if (
+      chunk.length > 0 &&
+      (chunk.length === MAX_TRIGGERS_PER_COMMAND || bytes + size > 512 * 1024)
+    ) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(params);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 export function registerJobs(program: Command, deps: CliDeps): void {
@@ -142,16 +179,34 @@ export function registerJobs(program: Command, deps: CliDeps): void {
     .option('--delay <duration>', 'e.g. 30s')
     .option('--at <time>', 'ISO 8601 time')
     .option('--id <triggerId>', 'idempotency id: the same id fires once')
+    .option(
+      '--each <file>',
+      'one run per line of a JSON-lines file, the line being its params (sent as TriggerJobs commands of up to 1,000 runs); prints one line per run',
+    )
     .action(
       async (
         jobId: string,
-        o: { params?: string; delay?: string; at?: string; id?: string },
+        o: { params?: string; delay?: string; at?: string; id?: string; each?: string },
         cmd: Command,
       ) => {
         const data: Record<string, unknown> = { jobId };
-        if (o.params !== undefined) data.params = parseJson('--params', o.params);
         if (o.delay) data.delay = o.delay;
         if (o.at) data.at = o.at;
+        if (o.each !== undefined) {
+          if (o.params !== undefined || o.id !== undefined)
+            throw invalidOption('--each', 'give --params and --id, or --each, not both');
+          const runs = await readParamsLines(o.each);
+          await deps.withRuntime(cmd, async (rt) => {
+            const client = createClient(rt, { localFallback: true });
+            for (const chunk of commandSized(runs)) {
+              const triggers = chunk.map((params) => ({ ...data, params }));
+              const reply = await client.send('TriggerJobs', { triggers });
+              for (const t of reply.result.triggers as unknown[]) await out(JSON.stringify(t));
+            }
+          });
+          return;
+        }
+        if (o.params !== undefined) data.params = parseJson('--params', o.params);
         if (o.id) data.triggerId = o.id;
         await deps.withRuntime(cmd, async (rt) => {
           const reply = await createClient(rt, { localFallback: true }).send('TriggerJob', data);

@@ -10,11 +10,11 @@ import {
 } from '../../events/errors.js';
 import type { JetschedEvent } from '../../events/event.js';
 import { subjects } from '../../events/subjects.js';
-import { commandSchema, type Command } from '../../domain/commands.js';
-import { decideJob, type JobCommand } from '../../domain/job-decider.js';
+import { commandSchema, type Command, type CommandOf } from '../../domain/commands.js';
+import { decideJob, decideTriggers, type JobCommand } from '../../domain/job-decider.js';
 import { decideCancel } from '../../domain/instance-decider.js';
 import { loadInstance, listJobIds } from './load.js';
-import { directJobSource, type JobSource } from './job-index.js';
+import { directJobSource, type JobSource, type LoadedJob } from './job-index.js';
 import type { WorkerHeartbeat } from '../worker/heartbeat.js';
 import type { Clock } from '../scheduler/clock.js';
 import { systemClock } from '../scheduler/clock.js';
@@ -127,6 +127,35 @@ export function createCommandHandler(
   }
 
   /**
+   * Many triggers at once: each job looked up once (from the fold; from the stream when the fold
+   * does not know it, as a job registered a moment ago), decided together, and appended together
+   * without sequence checks (triggers commute with what races them).
+   */
+  async function triggerMany(command: CommandOf<'TriggerJobs'>): Promise<CommandReply> {
+    const loaded = new Map<string, LoadedJob>();
+    for (const jobId of new Set(command.data.triggers.map((t) => t.jobId))) {
+      let job = await jobs.load(jobId, { optimistic: true });
+      if (!job.checked && (!job.view || job.view.status === 'deleted'))
+        job = await jobs.load(jobId);
+      loaded.set(jobId, job);
+    }
+    const views = new Map([...loaded].map(([jobId, job]) => [jobId, job.view]));
+    const { events, reply } = decideTriggers(command, views, {
+      actor: command.actor,
+      nowMs: clock.now(),
+    });
+    const appended = await Promise.all(
+      events.map(async (e) => {
+        const job = loaded.get(e.data.jobId);
+        if (!job) throw new Error(`TriggerJobs: no subject for job ${e.data.jobId}`);
+        const ack = await store.append(job.subject, e);
+        return { seq: ack.seq, type: e.type, ...(ack.duplicate && { duplicate: true }) };
+      }),
+    );
+    return { ok: true, result: reply, appended };
+  }
+
+  /**
    * A processor no live worker of the job's group offers is refused, naming the field. With no
    * live worker in the group at all, the job is accepted: its workers may simply not be up yet.
    */
@@ -202,6 +231,8 @@ export function createCommandHandler(
           appended,
         };
       }
+      case 'TriggerJobs':
+        return triggerMany(command);
       case 'DeleteJob':
       case 'TriggerJob':
       case 'BackfillJob':
