@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decideJob, type JobCommand } from '../../src/domain/job-decider.js';
+import { decideJob, decideTriggers, type JobCommand } from '../../src/domain/job-decider.js';
 import { parseCommand } from '../../src/services/commands/handler.js';
+import type { CommandOf } from '../../src/domain/commands.js';
 import { NotFoundError, RejectedError, ValidationError } from '../../src/events/errors.js';
 import { evolveJob, type JobView } from '../../src/projections/job-view.js';
 
@@ -209,5 +210,61 @@ describe('command validation', () => {
     expect(() =>
       parseCommand({ type: 'ExplodeJob', v: 1, id: 'c', atMs: T0, actor, data: {} }),
     ).toThrow(/type/);
+  });
+});
+
+describe('TriggerJobs decider', () => {
+  const many = (triggers: unknown[], id = `c${++n}`) =>
+    parseCommand({
+      type: 'TriggerJobs',
+      v: 1,
+      id,
+      atMs: T0,
+      actor,
+      data: { triggers },
+    }) as CommandOf<'TriggerJobs'>;
+
+  it('decides each trigger as a TriggerJob, its id defaulting to the command id and its index', () => {
+    const report = given(register()).state();
+    const { events, reply } = decideTriggers(
+      many(
+        [
+          { jobId: 'report', params: { n: 1 } },
+          { jobId: 'report', triggerId: 'mine' },
+        ],
+        'c-9',
+      ),
+      new Map([['report', report]]),
+      { actor, nowMs: T0 },
+    );
+    expect(events.map((e) => e.type === 'JobTriggerRequested' && e.data.triggerId)).toEqual([
+      'c-9-0',
+      'mine',
+    ]);
+    expect(events[0]).toMatchObject({ id: 'trigger:report:c-9-0', data: { params: { n: 1 } } });
+    expect(reply).toMatchObject({ triggered: 2, triggers: [{ instanceId: 'report~t-c-9-0' }, {}] });
+  });
+
+  it('refuses all of them when one names a deleted or unknown job, naming that trigger', () => {
+    const deleted = given(register(), cmd('DeleteJob', { jobId: 'report' })).state();
+    const jobs = new Map([['report', deleted]]);
+    const command = many([{ jobId: 'report' }]);
+    expect(() => decideTriggers(command, jobs, { actor, nowMs: T0 })).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION',
+        issues: [{ path: 'data.triggers.0.jobId', message: 'job "report" not found' }],
+      }),
+    );
+  });
+
+  it('appends nothing for a trigger already pending, and says so', () => {
+    const command = many([{ jobId: 'report', triggerId: 't1' }]);
+    const pending = given(register(), cmd('TriggerJob', { jobId: 'report', triggerId: 't1' }));
+    const { events, reply } = decideTriggers(command, new Map([['report', pending.state()]]), {
+      actor,
+      nowMs: T0,
+    });
+    expect(events).toEqual([]);
+    expect(reply).toMatchObject({ triggered: 1, triggers: [{ duplicate: true }] });
   });
 });
