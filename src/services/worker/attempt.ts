@@ -275,12 +275,7 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     } catch (err) {
       if (err instanceof ConcurrencyError) {
         log.warn(
-          {
-            instanceId,
-            attempt,
-            expectedSeq: err.expectedSeq,
-            outcome: outcome.ok ? 'succeeded' : 'failed',
-          },
+          { expectedSeq: err.expectedSeq, outcome: outcome.ok ? 'succeeded' : 'failed' },
           'late report refused: the attempt was ended meanwhile (timed out or cancelled)',
         );
         ended = true;
