@@ -149,7 +149,7 @@ export function createJsPublisher(
    * queued, and an append's callers reach it from many).
    */
   const queued: { token: string; subject: string; payload: Uint8Array; headers: MsgHdrs }[] = [];
-  function send(): void {
+  function flushQueued(): void {
     const reply = listen();
     for (const q of queued.splice(0)) {
       try {
@@ -197,7 +197,7 @@ export function createJsPublisher(
           reject,
         });
         queued.push({ token, subject, payload, headers: h });
-        if (queued.length === 1) setImmediate(send);
+        if (queued.length === 1) setImmediate(flushQueued);
         sweeper ??= setInterval(sweep, sweepEveryMs);
       });
     },

@@ -1,9 +1,52 @@
 import pino from 'pino';
-import type { Runtime } from '../../src/services/runtime.js';
+import { afterAll, beforeAll } from 'vitest';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { startServer } from '../../src/services/server.js';
+import { createWorker } from '../../src/services/worker/index.js';
+import type { Processor } from '../../src/services/worker/types.js';
+import { uniquePrefix } from '../support/nats.js';
 import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
 import { unbatched } from '../../src/events/fires.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/**
+ * A server (scheduler + command endpoint, `sched-1`) and one worker (`w-1`, group "default") on a
+ * fresh prefix, for the tests of one file: started in beforeAll, stopped in afterAll. The returned
+ * object's `rt` is set once beforeAll has run.
+ */
+export function useServerAndWorker(
+  nats: { readonly url: string },
+  processors: Record<string, Processor>,
+): { rt: Runtime } {
+  const env = {} as { rt: Runtime };
+  const stops: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    const rt = await openRuntime({
+      nats: { servers: nats.url },
+      prefix: uniquePrefix(),
+      log: silent,
+    });
+    env.rt = rt;
+    const server = await startServer({ runtime: rt, schedulerId: 'sched-1', log: silent });
+    stops.push(() => server.stop());
+    const worker = createWorker({
+      runtime: rt,
+      group: 'default',
+      processors,
+      workerId: 'w-1',
+      log: silent,
+      pullExpiresMs: 1000,
+    });
+    await worker.start();
+    stops.push(() => worker.stop());
+  });
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await env.rt?.close();
+  });
+  return env;
+}
 
 /** Every decodable event in the stream, in order. */
 export async function allEvents(rt: Runtime): Promise<StoredEvent[]> {

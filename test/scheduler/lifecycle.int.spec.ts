@@ -1,21 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { startServer } from '../../src/services/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../src/services/runtime.js';
 import { DEFAULT_FIRE_AHEAD_MS } from '../../src/services/scheduler/scheduler.js';
 import { createWorker } from '../../src/services/worker/index.js';
 import type { Processor } from '../../src/services/worker/types.js';
 import { createClient } from '../../src/services/commands/client.js';
 import { ValidationError } from '../../src/events/errors.js';
 import { subjects } from '../../src/events/subjects.js';
-import { useNats, uniquePrefix } from '../support/nats.js';
+import { useNats } from '../support/nats.js';
 import type { ScheduleState } from '../../src/projections/state.js';
-import { allEvents, eventually, ofType, silent, watch } from './helpers.js';
+import { allEvents, eventually, ofType, silent, useServerAndWorker, watch } from './helpers.js';
 
 const nats = useNats();
 
 describe('scheduler and workers on a real nats-server', () => {
   let rt: Runtime;
-  const stops: (() => Promise<void>)[] = [];
   const aborted = new Map<string, string>();
   const processors: Record<string, Processor> = {
     ok: async () => 'done',
@@ -36,24 +34,9 @@ describe('scheduler and workers on a real nats-server', () => {
       }),
   };
 
-  beforeAll(async () => {
-    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
-    const server = await startServer({ runtime: rt, schedulerId: 'sched-1', log: silent });
-    stops.push(() => server.stop());
-    const worker = createWorker({
-      runtime: rt,
-      group: 'default',
-      processors,
-      workerId: 'w-1',
-      log: silent,
-      pullExpiresMs: 1000,
-    });
-    await worker.start();
-    stops.push(() => worker.stop());
-  });
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await rt?.close();
+  const env = useServerAndWorker(nats, processors);
+  beforeAll(() => {
+    rt = env.rt;
   });
 
   /** The JobFired that created an instance (its data). */

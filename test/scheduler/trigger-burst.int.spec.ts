@@ -3,49 +3,31 @@
  * scheduler records as many as fit in one append (a JobFiredBatch) instead of one round trip each.
  */
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { startServer } from '../../src/services/server.js';
-import { createWorker } from '../../src/services/worker/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../src/services/runtime.js';
 import { createClient } from '../../src/services/commands/client.js';
 import { loadInstance } from '../../src/services/commands/load.js';
 import { runAudit } from '../../src/cli/commands/audit.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
 import { isTerminal } from '../../src/projections/instance-view.js';
-import { useNats, uniquePrefix } from '../support/nats.js';
-import { allEvents, ofType, silent, watch } from './helpers.js';
+import { useNats } from '../support/nats.js';
+import { allEvents, ofType, useServerAndWorker, watch } from './helpers.js';
 
 const nats = useNats();
 const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
 
 describe('a burst of triggers on one job', () => {
   let rt: Runtime;
-  const stops: (() => Promise<void>)[] = [];
   const ran: string[] = [];
 
-  beforeAll(async () => {
-    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
-    const server = await startServer({ runtime: rt, schedulerId: 'sched-1', log: silent });
-    stops.push(() => server.stop());
-    const worker = createWorker({
-      runtime: rt,
-      group: 'default',
-      processors: {
-        mail: async (ctx) => {
-          ran.push(ctx.instanceId);
-          return ctx.params;
-        },
-      },
-      workerId: 'w-1',
-      log: silent,
-      pullExpiresMs: 1000,
-    });
-    await worker.start();
-    stops.push(() => worker.stop());
+  const env = useServerAndWorker(nats, {
+    mail: async (ctx) => {
+      ran.push(ctx.instanceId);
+      return ctx.params;
+    },
   });
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await rt?.close();
+  beforeAll(() => {
+    rt = env.rt;
   });
 
   it('is fired in as few appends as fit, each trigger exactly once, and every instance runs once', async () => {

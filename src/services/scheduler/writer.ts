@@ -89,27 +89,17 @@ export function createWriter(
      * tasks as {@link fire} does. `taken`: how many of `fires` were recorded (at least one).
      */
     async fireMany(job: JobView, fires: readonly FireRequest[], ctx: EventContext) {
-      const first = fires[0];
+      const [first, ...more] = fires;
       if (!first) throw new RangeError('fireMany: no fires');
-      if (fires.length === 1) return { fired: [await this.fire(job, first, ctx)], taken: 1 };
-      const batch: FiredData[] = [];
-      let chars = 0;
-      for (const fire of fires) {
-        const data = firedData(job, fire, job.runs + 1 + batch.length);
-        chars += JSON.stringify(data).length;
-        if (
-          batch.length > 0 &&
-          (chars > BATCH_BUDGET_CHARS || batch.length === MAX_FIRES_PER_BATCH)
-        )
-          break;
-        batch.push(data);
-      }
-      if (batch.length === 1) return { fired: [await this.fire(job, first, ctx)], taken: 1 };
+      const batch = more.length > 0 ? fitting(job, firedData(job, first, job.runs + 1), more) : [];
+      const head = batch[0];
+      if (!head || batch.length === 1)
+        return { fired: [await this.fire(job, first, ctx)], taken: 1 };
       const event = makeEvent(
         'JobFiredBatch',
         { jobId: job.jobId, fires: batch },
         ctx,
-        msgIds.fireBatch(batch[0]?.instanceId ?? '', batch.length),
+        msgIds.fireBatch(head.instanceId, batch.length),
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
       const fired = batch.map((data) => ({
@@ -259,6 +249,20 @@ type FiredData = Omit<EventData<'JobFired'>, 'jobId'>;
  * batch stays well under the event size cap (256 KiB).
  */
 const BATCH_BUDGET_CHARS = 64 * 1024;
+
+/** `head` and as many of the fires after it as one JobFiredBatch takes, numbered on from it. */
+function fitting(job: JobView, head: FiredData, more: readonly FireRequest[]): FiredData[] {
+  const batch = [head];
+  let chars = JSON.stringify(head).length;
+  for (const fire of more) {
+    if (batch.length === MAX_FIRES_PER_BATCH) break;
+    const data = firedData(job, fire, head.runNumber + batch.length);
+    chars += JSON.stringify(data).length;
+    if (chars > BATCH_BUDGET_CHARS) break;
+    batch.push(data);
+  }
+  return batch;
+}
 
 function firedData(job: JobView, fire: FireRequest, runNumber: number): FiredData {
   const instanceId = instanceIdFor(job.jobId, fire.instanceSuffix ?? String(fire.fireTimeMs));
