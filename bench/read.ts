@@ -4,8 +4,7 @@
  * Usage: node dist/bench/read.js [events=1000000] [runs=3]
  */
 import { readFileSync } from 'node:fs';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { createInbox } from '@nats-io/transport-node';
+import { DeliverPolicy } from '@nats-io/jetstream';
 import { lastStreamSeq, openBenchRuntime, uniquePrefix, withNatsServer } from './lib/nats.js';
 import { writeDataset } from './lib/dataset.js';
 import { readCounted } from './lib/raw-read.js';
@@ -20,38 +19,42 @@ function cpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-/** An ephemeral push consumer (no acks, flow control) read through a plain core subscription. */
-async function pushSubscription(rt: Runtime, end: number): Promise<number> {
-  const inbox = createInbox();
+/** The client's ordered (pull) consumer in callback mode, as the projection runner reads. */
+async function orderedPull(rt: Runtime, end: number): Promise<number> {
+  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
+    deliver_policy: DeliverPolicy.All,
+  });
   let n = 0;
   let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const sub = rt.nc.subscribe(inbox, {
-    callback: (_err, m) => {
-      const reply = m.reply;
-      if (!reply) return;
-      if (!reply.startsWith('$JS.ACK.')) {
-        m.respond(); // flow control
-        return;
-      }
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const messages = await consumer.consume({
+    max_messages: 2048,
+    callback: (m) => {
       n++;
-      // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
-      const parts = reply.split('.');
-      const seq = Number(parts[parts.length - 4]);
-      if (seq >= end) done();
+      if (m.seq >= end) done();
     },
   });
-  const info = await rt.jsm.consumers.add(rt.names.eventStream, {
-    deliver_subject: inbox,
+  await finished;
+  await messages.close();
+  return n;
+}
+
+/** The client's ordered push consumer (flow control, heartbeats, gap recovery) in callback mode. */
+async function orderedPush(rt: Runtime, end: number): Promise<number> {
+  const consumer = await rt.js.consumers.getPushConsumer(rt.names.eventStream, {
     deliver_policy: DeliverPolicy.All,
-    ack_policy: AckPolicy.None,
-    flow_control: true,
-    idle_heartbeat: 5_000_000_000,
-    inactive_threshold: 30_000_000_000,
+  });
+  let n = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const messages = await consumer.consume({
+    callback: (m) => {
+      n++;
+      if (m.seq >= end) done();
+    },
   });
   await finished;
-  sub.unsubscribe();
-  await rt.jsm.consumers.delete(rt.names.eventStream, info.name).catch(() => undefined);
+  await messages.close();
   return n;
 }
 
@@ -93,8 +96,9 @@ await withNatsServer(async (server) => {
     });
     const end = await lastStreamSeq(rt.jsm, rt.names.eventStream);
     const ways: [string, () => Promise<number>][] = [
-      ['ordered consumer, callback', () => readCounted(rt, end)],
-      ['push consumer, core subscription', () => pushSubscription(rt, end)],
+      ['ordered consumer, callback', () => orderedPull(rt, end)],
+      ['ordered push consumer, callback', () => orderedPush(rt, end)],
+      ['readOrdered (push consumer, plain subscription)', () => readCounted(rt, end)],
       ['direct get, batches of 10,000', () => directBatches(rt, end, 10_000)],
     ];
     for (let run = 1; run <= runs; run++) {

@@ -1,26 +1,19 @@
-import { DeliverPolicy } from '@nats-io/jetstream';
+import { readOrdered } from '../../src/events/ordered-read.js';
 import type { Runtime } from '../../src/services/runtime.js';
 
 /**
- * Reads the whole event stream up to sequence `end` through an ordered consumer in callback mode
- * (as EventStore.scan reads), counting the messages without decoding them: the physical limit of
- * a rebuild's read. Resolves with the count once `end` was delivered.
+ * Reads the whole event stream up to sequence `end` with the reader a rebuild uses
+ * (`readOrdered`: an ephemeral push consumer on a plain subscription), in this thread, counting
+ * the messages without decoding them: the physical limit of a rebuild's read. Resolves with the
+ * count once `end` was delivered.
  */
 export async function readCounted(rt: Runtime, end: number): Promise<number> {
-  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
-    deliver_policy: DeliverPolicy.All,
-  });
   let n = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  const messages = await consumer.consume({
-    max_messages: 2048,
-    callback: (m) => {
-      n++;
-      if (m.seq >= end) done();
-    },
-  });
-  await finished;
-  await messages.close();
+  await readOrdered(
+    rt.nc,
+    rt.jsm,
+    { stream: rt.names.eventStream, filters: [], fromSeq: 1, end, stallMs: 5000, resumes: 3 },
+    () => n++,
+  );
   return n;
 }

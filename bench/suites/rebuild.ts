@@ -17,9 +17,8 @@ import type { Runtime } from '../../src/services/runtime.js';
 import { fmt } from '../lib/stats.js';
 
 /**
- * Physical limit of reading: every message of the stream through an ordered consumer in callback
- * mode (as EventStore.scan reads; the fastest of the ways bench/read.ts compares), counted, not
- * decoded.
+ * Physical limit of reading: every message of the stream through the reader a rebuild uses
+ * (`readOrdered`), in this thread, counted, not decoded.
  */
 async function rawRead(rt: Runtime, end: number): Promise<number> {
   const t0 = performance.now();
@@ -55,13 +54,13 @@ export async function rebuildSuite(url: string, cfg: BenchConfig, c: Collector):
     const H = ds.hotInstances.toLocaleString('en-US');
     c.setup.push(
       `one nats-server; ${E} valid events (${ds.jobs} jobs; ${ds.instances.toLocaleString('en-US')} instances, each JobFired (dispatching attempt 1) + InstanceStarted + InstanceSucceeded), built with makeEvent, encoded with encodeEvent and published raw (pipelined, 1000 in flight, no headers or dedup ids); ${H} of the instances are in partition 0`,
-      'rebuild: `rebuild(store, scheduleProjection)` from sequence 1 to the end (everything decoded with zod and folded); baseline: the same messages through an ordered consumer in callback mode, counted only (until 2026-12-04 through its async iterator, a slower read: see bench/read.ts)',
+      "rebuild: `rebuild(store, scheduleProjection)` from sequence 1 to the end: read in a reader thread (`readOrdered`, its own connection), everything decoded with zod and folded in the calling thread; baseline: the same reader in one thread, counting only (until 2026-12-06 the rebuild read in its own thread through the client's ordered consumer, which was also the baseline: see bench/read.ts)",
       `snapshot: partition 0 folded with scheduleProjection (the query-side projection, which keeps all ${H} instances), saved with the snapshot store; restore = \`createProjectionRunner({ snapshots }).start()\` until caught up (empty tail); baseline: fetching the snapshot's KV entries without parsing them`,
     );
     c.note(
       `wrote ${E} events in ${fmt(ds.writeMs / 1000)} s (${fmt(ds.events / (ds.writeMs / 1000))} events/s, encodeEvent validation included)`,
     );
-    const readBase = baseline('raw ordered-consumer read', 'events/s');
+    const readBase = baseline('raw read (readOrdered, one thread)', 'events/s');
     const fetchBase = baseline('raw KV fetch of the snapshot', 's');
     const REBUILD = `rebuild from zero over ${E} events`;
     const RESTORE = `restore a partition with ${H} instances from a snapshot`;

@@ -42,9 +42,14 @@ export type Decoded =
 
 /** Decodes bytes read from the stream; never throws. */
 export function decodeEvent(bytes: Uint8Array): Decoded {
+  return decodeEventText(decoder.decode(bytes));
+}
+
+/** Decodes the JSON text of a message read from the stream; never throws. */
+export function decodeEventText(text: string): Decoded {
   let raw: unknown;
   try {
-    raw = JSON.parse(decoder.decode(bytes));
+    raw = JSON.parse(text);
   } catch (err) {
     return { ok: false, reason: 'not-json', detail: (err as Error).message };
   }

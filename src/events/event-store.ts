@@ -6,11 +6,22 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { ConcurrencyError } from './errors.js';
-import { decodeEvent, encodeEvent, encodeTrusted, MAX_EVENT_BYTES, type Decoded } from './codec.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  decodeEvent,
+  decodeEventText,
+  encodeEvent,
+  encodeTrusted,
+  MAX_EVENT_BYTES,
+  type Decoded,
+} from './codec.js';
 import type { JetschedEvent, StoredEvent } from './event.js';
-import type { Names } from './subjects.js';
+import { subjects as subjectNames, type Names } from './subjects.js';
 import type { JsPublisher } from './publisher.js';
 import { asking } from './request-timeout.js';
+import { readOrdered, ReplayStalledError, type ReadRange } from './ordered-read.js';
+
+export { ReplayStalledError } from './ordered-read.js';
 
 /**
  * JetStream's API error codes for a failed `Nats-Expected-Last-Subject-Sequence` check: 10071 on a
@@ -52,7 +63,25 @@ export interface ReplayOptions {
   toSeq?: number;
   fromTimeMs?: number;
   toTimeMs?: number;
+  /**
+   * For long reads (rebuilds): read in a thread of its own while this one decodes and visits,
+   * when the store was given a {@link ThreadReader} and the range spans at least its
+   * `threadMinRange` sequences. Only `scan` honours it.
+   */
+  inThread?: boolean;
 }
+
+/**
+ * Reads a range of the event stream in another thread (with its own connection), handing each
+ * message's JSON text back to this one, in order. Same contract as {@link readOrdered}.
+ */
+export type ThreadReader = (
+  range: ReadRange,
+  visit: (seq: number, subject: string, storedAtMs: number, json: string) => void,
+) => Promise<number>;
+
+/** Below this many sequences a reader thread costs more (its start, its connection) than it saves. */
+export const DEFAULT_THREAD_MIN_RANGE = 50_000;
 
 export interface EventStore {
   readonly names: Names;
@@ -82,22 +111,8 @@ export function isWrongLastSequence(err: unknown): boolean {
 /** How many times a stalled replay is resumed with a new consumer before it gives up. */
 const REPLAY_RESUMES = 3;
 
-/** A replay's consumers kept delivering nothing: the read gives up rather than wait forever. */
-export class ReplayStalledError extends Error {
-  override readonly name = 'ReplayStalledError';
-  constructor(
-    readonly filterSubjects: string[],
-    readonly atSeq: number,
-    readonly endSeq: number,
-    readonly silentMs: number,
-  ) {
-    super(
-      `reading ${filterSubjects.join(', ')} stalled at sequence ${atSeq} of ${endSeq}: nothing delivered for ${silentMs} ms over ${REPLAY_RESUMES + 1} consumers`,
-    );
-  }
-}
-
 export function createEventStore(deps: {
+  nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   /** Appends go through it (pipelined acks); reads use `js`. */
@@ -110,8 +125,12 @@ export function createEventStore(deps: {
    * then stays silent). Default 5000 ms.
    */
   replayStallMs?: number;
+  /** Enables {@link ReplayOptions.inThread}. */
+  readInThread?: ThreadReader;
+  /** The shortest range read in a thread. Default {@link DEFAULT_THREAD_MIN_RANGE}. */
+  threadMinRange?: number;
 }): EventStore {
-  const { js, jsm, names, publisher } = deps;
+  const { nc, js, jsm, names, publisher } = deps;
   const maxBytes = deps.maxEventBytes ?? MAX_EVENT_BYTES;
   const replayStallMs = deps.replayStallMs ?? 5000;
 
@@ -165,7 +184,9 @@ export function createEventStore(deps: {
   async function rangeOf(
     opts: ReplayOptions,
   ): Promise<{ filters: string[]; fromSeq: number | undefined; end: number } | undefined> {
-    const filters = opts.filterSubjects?.length ? opts.filterSubjects : [`${names.prefix}.evt.>`];
+    const filters = opts.filterSubjects?.length
+      ? opts.filterSubjects
+      : [subjectNames.eventsAll(names)];
     // The end is the last matching message now. Later appends are not waited for.
     let end = 0;
     for (const f of filters) end = Math.max(end, await lastSeq(f));
@@ -237,68 +258,29 @@ export function createEventStore(deps: {
   }
 
   async function scan(opts: ReplayOptions, visit: (raw: RawStoredEvent) => void): Promise<number> {
-    const range = await rangeOf(opts);
-    if (!range) return 0;
-    const { filters, end } = range;
-    let fromSeq = range.fromSeq;
-    let last = 0;
-    for (let resumed = 0; ; resumed++) {
-      const consumer = await readFrom(filters, fromSeq);
-      let finished = false;
-      let failure: Error | undefined;
-      let lastDelivery = Date.now();
-      let wake!: () => void;
-      const woken = new Promise<void>((r) => (wake = r));
-      const finish = () => {
-        finished = true;
-        wake();
-      };
-      // Messages are visited inside the client's socket handler, one after another: the next is
-      // not parsed before `visit` returns, so a slow fold holds the read back.
-      const messages = await consumer.consume({
-        max_messages: 2048,
-        callback: (m) => {
-          if (finished) return;
-          lastDelivery = Date.now();
-          if (m.seq <= last) return; // delivered again after a consumer reset: visited already
-          try {
-            const item = toRaw(m);
-            if (item.seq > end || (opts.toTimeMs !== undefined && item.storedAtMs > opts.toTimeMs))
-              return finish();
-            visit(item);
-            last = item.seq;
-            fromSeq = item.seq + 1;
-            if (item.seq >= end || m.info.pending === 0) finish();
-          } catch (err) {
-            failure = err instanceof Error ? err : new Error(String(err));
-            finish();
-          }
-        },
-      });
-      const watchdog = setInterval(
-        () => {
-          if (Date.now() - lastDelivery >= replayStallMs) wake();
-        },
-        Math.min(250, replayStallMs),
+    const found = await rangeOf(opts);
+    if (!found) return 0;
+    const whole = found.filters.length === 1 && found.filters[0] === subjectNames.eventsAll(names);
+    const range: ReadRange = {
+      stream: names.eventStream,
+      // Every event: read without a filter, which spares the server matching each subject.
+      filters: whole ? [] : found.filters,
+      fromSeq: found.fromSeq ?? 1,
+      end: found.end,
+      ...(opts.toTimeMs !== undefined && { toTimeMs: opts.toTimeMs }),
+      stallMs: replayStallMs,
+      resumes: REPLAY_RESUMES,
+    };
+    const { readInThread, threadMinRange = DEFAULT_THREAD_MIN_RANGE } = deps;
+    if (opts.inThread && readInThread && range.end - range.fromSeq + 1 >= threadMinRange)
+      return readInThread(range, (seq, subject, storedAtMs, json) =>
+        visit({ seq, subject, storedAtMs, decoded: decodeEventText(json) }),
       );
-      let closedWith: Error | undefined;
-      void messages.closed().then((r) => {
-        if (r instanceof Error) closedWith = r;
-        wake();
-      });
-      try {
-        await woken;
-      } finally {
-        clearInterval(watchdog);
-        await messages.close();
-      }
-      if (failure) throw failure;
-      if (finished) return last;
-      if (closedWith) throw closedWith;
-      // Silent (or closed without a word): resumed with a new consumer from where it stopped.
-      if (resumed >= REPLAY_RESUMES)
-        throw new ReplayStalledError(filters, fromSeq ?? 1, end, replayStallMs * (resumed + 1));
-    }
+    // Messages are visited inside the client's socket handler, one after another: the next is
+    // not parsed before `visit` returns, so a slow fold holds the read back.
+    return readOrdered(nc, jsm, range, (seq, subject, storedAtMs, data) =>
+      visit({ seq, subject, storedAtMs, decoded: decodeEvent(data) }),
+    );
   }
 
   async function readHistory(filterSubject: string) {

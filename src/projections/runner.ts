@@ -321,6 +321,7 @@ export async function rebuild<S>(
     {
       ...(opts.filterSubjects && { filterSubjects: opts.filterSubjects }),
       fromSeq: seq + 1,
+      inThread: true,
     },
     (raw) => {
       if (raw.decoded.ok) {

@@ -11,6 +11,7 @@ import { createJsPublisher, type JsPublisher } from '../events/publisher.js';
 import { ensureStore, type Buckets, type StoreOptions } from '../events/streams.js';
 import { DEFAULT_PARTITIONS, names as makeNames, type Names } from '../events/subjects.js';
 import { connectNats, type NatsOptions } from './connect.js';
+import { createThreadReader } from './reader-thread/spawn.js';
 
 /** How long a JetStream request or publish waits for its answer. */
 const JS_TIMEOUT_MS = 10_000;
@@ -53,7 +54,15 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     throw err;
   }
   const publisher = createJsPublisher(nc, { timeoutMs: JS_TIMEOUT_MS });
-  const store = createEventStore({ js, jsm, publisher, names });
+  const readInThread = createThreadReader(opts.nats);
+  const store = createEventStore({
+    nc,
+    js,
+    jsm,
+    publisher,
+    names,
+    ...(readInThread && { readInThread }),
+  });
   return {
     nc,
     js,

@@ -135,24 +135,23 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     const subject = subjects.job(rt.names, 5, 'quiet');
     for (const type of ['JobPaused', 'JobResumed', 'JobPaused'] as const)
       await rt.store.append(subject, makeEvent(type, { jobId: 'quiet' }, ctx('q')));
-    const storeOver = (js: Runtime['js']) =>
+    const storeOver = ({ jsm }: { jsm: Runtime['jsm'] }) =>
       createEventStore({
-        js,
-        jsm: rt.jsm,
+        nc: rt.nc,
+        js: rt.js,
+        jsm,
         publisher: rt.publisher,
         names: rt.names,
         replayStallMs: 300,
       });
 
     const once = countingConsumers(rt);
-    const { events } = await storeOver(once.js).readHistory(subject);
+    const { events } = await storeOver(once).readHistory(subject);
     expect(events.map((e) => e.event.type)).toEqual(['JobPaused', 'JobResumed', 'JobPaused']);
     expect(once.requested).toHaveLength(2); // the silent one, then its replacement
 
     const never = countingConsumers(rt, { silentAll: true });
-    await expect(storeOver(never.js).readHistory(subject)).rejects.toBeInstanceOf(
-      ReplayStalledError,
-    );
+    await expect(storeOver(never).readHistory(subject)).rejects.toBeInstanceOf(ReplayStalledError);
     expect(never.requested).toHaveLength(4);
   });
 }

@@ -1,29 +1,31 @@
 import type { Runtime } from '../../src/services/runtime.js';
 
 /**
- * A JetStream client that counts the consumers asked of it. With `silentFirst`, the first one is
- * real but filtered to nothing, so it never delivers: what a consumer that went silent looks like
- * to its reader. With `silentAll`, every one is.
+ * JetStream clients that count the consumers asked of them: ordered consumers through
+ * `js.consumers.get` (projection runners), push consumers through `jsm.consumers.add` (the event
+ * store's reads). With `silentFirst`, the first one is real but filtered to nothing, so it never
+ * delivers: what a consumer that went silent looks like to its reader. With `silentAll`, every
+ * one is.
  */
 export function countingConsumers(rt: Runtime, { silentFirst = true, silentAll = false } = {}) {
   const requested: unknown[] = [];
-  const consumers = new Proxy(rt.js.consumers, {
-    get(target, prop) {
-      if (prop !== 'get') return Reflect.get(target, prop, target) as unknown;
-      return (stream: string, opts: Parameters<typeof target.get>[1]) => {
-        requested.push(opts);
-        const silent =
-          typeof opts === 'object' && (silentAll || (silentFirst && requested.length === 1));
-        return target.get(
-          stream,
-          silent ? { ...opts, filter_subjects: [`${rt.names.prefix}.evt.none`] } : opts,
-        );
-      };
-    },
-  });
-  const js = new Proxy(rt.js, {
-    get: (target, prop) =>
-      prop === 'consumers' ? consumers : (Reflect.get(target, prop, target) as unknown),
-  });
-  return { js, requested };
+  const nothing = [`${rt.names.prefix}.evt.none`];
+  const silenced = <T extends object>(opts: T): T => {
+    requested.push(opts);
+    const silent = silentAll || (silentFirst && requested.length === 1);
+    return silent ? { ...opts, filter_subjects: nothing } : opts;
+  };
+  const overriding = <T extends object>(target: T, prop: string, fn: unknown): T =>
+    new Proxy(target, {
+      get: (t, p) => (p === prop ? fn : (Reflect.get(t, p, t) as unknown)),
+    });
+
+  const getConsumer: typeof rt.js.consumers.get = (stream, opts) =>
+    rt.js.consumers.get(stream, typeof opts === 'object' ? silenced(opts) : opts);
+  const js = overriding(rt.js, 'consumers', overriding(rt.js.consumers, 'get', getConsumer));
+
+  const addConsumer: typeof rt.jsm.consumers.add = (stream, cfg) =>
+    rt.jsm.consumers.add(stream, silenced(cfg));
+  const jsm = overriding(rt.jsm, 'consumers', overriding(rt.jsm.consumers, 'add', addConsumer));
+  return { js, jsm, requested };
 }

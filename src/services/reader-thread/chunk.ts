@@ -1,0 +1,57 @@
+import type { ReadRange } from '../../events/ordered-read.js';
+import type { NatsOptions } from '../connect.js';
+
+/** What a reader thread is started with. */
+export interface ReaderThreadData {
+  nats: NatsOptions & { servers: string };
+  range: ReadRange;
+  limits: ChunkLimits;
+}
+
+export interface ChunkLimits {
+  /** Messages per chunk, at most. */
+  messages: number;
+  /** Chunks handed over and not yet visited, beyond which flow-control answers wait. */
+  waiting: number;
+}
+
+/** What a read in a thread did. */
+export interface ReadStats {
+  chunks: number;
+  /** Flow-control answers held back because too many chunks waited: delivery paused. */
+  heldAnswers: number;
+}
+
+/**
+ * Messages read by the thread, in order: their JSON texts joined in `text` (message i ends at
+ * `ends[i]`), with their sequences, storage times and subjects.
+ */
+export interface Chunk {
+  type: 'chunk';
+  count: number;
+  text: string;
+  ends: Uint32Array;
+  seqs: Float64Array;
+  times: Float64Array;
+  subjects: string[];
+}
+
+/** The read finished at `last` (0 when nothing matched). */
+export interface Done {
+  type: 'done';
+  last: number;
+  stats: ReadStats;
+}
+
+/** The read failed; the error as plain data (an Error's own fields cross threads as such). */
+export interface Failed {
+  type: 'failed';
+  error: { name: string; message: string; fields: Record<string, unknown> };
+}
+
+export type FromThread = Chunk | Done | Failed;
+
+/** The main thread visited a chunk: the reader may hand over another. */
+export interface Credit {
+  type: 'credit';
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { parseAckReply } from '../../src/events/ordered-read.js';
+
+describe('the delivery facts of a JetStream reply subject', () => {
+  const facts = { streamSeq: 42, deliverySeq: 7, timestampNanos: 1796514192896000000, pending: 99 };
+
+  it('reads the older form: stream, consumer, then the numbers', () => {
+    expect(parseAckReply('$JS.ACK.events.oc_1.1.42.7.1796514192896000000.99')).toEqual(facts);
+  });
+
+  it('reads the newer form, with a domain and account hash, and a random token at the end', () => {
+    expect(
+      parseAckReply('$JS.ACK.hub.ACCHASH.events.oc_1.1.42.7.1796514192896000000.99.xK3f'),
+    ).toEqual(facts);
+    expect(parseAckReply('$JS.ACK._.ACCHASH.events.oc_1.1.42.7.1796514192896000000.99')).toEqual(
+      facts,
+    );
+  });
+
+  it('is null for a subject that is no JetStream delivery (flow control, an inbox, a short one)', () => {
+    expect(parseAckReply('$JS.FC.events.oc_1.abc')).toBeNull();
+    expect(parseAckReply('_INBOX.abc.def')).toBeNull();
+    expect(parseAckReply('$JS.ACK.events.oc_1.1.42')).toBeNull();
+  });
+});

@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headers } from '@nats-io/transport-node';
+import { makeEvent, subjects } from '../../src/events/index.js';
+import {
+  createEventStore,
+  ReplayStalledError,
+  type EventStore,
+  type RawStoredEvent,
+  type ReplayOptions,
+} from '../../src/events/event-store.js';
+import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { createThreadReader } from '../../src/services/reader-thread/spawn.js';
+import type { ReadStats } from '../../src/services/reader-thread/chunk.js';
+import { ensureBuilt, PROJECT_ROOT } from '../fault/processes.js';
+import { uniquePrefix, useNats } from '../support/nats.js';
+
+/** The thread runs compiled code: its entry under dist/, built when the sources are newer. */
+const ENTRY = pathToFileURL(join(PROJECT_ROOT, 'dist/src/services/reader-thread/thread.js'));
+const nats = useNats();
+const ctx = { actor: { kind: 'client' as const, id: 'reader-spec' }, nowMs: Date.now() };
+
+describe('a long read in a reader thread', () => {
+  let rt: Runtime;
+  let threaded: EventStore;
+  const all: number[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    rt = await openRuntime({
+      nats: { servers: nats.url },
+      prefix: uniquePrefix(),
+      log: pino({ level: 'silent' }),
+    });
+    const readInThread = createThreadReader({ servers: nats.url }, { entry: ENTRY });
+    if (!readInThread) throw new Error(`no compiled reader thread at ${ENTRY.href}`);
+    threaded = createEventStore({ ...rt, readInThread, threadMinRange: 1 });
+    // 6,000 events over 60 jobs, one with non-ASCII params, and a message that is not an event.
+    for (let batch = 0; batch < 12; batch++) {
+      const acks = await Promise.all(
+        Array.from({ length: 500 }, (_, i) => {
+          const n = batch * 500 + i;
+          const jobId = `job-${n % 60}`;
+          const params = n === 777 ? { greeting: 'grüße, 日本, 🚀' } : { n };
+          const event = makeEvent(
+            'JobTriggerRequested',
+            { jobId, triggerId: `t-${n}`, dueAtMs: n, reason: 'manual', params },
+            ctx,
+          );
+          return rt.store.append(subjects.job(rt.names, n % 16, jobId), event);
+        }),
+      );
+      all.push(...acks.map((a) => a.seq));
+      if (batch === 5) {
+        const garbage = subjects.job(rt.names, 3, 'garbage');
+        all.push((await rt.js.publish(garbage, 'not an event', { headers: headers() })).seq);
+      }
+    }
+  }, 120_000);
+  afterAll(async () => rt?.close());
+
+  async function scanned(store: EventStore, opts: ReplayOptions): Promise<RawStoredEvent[]> {
+    const out: RawStoredEvent[] = [];
+    await store.scan(opts, (raw) => out.push(raw));
+    return out;
+  }
+
+  it('visits what the calling thread reads: same sequences, subjects, times and decoded events', async () => {
+    const here = await scanned(rt.store, {});
+    const there = await scanned(threaded, { inThread: true });
+    expect(there.map((r) => r.seq)).toEqual(all);
+    expect(there).toEqual(here);
+    const greeting = there.find(
+      (r) =>
+        r.decoded.ok &&
+        r.decoded.event.type === 'JobTriggerRequested' &&
+        r.decoded.event.data.triggerId === 't-777',
+    );
+    expect(greeting?.decoded.ok && greeting.decoded.event.data).toMatchObject({
+      params: { greeting: 'grüße, 日本, 🚀' },
+    });
+    expect(
+      there.filter((r) => !r.decoded.ok).map((r) => !r.decoded.ok && r.decoded.reason),
+    ).toEqual(['not-json']);
+  });
+
+  it('reads a filtered range from a sequence to a sequence', async () => {
+    const opts: ReplayOptions = {
+      filterSubjects: [subjects.partition(rt.names, 5)],
+      fromSeq: all[100]!,
+      toSeq: all[5000]!,
+    };
+    const there = await scanned(threaded, { ...opts, inThread: true });
+    expect(there.length).toBeGreaterThan(250); // a sixteenth of 4,900
+    expect(there).toEqual(await scanned(rt.store, opts));
+  });
+
+  it('holds the server back while its chunks wait for a slow visitor, and loses nothing', async () => {
+    const reads: ReadStats[] = [];
+    const small = createThreadReader(
+      { servers: nats.url },
+      { entry: ENTRY, limits: { messages: 50, waiting: 2 }, onRead: (s) => reads.push(s) },
+    )!;
+    const store = createEventStore({ ...rt, readInThread: small, threadMinRange: 1 });
+    const seen: number[] = [];
+    await store.scan({ inThread: true }, (raw) => {
+      seen.push(raw.seq);
+      if (seen.length % 500 === 0) {
+        const until = Date.now() + 50; // a fold that blocks this thread now and then
+        while (Date.now() < until);
+      }
+    });
+    expect(seen).toEqual(all);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.chunks).toBeGreaterThanOrEqual(all.length / 50);
+    expect(reads[0]!.heldAnswers).toBeGreaterThan(0);
+  });
+
+  it('rejects with what the visitor threw', async () => {
+    let visited = 0;
+    const scan = threaded.scan({ inThread: true }, () => {
+      if (++visited === 2500) throw new Error('fold failed');
+    });
+    await expect(scan).rejects.toThrow('fold failed');
+    expect(visited).toBe(2500);
+  });
+
+  it('gives up on a range nothing is delivered from, as the calling thread does', async () => {
+    const readInThread = createThreadReader({ servers: nats.url }, { entry: ENTRY })!;
+    const silent = readInThread(
+      {
+        stream: rt.names.eventStream,
+        filters: [`${rt.names.prefix}.evt.none`],
+        fromSeq: 1,
+        end: all.at(-1)!,
+        stallMs: 200,
+        resumes: 1,
+      },
+      () => {},
+    );
+    await expect(silent).rejects.toBeInstanceOf(ReplayStalledError);
+  });
+});
