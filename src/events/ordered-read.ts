@@ -40,9 +40,12 @@ export class ReplayStalledError extends Error {
     readonly atSeq: number,
     readonly endSeq: number,
     readonly silentMs: number,
+    /** Why the last consumer was given up (e.g. "nothing for 5000 ms", a gap in its deliveries). */
+    readonly lastReason?: string,
   ) {
+    const what = filterSubjects.length > 0 ? filterSubjects.join(', ') : 'every subject';
     super(
-      `reading ${filterSubjects.join(', ')} stalled at sequence ${atSeq} of ${endSeq}: nothing delivered for ${silentMs} ms over several consumers`,
+      `reading ${what} stalled at sequence ${atSeq} of ${endSeq}: nothing read for ${silentMs} ms over several consumers${lastReason ? ` (the last: ${lastReason})` : ''}`,
     );
   }
 }
@@ -100,7 +103,13 @@ export async function readOrdered(
     if (outcome.kind === 'failed') throw outcome.err;
     silentConsumers = last === before ? silentConsumers + 1 : 0;
     if (silentConsumers > range.resumes)
-      throw new ReplayStalledError(range.filters, next, range.end, range.stallMs * silentConsumers);
+      throw new ReplayStalledError(
+        range.filters,
+        next,
+        range.end,
+        range.stallMs * silentConsumers,
+        outcome.why,
+      );
   }
 
   async function readOnce(): Promise<Outcome> {
@@ -179,13 +188,7 @@ export async function readOrdered(
       },
     });
     let consumer: string | undefined;
-    const watchdog = setInterval(
-      () => {
-        if (held === 0 && Date.now() - lastActivity >= range.stallMs)
-          finish({ kind: 'reset', why: `nothing for ${range.stallMs} ms` });
-      },
-      Math.min(250, range.stallMs),
-    );
+    let watchdog: NodeJS.Timeout | undefined;
     try {
       const info = await asking(
         `a consumer of ${range.filters.join(', ')} from ${next}`,
@@ -204,7 +207,15 @@ export async function readOrdered(
         }),
       );
       consumer = info.name;
+      // Silence counts from the consumer's creation, not from asking for it.
       lastActivity = Date.now();
+      watchdog = setInterval(
+        () => {
+          if (held === 0 && Date.now() - lastActivity >= range.stallMs)
+            finish({ kind: 'reset', why: `nothing for ${range.stallMs} ms` });
+        },
+        Math.min(250, range.stallMs),
+      );
       return await outcome;
     } finally {
       finished = true;

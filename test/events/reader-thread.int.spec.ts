@@ -12,6 +12,8 @@ import {
   type ReplayOptions,
 } from '../../src/events/event-store.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import { rebuild } from '../../src/projections/runner.js';
+import { scheduleProjection } from '../../src/projections/projection.js';
 import { createThreadReader } from '../../src/services/reader-thread/spawn.js';
 import type { ReadStats } from '../../src/services/reader-thread/chunk.js';
 import { ensureBuilt, PROJECT_ROOT } from '../fault/processes.js';
@@ -86,6 +88,23 @@ describe('a long read in a reader thread', () => {
     ).toEqual(['not-json']);
   });
 
+  it('is how rebuild() reads: the same state, sequence and skipped count as one thread folds', async () => {
+    const here = await rebuild(rt.store, scheduleProjection);
+    const reads: ReadStats[] = [];
+    const counted = createThreadReader(
+      { servers: nats.url },
+      { entry: ENTRY, onRead: (s) => reads.push(s) },
+    )!;
+    const store = createEventStore({ ...rt, readInThread: counted, threadMinRange: 1 });
+    const there = await rebuild(store, scheduleProjection);
+    expect(reads).toHaveLength(1);
+    expect({ seq: there.seq, skipped: there.skipped }).toEqual({ seq: all.at(-1), skipped: 1 });
+    expect({ seq: here.seq, skipped: here.skipped }).toEqual({ seq: there.seq, skipped: 1 });
+    expect(scheduleProjection.toSnapshot(there.state)).toEqual(
+      scheduleProjection.toSnapshot(here.state),
+    );
+  });
+
   it('reads a filtered range from a sequence to a sequence', async () => {
     const opts: ReplayOptions = {
       filterSubjects: [subjects.partition(rt.names, 5)],
@@ -140,6 +159,8 @@ describe('a long read in a reader thread', () => {
       },
       () => {},
     );
-    await expect(silent).rejects.toBeInstanceOf(ReplayStalledError);
+    const err: unknown = await silent.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReplayStalledError);
+    expect(err).toMatchObject({ atSeq: 1, lastReason: 'nothing for 200 ms' });
   });
 });

@@ -84,6 +84,7 @@ function fromThread(e: Failed['error']): Error {
       f['atSeq'] as number,
       f['endSeq'] as number,
       f['silentMs'] as number,
+      f['lastReason'] as string | undefined,
     );
   return Object.assign(new Error(e.message), { name: e.name });
 }
