@@ -112,10 +112,11 @@ export function isWrongLastSequence(err: unknown): boolean {
 const REPLAY_RESUMES = 3;
 
 export function createEventStore(deps: {
+  /** `scan` reads through a plain subscription on it (readOrdered). */
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
-  /** Appends go through it (pipelined acks); reads use `js`. */
+  /** Appends go through it (pipelined acks). */
   publisher: JsPublisher;
   names: Names;
   maxEventBytes?: number;
