@@ -19,7 +19,8 @@ import type { JetschedEvent, StoredEvent } from './event.js';
 import { subjects as subjectNames, type Names } from './subjects.js';
 import type { JsPublisher } from './publisher.js';
 import { asking } from './request-timeout.js';
-import { readOrdered, ReplayStalledError, type ReadRange } from './ordered-read.js';
+import { readOrdered, ReplayStalledError, type ReadHooks, type ReadRange } from './ordered-read.js';
+import type { Logger } from 'pino';
 
 export { ReplayStalledError } from './ordered-read.js';
 
@@ -78,6 +79,7 @@ export interface ReplayOptions {
 export type ThreadReader = (
   range: ReadRange,
   visit: (seq: number, subject: string, storedAtMs: number, json: string) => void,
+  hooks?: Pick<ReadHooks, 'onReset'>,
 ) => Promise<number>;
 
 /** Below this many sequences a reader thread costs more (its start, its connection) than it saves. */
@@ -130,6 +132,8 @@ export function createEventStore(deps: {
   readInThread?: ThreadReader;
   /** The shortest range read in a thread. Default {@link DEFAULT_THREAD_MIN_RANGE}. */
   threadMinRange?: number;
+  /** Where a read that replaces its consumer says so. */
+  log?: Logger;
 }): EventStore {
   const { nc, js, jsm, names, publisher } = deps;
   const maxBytes = deps.maxEventBytes ?? MAX_EVENT_BYTES;
@@ -272,15 +276,30 @@ export function createEventStore(deps: {
       stallMs: replayStallMs,
       resumes: REPLAY_RESUMES,
     };
+    const hooks = {
+      onReset: (why: string, atSeq: number) =>
+        deps.log?.warn(
+          { filters: found.filters, atSeq, endSeq: found.end, why },
+          'event read: consumer replaced',
+        ),
+    };
     const { readInThread, threadMinRange = DEFAULT_THREAD_MIN_RANGE } = deps;
     if (opts.inThread && readInThread && range.end - range.fromSeq + 1 >= threadMinRange)
-      return readInThread(range, (seq, subject, storedAtMs, json) =>
-        visit({ seq, subject, storedAtMs, decoded: decodeEventText(json) }),
+      return readInThread(
+        range,
+        (seq, subject, storedAtMs, json) =>
+          visit({ seq, subject, storedAtMs, decoded: decodeEventText(json) }),
+        hooks,
       );
     // Messages are visited inside the client's socket handler, one after another: the next is
     // not parsed before `visit` returns, so a slow fold holds the read back.
-    return readOrdered(nc, jsm, range, (seq, subject, storedAtMs, data) =>
-      visit({ seq, subject, storedAtMs, decoded: decodeEvent(data) }),
+    return readOrdered(
+      nc,
+      jsm,
+      range,
+      (seq, subject, storedAtMs, data) =>
+        visit({ seq, subject, storedAtMs, decoded: decodeEvent(data) }),
+      hooks,
     );
   }
 

@@ -32,6 +32,13 @@ export type VisitMessage = (
  */
 export type FlowControl = (answer: () => void) => void;
 
+/** What a read may be told besides its messages. */
+export interface ReadHooks {
+  flowControl?: FlowControl;
+  /** A consumer was given up and a new one asked for from `atSeq` (a gap, a silence, a status). */
+  onReset?: (why: string, atSeq: number) => void;
+}
+
 /** Consumers kept delivering nothing: the read gives up rather than wait forever. */
 export class ReplayStalledError extends Error {
   override readonly name = 'ReplayStalledError';
@@ -83,15 +90,16 @@ type Outcome = { kind: 'done' } | { kind: 'reset'; why: string } | { kind: 'fail
  * idle heartbeats) on a plain subscription: the message is visited straight from the client's
  * parser, without the JetStream message wrapper, which is about a third of the client's cost of a
  * long read (bench/read.ts). A gap in the delivery sequence, a deleted consumer or a silent one
- * is recovered by a new consumer from the sequence after the last visited. Resolves with the last
- * sequence visited (0 when nothing matched); rejects with what `visit` threw.
+ * is recovered by a new consumer from the sequence after the last visited (`onReset` is told
+ * why). Resolves with the last sequence visited (0 when nothing matched); rejects with what
+ * `visit` threw.
  */
 export async function readOrdered(
   nc: NatsConnection,
   jsm: JetStreamManager,
   range: ReadRange,
   visit: VisitMessage,
-  flowControl: FlowControl = (answer) => answer(),
+  { flowControl = (answer) => answer(), onReset }: ReadHooks = {},
 ): Promise<number> {
   let next = range.fromSeq;
   let last = 0;
@@ -110,6 +118,7 @@ export async function readOrdered(
         range.stallMs * silentConsumers,
         outcome.why,
       );
+    onReset?.(outcome.why, next);
   }
 
   async function readOnce(): Promise<Outcome> {

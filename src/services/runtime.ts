@@ -61,6 +61,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     jsm,
     publisher,
     names,
+    log: opts.log,
     ...(readInThread && { readInThread }),
   });
   return {

@@ -131,10 +131,14 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     expect(undecodable.map((u) => (u.decoded.ok ? 'ok' : u.decoded.reason))).toEqual(['not-json']);
   });
 
-  it('resumes a read whose consumer stays silent, from where it stopped, and gives up on one that never delivers', async () => {
+  it('resumes a read whose consumer stays silent, from where it stopped, says so, and gives up on one that never delivers', async () => {
     const subject = subjects.job(rt.names, 5, 'quiet');
+    const seqs: number[] = [];
     for (const type of ['JobPaused', 'JobResumed', 'JobPaused'] as const)
-      await rt.store.append(subject, makeEvent(type, { jobId: 'quiet' }, ctx('q')));
+      seqs.push(
+        (await rt.store.append(subject, makeEvent(type, { jobId: 'quiet' }, ctx('q')))).seq,
+      );
+    const warnings: object[] = [];
     const storeOver = ({ jsm }: { jsm: Runtime['jsm'] }) =>
       createEventStore({
         nc: rt.nc,
@@ -143,12 +147,24 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
         publisher: rt.publisher,
         names: rt.names,
         replayStallMs: 300,
+        log: pino(
+          { level: 'warn' },
+          { write: (line: string) => warnings.push(JSON.parse(line) as object) },
+        ),
       });
 
     const once = countingConsumers(rt);
     const { events } = await storeOver(once).readHistory(subject);
     expect(events.map((e) => e.event.type)).toEqual(['JobPaused', 'JobResumed', 'JobPaused']);
     expect(once.requested).toHaveLength(2); // the silent one, then its replacement
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        msg: 'event read: consumer replaced',
+        why: 'nothing for 300 ms',
+        atSeq: 1,
+        endSeq: seqs[2],
+      }),
+    ]);
 
     const never = countingConsumers(rt, { silentAll: true });
     await expect(storeOver(never).readHistory(subject)).rejects.toBeInstanceOf(ReplayStalledError);

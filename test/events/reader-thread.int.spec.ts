@@ -146,8 +146,9 @@ describe('a long read in a reader thread', () => {
     expect(visited).toBe(2500);
   });
 
-  it('gives up on a range nothing is delivered from, as the calling thread does', async () => {
+  it('replaces a silent consumer, says so, and gives up on a range nothing is delivered from', async () => {
     const readInThread = createThreadReader({ servers: nats.url }, { entry: ENTRY })!;
+    const resets: { why: string; atSeq: number }[] = [];
     const silent = readInThread(
       {
         stream: rt.names.eventStream,
@@ -158,9 +159,11 @@ describe('a long read in a reader thread', () => {
         resumes: 1,
       },
       () => {},
+      { onReset: (why, atSeq) => resets.push({ why, atSeq }) },
     );
     const err: unknown = await silent.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReplayStalledError);
     expect(err).toMatchObject({ atSeq: 1, lastReason: 'nothing for 200 ms' });
+    expect(resets).toEqual([{ why: 'nothing for 200 ms', atSeq: 1 }]); // the first, replaced
   });
 });

@@ -49,7 +49,14 @@ export interface Failed {
   error: { name: string; message: string; fields: Record<string, unknown> };
 }
 
-export type FromThread = Chunk | Done | Failed;
+/** The read replaced its consumer (see ReadHooks.onReset). */
+export interface Reset {
+  type: 'reset';
+  why: string;
+  atSeq: number;
+}
+
+export type FromThread = Chunk | Reset | Done | Failed;
 
 /** The main thread visited a chunk: the reader may hand over another. */
 export interface Credit {

@@ -34,7 +34,7 @@ export function createThreadReader(
 ): ThreadReader | undefined {
   if (!existsSync(fileURLToPath(entry))) return undefined;
   const chunkLimits: ChunkLimits = { messages: 2000, waiting: 4, ...limits };
-  return (range, visit) =>
+  return (range, visit, hooks = {}) =>
     new Promise<number>((resolve, reject) => {
       const data: ReaderThreadData = { nats, range, limits: chunkLimits };
       const worker = new Worker(entry, { workerData: data });
@@ -56,6 +56,7 @@ export function createThreadReader(
           return settle(() => resolve(m.last), false);
         }
         if (m.type === 'failed') return settle(() => reject(fromThread(m.error)));
+        if (m.type === 'reset') return hooks.onReset?.(m.why, m.atSeq);
         try {
           let from = 0;
           for (let i = 0; i < m.count; i++) {

@@ -98,12 +98,15 @@ try {
   const nc = await connectNats({ ...nats, name: `${nats.name ?? 'jetsched'}-reader` });
   try {
     const jsm = await jetstreamManager(nc, { timeout: 10_000 });
-    const last = await readOrdered(nc, jsm, range, add, (answer) => {
-      if (waiting < MAX_WAITING) answer();
-      else {
-        stats.heldAnswers++;
-        held.push(answer);
-      }
+    const last = await readOrdered(nc, jsm, range, add, {
+      flowControl: (answer) => {
+        if (waiting < MAX_WAITING) answer();
+        else {
+          stats.heldAnswers++;
+          held.push(answer);
+        }
+      },
+      onReset: (why, atSeq) => send({ type: 'reset', why, atSeq }),
     });
     handOver();
     send({ type: 'done', last, stats });
