@@ -4,7 +4,7 @@
  * Usage: node dist/bench/read.js [events=1000000] [runs=3]
  */
 import { readFileSync } from 'node:fs';
-import { DeliverPolicy } from '@nats-io/jetstream';
+import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { lastStreamSeq, openBenchRuntime, uniquePrefix, withNatsServer } from './lib/nats.js';
 import { writeDataset } from './lib/dataset.js';
 import { readCounted } from './lib/raw-read.js';
@@ -19,43 +19,37 @@ function cpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-/** The client's ordered (pull) consumer in callback mode, as the projection runner reads. */
-async function orderedPull(rt: Runtime, end: number): Promise<number> {
-  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
-    deliver_policy: DeliverPolicy.All,
-  });
+/** Counts what a consumer started with `consume` delivers in callback mode, up to `end`. */
+async function countDelivered(
+  consume: (callback: (m: JsMsg) => void) => Promise<ConsumerMessages>,
+  end: number,
+): Promise<number> {
   let n = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const messages = await consumer.consume({
-    max_messages: 2048,
-    callback: (m) => {
-      n++;
-      if (m.seq >= end) done();
-    },
+  const messages = await consume((m) => {
+    n++;
+    if (m.seq >= end) done();
   });
   await finished;
   await messages.close();
   return n;
 }
 
-/** The client's ordered push consumer (flow control, heartbeats, gap recovery) in callback mode. */
+/** The client's ordered (pull) consumer, as the projection runner reads. */
+async function orderedPull(rt: Runtime, end: number): Promise<number> {
+  const consumer = await rt.js.consumers.get(rt.names.eventStream, {
+    deliver_policy: DeliverPolicy.All,
+  });
+  return countDelivered((callback) => consumer.consume({ max_messages: 2048, callback }), end);
+}
+
+/** The client's ordered push consumer (flow control, heartbeats, gap recovery). */
 async function orderedPush(rt: Runtime, end: number): Promise<number> {
   const consumer = await rt.js.consumers.getPushConsumer(rt.names.eventStream, {
     deliver_policy: DeliverPolicy.All,
   });
-  let n = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  const messages = await consumer.consume({
-    callback: (m) => {
-      n++;
-      if (m.seq >= end) done();
-    },
-  });
-  await finished;
-  await messages.close();
-  return n;
+  return countDelivered((callback) => consumer.consume({ callback }), end);
 }
 
 /** Batched direct gets (nats-server 2.11+), `batch` messages per request. */
