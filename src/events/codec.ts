@@ -1,5 +1,6 @@
 import { ValidationError, PayloadTooLargeError } from './errors.js';
-import { eventSchema, EVENT_TYPES, type JetschedEvent } from './event.js';
+import { eventSchema, EVENT_SCHEMAS, type JetschedEvent } from './event.js';
+import { compileJsonCheck, type JsonCheck } from './json-check.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -45,7 +46,19 @@ export function decodeEvent(bytes: Uint8Array): Decoded {
   return decodeEventText(decoder.decode(bytes));
 }
 
-/** Decodes the JSON text of a message read from the stream; never throws. */
+const fastChecks = new Map<string, JsonCheck | undefined>();
+
+/** The type's compiled check (see compileJsonCheck), compiled the first time the type is read. */
+function fastCheckOf(type: string, schema: Parameters<typeof compileJsonCheck>[0]) {
+  if (!fastChecks.has(type)) fastChecks.set(type, compileJsonCheck(schema));
+  return fastChecks.get(type);
+}
+
+/**
+ * Decodes the JSON text of a message read from the stream; never throws. The event's zod schema
+ * decides; where its JSON Schema is exact, a check compiled from it accepts valid events first,
+ * without zod's copy (about a third of zod's time), and zod names the field of an invalid one.
+ */
 export function decodeEventText(text: string): Decoded {
   let raw: unknown;
   try {
@@ -54,9 +67,11 @@ export function decodeEventText(text: string): Decoded {
     return { ok: false, reason: 'not-json', detail: (err as Error).message };
   }
   const type = (raw as { type?: unknown } | null)?.type;
-  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) {
+  const schema = typeof type === 'string' ? EVENT_SCHEMAS.get(type) : undefined;
+  if (typeof type !== 'string' || !schema) {
     return { ok: false, reason: 'unknown-type', detail: `type ${JSON.stringify(type)}` };
   }
+  if (fastCheckOf(type, schema)?.(raw)) return { ok: true, event: raw as JetschedEvent };
   const parsed = eventSchema.safeParse(raw);
   if (!parsed.success) {
     const v = (raw as { v?: unknown }).v;

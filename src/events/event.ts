@@ -15,9 +15,12 @@ export type EventData<T extends EventType> = EventOf<T>['data'];
 export type JobEvent = z.infer<(typeof jobEventSchemas)[number]>;
 export type InstanceEvent = z.infer<(typeof instanceEventSchemas)[number]>;
 
-export const EVENT_TYPES: ReadonlySet<string> = new Set(
-  [...jobEventSchemas, ...instanceEventSchemas].map((s) => s.shape.type.value),
+/** The schema of each event type, by type. */
+export const EVENT_SCHEMAS: ReadonlyMap<string, (typeof eventSchema.options)[number]> = new Map(
+  [...jobEventSchemas, ...instanceEventSchemas].map((s) => [s.shape.type.value, s]),
 );
+
+export const EVENT_TYPES: ReadonlySet<string> = new Set(EVENT_SCHEMAS.keys());
 
 /** An event as read back from the stream. */
 export interface StoredEvent<E extends JetschedEvent = JetschedEvent> {

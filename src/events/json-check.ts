@@ -1,0 +1,82 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { z } from 'zod';
+
+/**
+ * A fast verdict on a value just parsed from JSON: true when the zod schema it was compiled from
+ * accepts the value. It never says why not: on false, ask the zod schema for the error.
+ */
+export type JsonCheck = (value: unknown) => boolean;
+
+/** The zod schema kinds whose JSON Schema (z.toJSONSchema) says exactly what zod checks. */
+const EXACT_KINDS = new Set([
+  'object',
+  'array',
+  'union',
+  'optional',
+  'nullable',
+  'string',
+  'number',
+  'boolean',
+  'null',
+  'literal',
+  'enum',
+  'unknown',
+]);
+
+/** The zod checks JSON Schema states exactly (both count a string's length in code points). */
+const EXACT_CHECKS = new Set(['min_length', 'max_length', 'greater_than', 'less_than']);
+
+/** What a zod schema node exposes of itself (zod 4's public `_zod.def`). */
+interface CheckDef {
+  check: string;
+  format?: string;
+  pattern?: RegExp;
+}
+/** A node's kind, its checks, and (for a format such as `z.email()`) the check it is itself. */
+interface NodeDef extends Partial<CheckDef> {
+  type: string;
+  checks?: readonly { _zod: { def: CheckDef } }[];
+}
+
+function isExactCheck(def: CheckDef): boolean {
+  if (EXACT_CHECKS.has(def.check)) return true;
+  if (def.check === 'number_format') return def.format === 'safeint';
+  // A regular expression keeps its meaning in a JSON Schema `pattern` only without flags.
+  return def.check === 'string_format' && def.format === 'regex' && def.pattern?.flags === '';
+}
+
+let ajv: Ajv2020 | undefined;
+
+/**
+ * Compiles a {@link JsonCheck} from a zod schema (with Ajv, from the schema's JSON Schema) when
+ * that JSON Schema is exact: every node is of a kind and with checks JSON Schema states as zod
+ * does, so no transform, default, refinement or flagged regular expression. For such a schema zod's
+ * output equals its input, so a value the check accepts is what zod would have returned, without
+ * zod's copy. Returns undefined for any other schema (or one Ajv will not compile strictly); the
+ * caller keeps to zod.
+ */
+export function compileJsonCheck(schema: z.ZodType): JsonCheck | undefined {
+  let exact = true;
+  let jsonSchema: object;
+  try {
+    jsonSchema = z.toJSONSchema(schema, {
+      io: 'output',
+      override: (ctx) => {
+        const def = ctx.zodSchema._zod.def as NodeDef;
+        if (!EXACT_KINDS.has(def.type)) exact = false;
+        if (def.check !== undefined && !isExactCheck({ ...def, check: def.check })) exact = false;
+        for (const check of def.checks ?? []) if (!isExactCheck(check._zod.def)) exact = false;
+      },
+    });
+  } catch {
+    return undefined; // not representable at all (a transform, say): zod alone decides
+  }
+  if (!exact) return undefined;
+  ajv ??= new Ajv2020({ strict: true, logger: false });
+  try {
+    const validate = ajv.compile(jsonSchema);
+    return (value) => validate(value);
+  } catch {
+    return undefined; // a schema Ajv cannot compile strictly: zod alone decides
+  }
+}
