@@ -80,3 +80,19 @@ export function compileJsonCheck(schema: z.ZodType): JsonCheck | undefined {
     return undefined; // a schema Ajv cannot compile strictly: zod alone decides
   }
 }
+
+/**
+ * `schema.safeParse`, through the schema's {@link compileJsonCheck} check (compiled on first use)
+ * where it has one: a value the check accepts is returned as it is, anything else goes to zod,
+ * which names what is wrong.
+ */
+export function checkedParser<S extends z.ZodType>(
+  schema: S,
+): (value: unknown) => z.ZodSafeParseResult<z.output<S>> {
+  let check: JsonCheck | null | undefined;
+  return (value) => {
+    if (check === undefined) check = compileJsonCheck(schema) ?? null;
+    if (check?.(value)) return { success: true, data: value as z.output<S> };
+    return schema.safeParse(value);
+  };
+}

@@ -8,7 +8,8 @@ import {
   type EventData,
   type EventType,
 } from '../../src/events/index.js';
-import { compileJsonCheck } from '../../src/events/json-check.js';
+import { checkedParser, compileJsonCheck } from '../../src/events/json-check.js';
+import { taskMessageSchema, type TaskMessage } from '../../src/events/task.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -47,6 +48,18 @@ const fire = {
   params: { n: 2 },
   rerunOf: 'report~0',
   dispatch,
+};
+const task: TaskMessage = {
+  v: 1,
+  instanceId: 'report~1',
+  jobId: 'report',
+  partition: 3,
+  attempt: 1,
+  processor: 'send-report',
+  params: { n: 1 },
+  fireTimeMs: 1000,
+  priority: 0,
+  dispatchSeq: 0,
 };
 const inst = { instanceId: 'report~1', attempt: 2, workerId: 'w-1' };
 
@@ -160,26 +173,37 @@ function* mutations(root: Json): Generator<[string, Json]> {
 }
 
 describe('fast checks of decoded events (Ajv, compiled from the zod schemas)', () => {
-  it('exist for every event type, so decoding never copies a valid event', () => {
+  it('exist for every event type and the task message, so decoding never copies a valid one', () => {
     const without = [...EVENT_SCHEMAS].filter(([, s]) => !compileJsonCheck(s)).map(([t]) => t);
     expect(without).toEqual([]);
+    expect(compileJsonCheck(taskMessageSchema)).toBeTypeOf('function');
   });
 
-  it.each([...EVENT_SCHEMAS.keys()] as EventType[])(
+  const checked: [string, z.ZodType, Json][] = [
+    ...[...EVENT_SCHEMAS].map(([type, schema]): [string, z.ZodType, Json] => [
+      type,
+      schema,
+      exampleOf(type as EventType),
+    ]),
+    ['a task message', taskMessageSchema, { ...task, timeoutMs: 1000 } as Json],
+  ];
+
+  it.each(checked)(
     'give zod’s verdict on %s and on every one-member change of it',
-    (type) => {
-      const schema = EVENT_SCHEMAS.get(type)!;
+    (_name, schema, example) => {
       const check = compileJsonCheck(schema)!;
+      const parse = checkedParser(schema);
       const disagreements: string[] = [];
       let accepted = 0;
       let tried = 0;
       for (const [what, value] of [
-        ['as written', exampleOf(type)] as [string, Json],
-        ...mutations(exampleOf(type)),
+        ['as written', example] as [string, Json],
+        ...mutations(example),
       ]) {
         tried++;
         const zod = schema.safeParse(value);
         if (check(value) !== zod.success) disagreements.push(`${what}: zod ${zod.success}`);
+        expect(parse(value), what).toEqual(zod);
         if (zod.success) {
           accepted++;
           expect(zod.data, what).toEqual(value); // what the check lets through is zod's output
@@ -224,6 +248,19 @@ describe('fast checks of decoded events (Ajv, compiled from the zod schemas)', (
     const loose = z.looseObject({ a: z.string() });
     expect(compileJsonCheck(loose)?.({ a: 'x', b: 1 })).toBe(true);
     expect(loose.parse({ a: 'x', b: 1 })).toEqual({ a: 'x', b: 1 });
+  });
+
+  it('hand over, through checkedParser, the value itself when valid, else zod’s issues', () => {
+    const parse = checkedParser(taskMessageSchema);
+    const valid = { ...task };
+    const result = parse(valid);
+    expect(result.success && result.data).toBe(valid);
+    const invalid = parse({ ...task, attempt: 0 });
+    expect(invalid.success).toBe(false);
+    expect(invalid.error?.issues[0]?.path).toEqual(['attempt']);
+    const refined = checkedParser(z.string().refine((s) => s !== 'no', 'not no'));
+    expect(refined('no').success).toBe(false);
+    expect(refined('yes')).toEqual({ success: true, data: 'yes' });
   });
 
   it('leave the naming of an invalid event’s field to zod', () => {

@@ -2,6 +2,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { ValidationError } from '../../events/errors.js';
 import { taskMessageSchema, type TaskMessage } from '../../events/task.js';
+import { checkedParser } from '../../events/json-check.js';
 import {
   createAttempt,
   RunOutcome,
@@ -34,6 +35,8 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
 
 type Parsed = { ok: true; task: TaskMessage } | { ok: false; detail: string };
 
+const parseTaskMessage = checkedParser(taskMessageSchema);
+
 function parseTask(m: JsMsg): Parsed {
   let raw: unknown;
   try {
@@ -41,7 +44,7 @@ function parseTask(m: JsMsg): Parsed {
   } catch (err) {
     return { ok: false, detail: `not JSON: ${(err as Error).message}` };
   }
-  const parsed = taskMessageSchema.safeParse(raw);
+  const parsed = parseTaskMessage(raw);
   return parsed.success
     ? { ok: true, task: parsed.data }
     : { ok: false, detail: ValidationError.fromZod('task', parsed.error).message };
