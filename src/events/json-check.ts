@@ -84,7 +84,9 @@ export function compileJsonCheck(schema: z.ZodType): JsonCheck | undefined {
 /**
  * `schema.safeParse`, through the schema's {@link compileJsonCheck} check (compiled on first use)
  * where it has one: a value the check accepts is returned as it is, anything else goes to zod,
- * which names what is wrong.
+ * which names what is wrong. Meant for values JSON.parse made (plain objects and arrays, strings,
+ * finite numbers, booleans, null): the check was proven equal to zod on those, not on class
+ * instances or `undefined` members.
  */
 export function checkedParser<S extends z.ZodType>(
   schema: S,
