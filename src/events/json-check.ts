@@ -1,5 +1,9 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { z } from 'zod';
+
+/** Ajv is loaded when the first check is compiled, not at start-up (≈ 20 ms to load). */
+const load = createRequire(import.meta.url);
 
 /**
  * A fast verdict on a value just parsed from JSON: true when the zod schema it was compiled from
@@ -72,7 +76,10 @@ export function compileJsonCheck(schema: z.ZodType): JsonCheck | undefined {
     return undefined; // not representable at all (a transform, say): zod alone decides
   }
   if (!exact) return undefined;
-  ajv ??= new Ajv2020({ strict: true, logger: false });
+  if (!ajv) {
+    const { Ajv2020: Ajv } = load('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    ajv = new Ajv({ strict: true, logger: false });
+  }
   try {
     const validate = ajv.compile(jsonSchema);
     return (value) => validate(value);
