@@ -9,6 +9,11 @@ import { tickSequence } from '../schedule/tick-sequence.js';
 import type { CommandOf } from './commands.js';
 import { MAX_BACKFILL_TICKS } from './commands.js';
 
+/** A command id made a token (trigger ids default to it): letters, digits, '-', '_', at most `max`. */
+function idToken(commandId: string, max: number): string {
+  return commandId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, max);
+}
+
 /**
  * TriggerJobs: each trigger decided as a TriggerJob of its own (its trigger id defaulting to the
  * command id and its index, so that the same command sent again is stored once), and all or
@@ -19,7 +24,7 @@ export function decideTriggers(
   jobs: ReadonlyMap<string, JobView | undefined>,
   ctx: EventContext,
 ): Decision<JobEvent> {
-  const base = command.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 50);
+  const base = idToken(command.id, 50);
   const events: JobEvent[] = [];
   const triggers: Record<string, unknown>[] = [];
   command.data.triggers.forEach((t, i) => {
@@ -123,7 +128,7 @@ export function decideJob(
     case 'TriggerJob': {
       const d = command.data;
       live(state, d.jobId);
-      const triggerId = d.triggerId ?? command.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 60);
+      const triggerId = d.triggerId ?? idToken(command.id, 60);
       if (state?.pendingTriggers[triggerId]) {
         return { events: [], reply: { jobId: d.jobId, triggerId, duplicate: true } };
       }
@@ -196,7 +201,7 @@ export function decideJob(
           `instance ${instanceId} is ${instance.status}; only a finished instance can be retried`,
         );
       }
-      const triggerId = `rr-${command.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 50)}`;
+      const triggerId = `rr-${idToken(command.id, 50)}`;
       const params = command.data.params !== undefined ? command.data.params : instance.params;
       const data = {
         jobId: job.jobId,
