@@ -32,6 +32,36 @@ export const taskMessageSchema = z.strictObject({
 });
 export type TaskMessage = z.infer<typeof taskMessageSchema>;
 
+/** The most tasks one task message carries. */
+export const MAX_TASKS_PER_MESSAGE = 32;
+
+/**
+ * Several tasks of one job in one message on the group's subject: the first attempts of a burst of
+ * fires recorded by one `JobFiredBatch`. A worker handles each task as if it had come alone, and
+ * acks the message once every task in it is settled (started and reported, or found moved on);
+ * should any of them need to be offered again, it hands the whole message back instead, and the
+ * tasks already started are refused on redelivery by their expected sequence.
+ */
+export const taskBatchMessageSchema = z.strictObject({
+  v: z.literal(1),
+  tasks: z.array(taskMessageSchema).min(2).max(MAX_TASKS_PER_MESSAGE),
+});
+export type TaskBatchMessage = z.infer<typeof taskBatchMessageSchema>;
+
+/**
+ * The message that carries `tasks` (at least one, at most {@link MAX_TASKS_PER_MESSAGE}) and its
+ * deterministic message id: a task on its own for one, else a batch.
+ */
+export function taskMessageFor(tasks: readonly TaskMessage[]): {
+  body: TaskMessage | TaskBatchMessage;
+  msgId: string;
+} {
+  const [head, second] = tasks;
+  if (!head) throw new RangeError('taskMessageFor: no tasks');
+  if (!second) return { body: head, msgId: msgIds.task(head.instanceId, head.attempt) };
+  return { body: { v: 1, tasks: [...tasks] }, msgId: msgIds.tasks(head.instanceId, tasks.length) };
+}
+
 /** Published (core NATS) on `<prefix>.ctl.<instanceId>` to make the running worker abort the attempt. */
 export const controlMessageSchema = z.strictObject({
   v: z.literal(1),
@@ -51,6 +81,8 @@ export const msgIds = {
   fireBatch: (firstInstanceId: string, count: number) => `fires:${firstInstanceId}:${count}`,
   dispatch: (instanceId: string, attempt: number) => `dispatch:${instanceId}:${attempt}`,
   task: (instanceId: string, attempt: number) => `task:${instanceId}:${attempt}`,
+  /** A task message of several first attempts: its first task's instance and how many it holds. */
+  tasks: (firstInstanceId: string, count: number) => `tasks:${firstInstanceId}:${count}`,
   start: (instanceId: string, attempt: number) => `start:${instanceId}:${attempt}`,
   succeed: (instanceId: string, attempt: number) => `succeed:${instanceId}:${attempt}`,
   attemptFailed: (instanceId: string, attempt: number) => `fail:${instanceId}:${attempt}`,

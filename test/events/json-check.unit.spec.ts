@@ -9,7 +9,11 @@ import {
   type EventType,
 } from '../../src/events/index.js';
 import { checkedParser, compileJsonCheck } from '../../src/events/json-check.js';
-import { taskMessageSchema, type TaskMessage } from '../../src/events/task.js';
+import {
+  taskBatchMessageSchema,
+  taskMessageSchema,
+  type TaskMessage,
+} from '../../src/events/task.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -173,10 +177,11 @@ function* mutations(root: Json): Generator<[string, Json]> {
 }
 
 describe('fast checks of decoded events (Ajv, compiled from the zod schemas)', () => {
-  it('exist for every event type and the task message, so decoding never copies a valid one', () => {
+  it('exist for every event type and both task messages, so decoding never copies a valid one', () => {
     const without = [...EVENT_SCHEMAS].filter(([, s]) => !compileJsonCheck(s)).map(([t]) => t);
     expect(without).toEqual([]);
     expect(compileJsonCheck(taskMessageSchema)).toBeTypeOf('function');
+    expect(compileJsonCheck(taskBatchMessageSchema)).toBeTypeOf('function');
   });
 
   const checked: [string, z.ZodType, Json][] = [
@@ -186,6 +191,17 @@ describe('fast checks of decoded events (Ajv, compiled from the zod schemas)', (
       exampleOf(type as EventType),
     ]),
     ['a task message', taskMessageSchema, { ...task, timeoutMs: 1000 } as Json],
+    [
+      'a message of several tasks',
+      taskBatchMessageSchema,
+      {
+        v: 1,
+        tasks: [
+          { ...task, timeoutMs: 1000 },
+          { ...task, instanceId: 'other~1' },
+        ],
+      } as Json,
+    ],
   ];
 
   it.each(checked)(

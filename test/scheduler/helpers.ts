@@ -3,12 +3,39 @@ import { afterAll, beforeAll } from 'vitest';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
 import { createWorker } from '../../src/services/worker/index.js';
+import { createClient } from '../../src/services/commands/client.js';
 import type { Processor } from '../../src/services/worker/types.js';
 import { uniquePrefix } from '../support/nats.js';
 import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
 import { unbatched } from '../../src/events/fires.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/**
+ * Registers the manual job `mail` (processor `mail`) and sends `count` TriggerJob commands for it,
+ * trigger `m<i>` with params `{ to: 'user-<i>' }`, all due at one instant 3 s ahead so that the
+ * scheduler finds them pending together. Returns their instance ids, in trigger order.
+ */
+export async function triggerBurst(rt: Runtime, count: number): Promise<string[]> {
+  const client = createClient(rt);
+  await client.send('RegisterJob', {
+    spec: { name: 'mail', processor: 'mail', schedule: { manual: true } },
+  });
+  const at = Date.now() + 3000;
+  const ids = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const { result } = await client.send('TriggerJob', {
+        jobId: 'mail',
+        triggerId: `m${i}`,
+        at,
+        params: { to: `user-${i}` },
+      });
+      return String(result.instanceId);
+    }),
+  );
+  if (Date.now() >= at) throw new Error('triggerBurst: the triggers fell due while being sent');
+  return ids;
+}
 
 /**
  * A server (scheduler + command endpoint, `sched-1`) and one worker (`w-1`, group "default") on a

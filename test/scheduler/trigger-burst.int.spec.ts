@@ -5,13 +5,12 @@
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/services/runtime.js';
-import { createClient } from '../../src/services/commands/client.js';
 import { loadInstance } from '../../src/services/commands/load.js';
 import { runAudit } from '../../src/cli/commands/audit.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
 import { isTerminal } from '../../src/projections/instance-view.js';
 import { useNats } from '../support/nats.js';
-import { allEvents, ofType, useServerAndWorker, watch } from './helpers.js';
+import { allEvents, ofType, triggerBurst, useServerAndWorker, watch } from './helpers.js';
 
 const nats = useNats();
 const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
@@ -31,24 +30,7 @@ describe('a burst of triggers on one job', () => {
   });
 
   it('is fired in as few appends as fit, each trigger exactly once, and every instance runs once', async () => {
-    const client = createClient(rt);
-    await client.send('RegisterJob', {
-      spec: { name: 'mail', processor: 'mail', schedule: { manual: true } },
-    });
-    // All due at the same instant, so that the scheduler finds them pending together.
-    const at = Date.now() + 3000;
-    const ids = await Promise.all(
-      Array.from({ length: TRIGGERS }, async (_, i) => {
-        const { result } = await client.send('TriggerJob', {
-          jobId: 'mail',
-          triggerId: `m${i}`,
-          at,
-          params: { to: `user-${i}` },
-        });
-        return String(result.instanceId);
-      }),
-    );
-    expect(Date.now()).toBeLessThan(at); // else the first triggers may have been fired alone
+    const ids = await triggerBurst(rt, TRIGGERS);
 
     const view = await watch(rt);
     try {

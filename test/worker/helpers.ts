@@ -3,7 +3,12 @@ import pino from 'pino';
 import { makeEvent } from '../../src/events/build.js';
 import type { JetschedEvent } from '../../src/events/event.js';
 import { instanceIdFor, partitionOf, subjects } from '../../src/events/subjects.js';
-import { msgIds, type ControlMessage, type TaskMessage } from '../../src/events/task.js';
+import {
+  msgIds,
+  taskMessageFor,
+  type ControlMessage,
+  type TaskMessage,
+} from '../../src/events/task.js';
 import type { Runtime } from '../../src/services/runtime.js';
 
 export const silent = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
@@ -77,6 +82,19 @@ export async function publishTask(
 ): Promise<void> {
   await rt.js.publish(subjects.task(rt.names, group), JSON.stringify(task), {
     msgID: `${msgIds.task(task.instanceId, task.attempt)}${copy}`,
+  });
+}
+
+/** Publishes several tasks as one message, as the scheduler does with a burst's first attempts. */
+export async function publishTasks(
+  rt: Runtime,
+  group: string,
+  tasks: TaskMessage[],
+  copy = '',
+): Promise<void> {
+  const { body, msgId } = taskMessageFor(tasks);
+  await rt.js.publish(subjects.task(rt.names, group), JSON.stringify(body), {
+    msgID: `${msgId}${copy}`,
   });
 }
 

@@ -26,6 +26,7 @@ import {
   gate,
   history,
   publishTask,
+  publishTasks,
   silent,
   types,
   type Dispatched,
@@ -389,6 +390,146 @@ describe('worker', () => {
     expect(types(await history(rt, second))).toEqual(['InstanceDispatched']);
     expect(await consumerCounts()).toMatchObject({ pending: 1, ackPending: 0 });
     expect(w.running()).toBe(0);
+  });
+
+  describe('messages of several tasks (a burst of one job)', () => {
+    /** Dispatches `n` instances (each its own subject) and returns them. */
+    const dispatchMany = (n: number, processor: string) =>
+      Promise.all(Array.from({ length: n }, () => dispatchInstance(rt, { group, processor })));
+    const startsOf = async (ds: Dispatched[]) =>
+      Promise.all(
+        ds.map(async (d) => types(await history(rt, d)).filter((t) => t === 'InstanceStarted')),
+      );
+
+    it('runs each task of the message once and acks the message only when the last is reported', async () => {
+      const ran: string[] = [];
+      const last = gate();
+      const w = await startWorker({
+        job: async (ctx) => {
+          ran.push(ctx.instanceId);
+          if (ctx.instanceId === ds[4]!.instanceId) await last.promise;
+          return 'ok';
+        },
+      });
+      const ds = await dispatchMany(5, 'job');
+      await publishTasks(
+        rt,
+        group,
+        ds.map((d) => d.task),
+      );
+
+      await waitFor(() => w.stats().completed === 4, { what: 'four of five reported' });
+      // Four tasks are settled, the fifth runs: the one message is still held.
+      expect(await consumerCounts()).toMatchObject({ ackPending: 1, pending: 0 });
+      last.open();
+      await historyWith(ds[4]!, 'InstanceSucceeded');
+      await waitFor(async () => (await consumerCounts()).ackPending === 0, {
+        what: 'message acked',
+      });
+      expect([...ran].sort()).toEqual(ds.map((d) => d.instanceId).sort());
+      for (const d of ds)
+        expect(types(await history(rt, d))).toEqual([
+          'InstanceDispatched',
+          'InstanceStarted',
+          'InstanceSucceeded',
+        ]);
+      expect(w.stats()).toMatchObject({ completed: 5, skipped: 0, handedOn: 0 });
+    });
+
+    it('skips a task whose instance moved on before it started, and runs the others', async () => {
+      const ran: string[] = [];
+      const w = await startWorker({ job: async (ctx) => ran.push(ctx.instanceId) });
+      const ds = await dispatchMany(3, 'job');
+      await cancel(rt, ds[1]!, { signal: false });
+      await publishTasks(
+        rt,
+        group,
+        ds.map((d) => d.task),
+      );
+
+      await waitFor(() => w.stats().completed === 2 && w.stats().skipped === 1, {
+        what: 'two run, one skipped',
+      });
+      expect([...ran].sort()).toEqual([ds[0]!.instanceId, ds[2]!.instanceId].sort());
+      expect(types(await history(rt, ds[1]!))).toEqual(['InstanceDispatched', 'InstanceCancelled']);
+      await waitFor(async () => (await consumerCounts()).ackPending === 0, {
+        what: 'message acked',
+      });
+    });
+
+    it('starts each task once when the message comes twice (a re-publish under another id)', async () => {
+      let runs = 0;
+      const w = await startWorker({ job: async () => runs++ });
+      const ds = await dispatchMany(3, 'job');
+      const tasks = ds.map((d) => d.task);
+      await Promise.all([
+        publishTasks(rt, group, tasks, ':copy-1'),
+        publishTasks(rt, group, tasks, ':copy-2'),
+      ]);
+
+      await waitFor(() => w.stats().completed + w.stats().skipped === 6, {
+        what: 'both copies handled',
+      });
+      expect(runs).toBe(3);
+      expect(w.stats()).toMatchObject({ completed: 3, skipped: 3 });
+      expect(await startsOf(ds)).toEqual([
+        ['InstanceStarted'],
+        ['InstanceStarted'],
+        ['InstanceStarted'],
+      ]);
+      await waitFor(
+        async () => {
+          const c = await consumerCounts();
+          return c.ackPending === 0 && c.pending === 0;
+        },
+        { what: 'both copies acked' },
+      );
+    });
+
+    it('hands the tasks beyond what it takes on to the group, where another worker runs them', async () => {
+      const by = new Map<string, string>();
+      const held = gate();
+      // Worker a takes on twice its concurrency (1): it runs one task, queues one, and hands on
+      // the other four as a message of their own. Its processor holds until b has run two.
+      const a = await startWorker(
+        {
+          job: async (ctx) => {
+            by.set(ctx.instanceId, 'a');
+            await held.promise;
+          },
+        },
+        { workerId: 'worker-a', concurrency: 1 },
+      );
+      const ds = await dispatchMany(6, 'job');
+      await publishTasks(
+        rt,
+        group,
+        ds.map((d) => d.task),
+      );
+      await waitFor(() => a.stats().handedOn === 4, { what: 'a hands four tasks on' });
+      const b = await startWorker(
+        { job: async (ctx) => void by.set(ctx.instanceId, 'b') },
+        { workerId: 'worker-b', concurrency: 1 },
+      );
+      await waitFor(() => b.stats().completed >= 2, { what: 'b runs tasks a handed on' });
+      held.open();
+
+      await waitFor(() => a.stats().completed + b.stats().completed === 6, {
+        what: 'all six reported',
+      });
+      expect(await startsOf(ds)).toEqual(ds.map(() => ['InstanceStarted']));
+      expect([...by.keys()].sort()).toEqual(ds.map((d) => d.instanceId).sort());
+      expect(a.stats().completed).toBeGreaterThanOrEqual(2);
+      expect(b.stats().completed).toBeGreaterThanOrEqual(2);
+      expect(a.stats().skipped + b.stats().skipped).toBe(0);
+      await waitFor(
+        async () => {
+          const c = await consumerCounts();
+          return c.ackPending === 0 && c.pending === 0;
+        },
+        { what: 'every message acked' },
+      );
+    });
   });
 
   describe('claiming tasks ahead of their fire time (claimAheadMs)', () => {

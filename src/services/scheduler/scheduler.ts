@@ -258,6 +258,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   /** Dispatched attempts whose task to re-offer at once (their worker may have died holding it). */
   const reofferNow = new Set<string>();
+  /** Dispatched-with-their-fire instances whose task this replica saw stored (until they start). */
+  const taskStored = new Set<string>();
 
   function onWorkerLost(workerId: string): void {
     for (const v of views.values()) {
@@ -612,11 +614,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (stored && task) counters.dispatches++;
     const key = task ? `inst:${instanceId}` : `fire:${instanceId}`;
     mark(key);
-    task?.catch((err: unknown) => {
-      counters.errors++;
-      failures.report(err, key);
-      retryJobOf(key);
-    });
+    task?.then(
+      () => taskStored.add(instanceId),
+      (err: unknown) => {
+        counters.errors++;
+        failures.report(err, key);
+        retryJobOf(key);
+      },
+    );
   }
 
   /** A buffer-one job with a run in progress: its fire waits, undispatched, until the run ends. */
@@ -644,6 +649,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   async function superviseInstance(state: ScheduleState, instanceId: string): Promise<void> {
     const inst = state.instances.get(instanceId);
+    if (inst?.status !== 'dispatched') taskStored.delete(instanceId);
     if (!inst || isTerminal(inst.status)) return schedule(`inst:${instanceId}`, undefined);
     const now = clock.now();
     switch (inst.status) {
@@ -719,7 +725,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           await writer.publishTask(inst, inst.lastSeq, `r${round}`);
           return schedule(`inst:${instanceId}`, since + (round + 1) * REOFFER_MS);
         } else if (age >= republishAfterMs) {
-          await writer.publishTask(inst, inst.lastSeq);
+          // Unless this replica saw it stored: a task that came in a message of several has that
+          // message's id, and a copy under its own would be a second task, not a no-op.
+          if (!taskStored.has(instanceId)) await writer.publishTask(inst, inst.lastSeq);
           return schedule(`inst:${instanceId}`, since + REOFFER_MS);
         }
         return schedule(

@@ -5,7 +5,12 @@ import { makeEvent } from '../../events/build.js';
 import type { EventData, JetschedEvent, StoredEvent } from '../../events/event.js';
 import { MAX_FIRES_PER_BATCH } from '../../events/job-events.js';
 import { instanceIdFor, parseEventSubject, partitionOf, subjects } from '../../events/subjects.js';
-import { msgIds, type TaskMessage } from '../../events/task.js';
+import {
+  MAX_TASKS_PER_MESSAGE,
+  msgIds,
+  taskMessageFor,
+  type TaskMessage,
+} from '../../events/task.js';
 import type { FireReason } from '../../events/job-events.js';
 import type { DispatchSpec } from '../../events/instance-events.js';
 import type { JobView } from '../../projections/job-view.js';
@@ -56,6 +61,31 @@ export function createWriter(
     return stored;
   }
 
+  /** What a worker is handed for one attempt. */
+  function taskOf(d: TaskSource, dispatchSeq: number): TaskMessage {
+    return {
+      v: 1,
+      instanceId: d.instanceId,
+      jobId: d.jobId,
+      partition: partitionOf(d.jobId, partitions),
+      attempt: d.attempt,
+      processor: d.processor,
+      fireTimeMs: d.fireTimeMs,
+      priority: d.priority,
+      dispatchSeq,
+      ...(d.params !== undefined && { params: d.params }),
+      ...(d.timeoutMs !== undefined && { timeoutMs: d.timeoutMs }),
+    };
+  }
+
+  /** Publishes several tasks as one task message (a JobFiredBatch's first attempts). */
+  async function publishBatch(group: string, tasks: TaskMessage[]): Promise<void> {
+    const { body, msgId } = taskMessageFor(tasks);
+    await rt.publisher.publish(subjects.task(names, group), encoder.encode(JSON.stringify(body)), {
+      msgId,
+    });
+  }
+
   return {
     jobSubject: (jobId: string) => subjects.job(names, partitionOf(jobId, partitions), jobId),
     instanceSubject: (jobId: string, instanceId: string) =>
@@ -102,10 +132,11 @@ export function createWriter(
         msgIds.fireBatch(head.instanceId, batch.length),
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
-      const fired = batch.map((data) => ({
+      const tasks = this.firstTasks(job.jobId, batch);
+      const fired = batch.map((data, i) => ({
         instanceId: data.instanceId,
         stored,
-        task: this.firstTask(job.jobId, data),
+        task: tasks[i],
       }));
       return { fired, taken: batch.length };
     },
@@ -116,6 +147,43 @@ export function createWriter(
       return dispatch
         ? this.publishTask({ ...dispatch, instanceId, jobId, attempt: 1, fireTimeMs }, 0)
         : undefined;
+    },
+
+    /**
+     * Publishes the tasks of a batch's first attempts (those dispatched with their fire), up to
+     * {@link MAX_TASKS_PER_MESSAGE} of them in one task message. Returns, for each fire, the
+     * promise of the publish that carries its task (undefined for a fire not dispatched).
+     */
+    firstTasks(jobId: string, batch: readonly FiredData[]): (Promise<void> | undefined)[] {
+      const settled = batch.map((): Promise<void> | undefined => undefined);
+      // A job's attempts all go to its one group.
+      let group = '';
+      let chunk: { index: number; data: FiredData; task: TaskMessage }[] = [];
+      const flush = () => {
+        const [head, second] = chunk;
+        if (!head) return;
+        const sent = second
+          ? publishBatch(
+              group,
+              chunk.map((c) => c.task),
+            )
+          : this.firstTask(jobId, head.data);
+        for (const c of chunk) settled[c.index] = sent;
+        chunk = [];
+      };
+      batch.forEach((data, index) => {
+        const { dispatch, instanceId, fireTimeMs } = data;
+        if (!dispatch) return;
+        group = dispatch.group;
+        chunk.push({
+          index,
+          data,
+          task: taskOf({ ...dispatch, instanceId, jobId, attempt: 1, fireTimeMs }, 0),
+        });
+        if (chunk.length === MAX_TASKS_PER_MESSAGE) flush();
+      });
+      flush();
+      return settled;
     },
 
     async skipped(
@@ -176,35 +244,12 @@ export function createWriter(
 
     /** (Re)publishes the task of a dispatched attempt; the same message id makes repeats harmless. */
     async publishTask(
-      d: Pick<
-        InstanceView,
-        | 'instanceId'
-        | 'jobId'
-        | 'attempt'
-        | 'processor'
-        | 'params'
-        | 'fireTimeMs'
-        | 'timeoutMs'
-        | 'priority'
-        | 'group'
-      >,
+      d: TaskSource,
       dispatchSeq: number,
       /** A fresh suffix re-offers the task under a new message id (after a worker loss). */
       reofferSuffix?: string,
     ) {
-      const task: TaskMessage = {
-        v: 1,
-        instanceId: d.instanceId,
-        jobId: d.jobId,
-        partition: partitionOf(d.jobId, partitions),
-        attempt: d.attempt,
-        processor: d.processor,
-        fireTimeMs: d.fireTimeMs,
-        priority: d.priority,
-        dispatchSeq,
-        ...(d.params !== undefined && { params: d.params }),
-        ...(d.timeoutMs !== undefined && { timeoutMs: d.timeoutMs }),
-      };
+      const task = taskOf(d, dispatchSeq);
       await rt.publisher.publish(
         subjects.task(names, d.group),
         encoder.encode(JSON.stringify(task)),
@@ -229,6 +274,20 @@ export function createWriter(
   };
 }
 export type Writer = ReturnType<typeof createWriter>;
+
+/** What a task is made from: an instance's dispatched attempt. */
+type TaskSource = Pick<
+  InstanceView,
+  | 'instanceId'
+  | 'jobId'
+  | 'attempt'
+  | 'processor'
+  | 'params'
+  | 'fireTimeMs'
+  | 'timeoutMs'
+  | 'priority'
+  | 'group'
+>;
 
 /** One fire to record: its tick (or trigger), and whether its first attempt is dispatched with it. */
 export interface FireRequest {

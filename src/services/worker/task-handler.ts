@@ -1,7 +1,12 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { ValidationError } from '../../events/errors.js';
-import { taskMessageSchema, type TaskMessage } from '../../events/task.js';
+import {
+  taskBatchMessageSchema,
+  taskMessageFor,
+  taskMessageSchema,
+  type TaskMessage,
+} from '../../events/task.js';
 import { checkedParser } from '../../events/json-check.js';
 import {
   createAttempt,
@@ -11,6 +16,7 @@ import {
   type AttemptDeps,
 } from './attempt.js';
 import type { RunGate } from './run-gate.js';
+import { shareMessage, type Share, type TaskLease } from './task-lease.js';
 import type { WorkerStats } from './types.js';
 
 export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
@@ -31,33 +37,51 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
    * claimed; the start is recorded at the fire time.
    */
   claimAheadMs: number;
+  /**
+   * How many more tasks the worker takes on now (those received count already): a message's tasks
+   * beyond that are handed on to the group.
+   */
+  room: () => number;
+  /**
+   * Publishes a task message to the group again (a message's tasks beyond {@link room}, for the
+   * group's other workers to take); resolves once stored.
+   */
+  handOn: (subject: string, body: unknown, msgId: string) => Promise<void>;
 }
 
-type Parsed = { ok: true; task: TaskMessage } | { ok: false; detail: string };
+type Parsed = { ok: true; tasks: TaskMessage[] } | { ok: false; detail: string };
 
 const parseTaskMessage = checkedParser(taskMessageSchema);
+const parseTaskBatch = checkedParser(taskBatchMessageSchema);
 
-function parseTask(m: JsMsg): Parsed {
+/** A message's tasks: one, or several (a `tasks` array). */
+function parseTasks(m: JsMsg): Parsed {
   let raw: unknown;
   try {
     raw = m.json();
   } catch (err) {
     return { ok: false, detail: `not JSON: ${(err as Error).message}` };
   }
+  if (typeof raw === 'object' && raw !== null && 'tasks' in raw) {
+    const batch = parseTaskBatch(raw);
+    return batch.success
+      ? { ok: true, tasks: batch.data.tasks }
+      : { ok: false, detail: ValidationError.fromZod('task', batch.error).message };
+  }
   const parsed = parseTaskMessage(raw);
   return parsed.success
-    ? { ok: true, task: parsed.data }
+    ? { ok: true, tasks: [parsed.data] }
     : { ok: false, detail: ValidationError.fromZod('task', parsed.error).message };
 }
 
 /**
- * Handles one delivered task from receipt to ack. The message stays un-acked (kept alive with
- * in-progress acks) until the final report is appended or refused; a worker that dies meanwhile
- * leaves it to be redelivered, and the next worker's start is refused by the expected sequence.
- * Never rejects: every failure is logged here.
+ * Handles one delivered task message: a malformed one is terminated at once; otherwise each task
+ * in it is handled on its own, on the message itself or, when the message carries several tasks,
+ * on its share of it (see {@link shareMessage}). Returns the handling of each task (none for a
+ * malformed message); none of them rejects.
  */
-export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void> {
-  const parsed = parseTask(m);
+export function handleTaskMessage(m: JsMsg, deps: TaskHandlerDeps): Promise<void>[] {
+  const parsed = parseTasks(m);
   if (!parsed.ok) {
     deps.stats.malformed++;
     deps.log.error(
@@ -65,9 +89,51 @@ export async function handleTask(m: JsMsg, deps: TaskHandlerDeps): Promise<void>
       'malformed task; terminating it',
     );
     m.term(`malformed task: ${parsed.detail}`.slice(0, 500));
+    return [];
+  }
+  const [only, ...more] = parsed.tasks;
+  if (!only) return [];
+  if (more.length === 0) return [handleTask(m, only, deps)];
+  const shares = shareMessage(m, parsed.tasks, deps.workingEveryMs / 2);
+  const run = (s: Share<TaskMessage>) => handleTask(s.lease, s.item, deps);
+  const keep = Math.max(1, deps.room());
+  if (keep >= shares.length) return shares.map(run);
+  return [...shares.slice(0, keep).map(run), handOn(m, shares.slice(keep), deps)];
+}
+
+/**
+ * A message brought more tasks than this worker takes on: hands the rest on to the group as
+ * a message of their own (stored before their shares are acked, so they are never lost; a worker
+ * that dies in between leaves the whole message to be redelivered, and whatever started meanwhile
+ * is refused by its expected sequence). If that publish fails, runs them here after all.
+ */
+async function handOn(
+  m: JsMsg,
+  shares: Share<TaskMessage>[],
+  deps: TaskHandlerDeps,
+): Promise<void> {
+  const { body, msgId } = taskMessageFor(shares.map((s) => s.item));
+  try {
+    await deps.handOn(m.subject, body, msgId);
+  } catch (err) {
+    deps.log.warn(
+      { err, seq: m.seq, tasks: shares.length },
+      'could not hand on the tasks beyond what this worker takes on; running them here',
+    );
+    await Promise.all(shares.map((s) => handleTask(s.lease, s.item, deps)));
     return;
   }
-  const task = parsed.task;
+  deps.stats.handedOn += shares.length;
+  for (const s of shares) s.lease.ack();
+}
+
+/**
+ * Handles one task from receipt to ack. The message stays un-acked (kept alive with in-progress
+ * acks) until the final report is appended or refused; a worker that dies meanwhile leaves it to
+ * be redelivered, and the next worker's start is refused by the expected sequence. Never rejects:
+ * every failure is logged here.
+ */
+async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps): Promise<void> {
   const ids = { instanceId: task.instanceId, jobId: task.jobId, attempt: task.attempt };
   const keepAlive = () =>
     setInterval(() => {
@@ -129,7 +195,7 @@ function inSlot(gate: RunGate, fn: (release: () => void) => Promise<void>): Prom
 
 /** Starts the attempt (sequence-checked), runs it and acks the task once its outcome is recorded. */
 async function runTask(
-  m: JsMsg,
+  m: TaskLease,
   task: TaskMessage,
   deps: TaskHandlerDeps,
   log: Logger,
@@ -155,7 +221,7 @@ async function runTask(
  * while it waits, so a cancel's control message aborts it before it runs; a hard stop leaves it to
  * the supervisor (as a running attempt), and a drain waits for it to run and report.
  */
-async function claimAndRun(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, log: Logger) {
+async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps, log: Logger) {
   const attempt = await begin(m, task, deps, log, { startsAtMs: task.fireTimeMs });
   if (!attempt) return;
   deps.active.add(attempt);
@@ -209,7 +275,7 @@ async function claimAndRun(m: JsMsg, task: TaskMessage, deps: TaskHandlerDeps, l
 
 /** Records the attempt's start (or claim); undefined when it is not this worker's to run. */
 async function begin(
-  m: JsMsg,
+  m: TaskLease,
   task: TaskMessage,
   deps: TaskHandlerDeps,
   log: Logger,
@@ -248,7 +314,7 @@ async function begin(
  * as soon as the processor returns: the report's append does not hold another task's start.
  */
 async function runAndAck(
-  m: JsMsg,
+  m: TaskLease,
   attempt: Attempt,
   deps: TaskHandlerDeps,
   log: Logger,
@@ -265,7 +331,7 @@ async function runAndAck(
 }
 
 /** Counts a run's outcome and acks its task, unless the worker left it unreported. */
-async function afterRun(m: JsMsg, outcome: RunOutcome, deps: TaskHandlerDeps, log: Logger) {
+async function afterRun(m: TaskLease, outcome: RunOutcome, deps: TaskHandlerDeps, log: Logger) {
   if (outcome === RunOutcome.Abandoned) return;
   deps.stats.completed++;
   if (outcome === RunOutcome.Refused) deps.stats.refusedReports++;
@@ -287,7 +353,7 @@ function isRunning(active: Set<Attempt>, task: TaskMessage): boolean {
 }
 
 /** Hands a task back to the group at once (best effort: without it, the ack wait does the same). */
-function nak(m: JsMsg, log: Logger): void {
+function nak(m: TaskLease, log: Logger): void {
   try {
     m.nak();
   } catch (err) {
@@ -299,7 +365,7 @@ function nak(m: JsMsg, log: Logger): void {
  * Acks without waiting for the server's confirmation: the attempt's outcome is already an event,
  * so a lost ack only means a redelivery, whose start is refused by the expected sequence.
  */
-function ack(m: JsMsg, log: Logger): Promise<void> {
+function ack(m: TaskLease, log: Logger): Promise<void> {
   try {
     m.ack();
   } catch (err) {

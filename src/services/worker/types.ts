@@ -96,6 +96,8 @@ export interface WorkerStats {
   malformed: number;
   /** Tasks not run because the instance had moved on before start. */
   skipped: number;
+  /** Tasks of a message of several handed on to the group: more than this worker took on. */
+  handedOn: number;
   /** Final reports refused because the attempt had ended meanwhile (timeout, cancel). */
   refusedReports: number;
   /** Control messages that could not be parsed. */

@@ -11,11 +11,12 @@ import type { Attempt } from './attempt.js';
 import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heartbeat.js';
 import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
-import { handleTask, type TaskHandlerDeps } from './task-handler.js';
+import { handleTaskMessage, type TaskHandlerDeps } from './task-handler.js';
 import { createRunGate } from './run-gate.js';
 import type { Worker, WorkerOptions, WorkerStats } from './types.js';
 import { packageVersion } from './version.js';
 
+const encoder = new TextEncoder();
 const WORKER_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
 const State = { New: 'new', Running: 'running', Draining: 'draining', Stopped: 'stopped' } as const;
@@ -70,6 +71,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     completed: 0,
     malformed: 0,
     skipped: 0,
+    handedOn: 0,
     refusedReports: 0,
     badControls: 0,
     droppedLogLines: 0,
@@ -122,6 +124,8 @@ export function createWorker(opts: WorkerOptions): Worker {
   async function pullLoop(consumerName: string, workingEveryMs: number): Promise<void> {
     let failures = 0;
     let consumer: Consumer | undefined;
+    /** Moving average of the tasks each received message carried. */
+    let tasksPerMessage = 1;
     // One for all tasks of the loop: a worker may hold a second's worth of tasks.
     const taskDeps: TaskHandlerDeps = {
       store,
@@ -140,6 +144,11 @@ export function createWorker(opts: WorkerOptions): Worker {
       active,
       gate,
       claimAheadMs,
+      // A message of several tasks may fill the run slots and queue as many again behind them.
+      room: () => 2 * concurrency - busy(),
+      handOn: async (subject, body, msgId) => {
+        await runtime.publisher.publish(subject, encoder.encode(JSON.stringify(body)), { msgId });
+      },
     };
     while (state === State.Running) {
       await freeSlot();
@@ -148,7 +157,9 @@ export function createWorker(opts: WorkerOptions): Worker {
         consumer ??= await js.consumers.get(names.taskStream, consumerName);
         const pull = await consumer.fetch({
           // At least one: tasks waiting for their fire time may have come due since freeSlot().
-          max_messages: Math.max(1, concurrency - busy()),
+          // A message may carry several tasks (a burst of one job): ask for about as many
+          // messages as the free slots take, going by the tasks per message seen lately.
+          max_messages: Math.max(1, Math.floor((concurrency - busy()) / tasksPerMessage)),
           expires: pullExpiresMs,
         });
         fetch = pull;
@@ -169,7 +180,9 @@ export function createWorker(opts: WorkerOptions): Worker {
             m.nak();
             continue;
           }
-          hold(handleTask(m, taskDeps));
+          const tasks = handleTaskMessage(m, taskDeps);
+          for (const t of tasks) hold(t);
+          tasksPerMessage += (Math.max(1, tasks.length) - tasksPerMessage) / 8;
         }
         failures = 0;
       } catch (err) {
