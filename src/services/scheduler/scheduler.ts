@@ -150,6 +150,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const id = key.slice(key.indexOf(':') + 1);
     return key.startsWith('job:') ? id : jobIdOfInstance(id);
   };
+  /** An instance as this replica's fold holds it (undefined when ended, or not held here). */
+  const instanceOf = (instanceId: string) => {
+    const jobId = jobIdOfInstance(instanceId);
+    if (jobId === undefined) return undefined;
+    return views.get(partitionOf(jobId, rt.partitions))?.runner.state.instances.get(instanceId);
+  };
   const partitionOfKey = (key: string): number | undefined => {
     const jobId = jobIdOfKey(key);
     return jobId === undefined ? undefined : partitionOf(jobId, rt.partitions);
@@ -298,6 +304,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     // The instance ended (the scheduler's fold drops ended instances): nothing more to supervise,
     // and its job may now fire again (fixed delay) or start a fire it held back (buffer-one).
     schedule(`inst:${parsed.id}`, undefined);
+    taskStored.delete(parsed.id);
     const jobId = jobIdOfInstance(parsed.id);
     if (!state || jobId === undefined) return;
     if (state.jobs.get(jobId)?.spec.schedule.kind === 'fixedDelay') mark(`job:${jobId}`);
@@ -615,7 +622,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const key = task ? `inst:${instanceId}` : `fire:${instanceId}`;
     mark(key);
     task?.then(
-      () => taskStored.add(instanceId),
+      () => {
+        // Unless it started (or ended) before the publish's acknowledgement came.
+        if (instanceOf(instanceId)?.status === 'dispatched') taskStored.add(instanceId);
+      },
       (err: unknown) => {
         counters.errors++;
         failures.report(err, key);
