@@ -53,6 +53,8 @@ export interface WorkerStats extends LoopStats {
   completed: number;
   skipped: number;
   refusedReports: number;
+  /** Tasks of a message of several handed on to the group (more than the worker took on). */
+  handedOn: number;
 }
 export interface SutStats {
   scheduler: SchedulerStats;
@@ -181,6 +183,7 @@ if (cfg.role === 'scheduler') {
         completed: s.completed,
         skipped: s.skipped,
         refusedReports: s.refusedReports,
+        handedOn: s.handedOn,
         ...loop,
         messages: carried,
       },

@@ -86,7 +86,8 @@ async function e2eTrial(
     } finally {
       const stats = await sut.stop();
       const w = stats.workers.map((x) => x.completed).join('+');
-      const counters = `scheduler fires ${stats.scheduler.fires}, dispatches ${stats.scheduler.dispatches}, sequence conflicts ${stats.scheduler.conflicts}, errors ${stats.scheduler.errors}; worker runs ${w}`;
+      const handedOn = stats.workers.map((x) => x.handedOn).join('+');
+      const counters = `scheduler fires ${stats.scheduler.fires}, dispatches ${stats.scheduler.dispatches}, sequence conflicts ${stats.scheduler.conflicts}, errors ${stats.scheduler.errors}; worker runs ${w}, tasks handed on ${handedOn}`;
       if (result) result.note = `${result.note}; ${counters}`;
       console.log(`    · ${result?.note ?? counters}`);
     }

@@ -45,6 +45,11 @@ export const MAX_TASKS_PER_MESSAGE = 32;
 export const taskBatchMessageSchema = z.strictObject({
   v: z.literal(1),
   tasks: z.array(taskMessageSchema).min(2).max(MAX_TASKS_PER_MESSAGE),
+  /**
+   * Set by a worker that handed these tasks on (more than it took on): whoever receives the
+   * message keeps all of them, so that a task is handed on at most once.
+   */
+  handedOn: z.literal(true).optional(),
 });
 export type TaskBatchMessage = z.infer<typeof taskBatchMessageSchema>;
 
@@ -52,14 +57,20 @@ export type TaskBatchMessage = z.infer<typeof taskBatchMessageSchema>;
  * The message that carries `tasks` (at least one, at most {@link MAX_TASKS_PER_MESSAGE}) and its
  * deterministic message id: a task on its own for one, else a batch.
  */
-export function taskMessageFor(tasks: readonly TaskMessage[]): {
+export function taskMessageFor(
+  tasks: readonly TaskMessage[],
+  opts: { handedOn?: true } = {},
+): {
   body: TaskMessage | TaskBatchMessage;
   msgId: string;
 } {
   const [head, second] = tasks;
   if (!head) throw new RangeError('taskMessageFor: no tasks');
   if (!second) return { body: head, msgId: msgIds.task(head.instanceId, head.attempt) };
-  return { body: { v: 1, tasks: [...tasks] }, msgId: msgIds.tasks(head.instanceId, tasks.length) };
+  return {
+    body: { v: 1, tasks: [...tasks], ...opts },
+    msgId: msgIds.tasks(head.instanceId, tasks.length),
+  };
 }
 
 /** Published (core NATS) on `<prefix>.ctl.<instanceId>` to make the running worker abort the attempt. */

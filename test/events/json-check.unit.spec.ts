@@ -200,6 +200,7 @@ describe('fast checks of decoded events (Ajv, compiled from the zod schemas)', (
           { ...task, timeoutMs: 1000 },
           { ...task, instanceId: 'other~1' },
         ],
+        handedOn: true,
       } as Json,
     ],
   ];

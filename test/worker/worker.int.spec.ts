@@ -486,7 +486,7 @@ describe('worker', () => {
       );
     });
 
-    it('hands the tasks beyond what it takes on to the group, where another worker runs them', async () => {
+    it('hands the tasks beyond what it takes on to the group once, where another worker runs them', async () => {
       const by = new Map<string, string>();
       const held = gate();
       // Worker a takes on twice its concurrency (1): it runs one task, queues one, and hands on
@@ -522,6 +522,9 @@ describe('worker', () => {
       expect(a.stats().completed).toBeGreaterThanOrEqual(2);
       expect(b.stats().completed).toBeGreaterThanOrEqual(2);
       expect(a.stats().skipped + b.stats().skipped).toBe(0);
+      // b kept all four, though it takes on two: a task is handed on at most once.
+      expect(a.stats().handedOn).toBe(4);
+      expect(b.stats().handedOn).toBe(0);
       await waitFor(
         async () => {
           const c = await consumerCounts();

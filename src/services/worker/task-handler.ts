@@ -49,7 +49,8 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
   handOn: (subject: string, body: unknown, msgId: string) => Promise<void>;
 }
 
-type Parsed = { ok: true; tasks: TaskMessage[] } | { ok: false; detail: string };
+type Parsed =
+  { ok: true; tasks: TaskMessage[]; handedOn?: boolean } | { ok: false; detail: string };
 
 const parseTaskMessage = checkedParser(taskMessageSchema);
 const parseTaskBatch = checkedParser(taskBatchMessageSchema);
@@ -65,7 +66,7 @@ function parseTasks(m: JsMsg): Parsed {
   if (typeof raw === 'object' && raw !== null && 'tasks' in raw) {
     const batch = parseTaskBatch(raw);
     return batch.success
-      ? { ok: true, tasks: batch.data.tasks }
+      ? { ok: true, tasks: batch.data.tasks, handedOn: batch.data.handedOn === true }
       : { ok: false, detail: ValidationError.fromZod('task', batch.error).message };
   }
   const parsed = parseTaskMessage(raw);
@@ -96,7 +97,9 @@ export function handleTaskMessage(m: JsMsg, deps: TaskHandlerDeps): Promise<void
   if (more.length === 0) return [handleTask(m, only, deps)];
   const shares = shareMessage(m, parsed.tasks, deps.workingEveryMs / 2);
   const run = (s: Share<TaskMessage>) => handleTask(s.lease, s.item, deps);
-  const keep = Math.max(1, deps.room());
+  // Tasks another worker handed on are all kept: handed on again, they could go round the
+  // workers' waiting pulls for a long time while each is full.
+  const keep = parsed.handedOn ? shares.length : Math.max(1, deps.room());
   if (keep >= shares.length) return shares.map(run);
   return [...shares.slice(0, keep).map(run), handOn(m, shares.slice(keep), deps)];
 }
@@ -112,7 +115,10 @@ async function handOn(
   shares: Share<TaskMessage>[],
   deps: TaskHandlerDeps,
 ): Promise<void> {
-  const { body, msgId } = taskMessageFor(shares.map((s) => s.item));
+  const { body, msgId } = taskMessageFor(
+    shares.map((s) => s.item),
+    { handedOn: true },
+  );
   try {
     await deps.handOn(m.subject, body, msgId);
   } catch (err) {
@@ -204,10 +210,10 @@ async function runTask(
   const attempt = await begin(m, task, deps, log);
   if (!attempt) return;
   if (deps.abandoned()) {
+    deps.active.delete(attempt);
     log.warn('worker stopped before the processor ran; attempt left to the supervisor');
     return;
   }
-  deps.active.add(attempt);
   try {
     await runAndAck(m, attempt, deps, log, releaseSlot);
   } finally {
@@ -224,7 +230,6 @@ async function runTask(
 async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps, log: Logger) {
   const attempt = await begin(m, task, deps, log, { startsAtMs: task.fireTimeMs });
   if (!attempt) return;
-  deps.active.add(attempt);
   try {
     // At its time the processor is called from the gate's timer, or from the call that frees a run
     // slot. Everything that path needs is made here, ahead of the tick: a tick shared by thousands
@@ -273,7 +278,10 @@ async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDep
   }
 }
 
-/** Records the attempt's start (or claim); undefined when it is not this worker's to run. */
+/**
+ * Records the attempt's start (or claim); undefined when it is not this worker's to run. A started
+ * attempt is returned in `deps.active`, for the caller to remove when it is done.
+ */
 async function begin(
   m: TaskLease,
   task: TaskMessage,
@@ -293,15 +301,22 @@ async function begin(
     return undefined;
   }
   const attempt = createAttempt(task, { ...deps, log });
+  // Active from now on: a second copy of the task arriving while this start is on its way is
+  // acked above, instead of racing it (both appends carry the start's message id, so the second
+  // would be acked as a duplicate naming this very worker, and the processor would run twice).
+  // The caller removes it once the attempt is done.
+  deps.active.add(attempt);
   let started: StartOutcome;
   try {
     started = await attempt.start(claim);
   } catch (err) {
+    deps.active.delete(attempt);
     log.error({ err, seq: m.seq }, 'could not record the start; offering the task again later');
     if (!deps.abandoned()) m.nak(deps.retryStartAfterMs);
     return undefined;
   }
   if (started === StartOutcome.MovedOn) {
+    deps.active.delete(attempt);
     deps.stats.skipped++;
     await ack(m, log);
     return undefined;

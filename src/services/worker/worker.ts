@@ -124,7 +124,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   async function pullLoop(consumerName: string, workingEveryMs: number): Promise<void> {
     let failures = 0;
     let consumer: Consumer | undefined;
-    /** Moving average of the tasks each received message carried. */
+    /** Tasks per received message, to size pulls by: the largest lately, easing back to the mean. */
     let tasksPerMessage = 1;
     // One for all tasks of the loop: a worker may hold a second's worth of tasks.
     const taskDeps: TaskHandlerDeps = {
@@ -182,7 +182,9 @@ export function createWorker(opts: WorkerOptions): Worker {
           }
           const tasks = handleTaskMessage(m, taskDeps);
           for (const t of tasks) hold(t);
-          tasksPerMessage += (Math.max(1, tasks.length) - tasksPerMessage) / 8;
+          // Up at once to a larger message (a burst has begun), back down gently.
+          const n = Math.max(1, tasks.length);
+          tasksPerMessage = n > tasksPerMessage ? n : tasksPerMessage + (n - tasksPerMessage) / 8;
         }
         failures = 0;
       } catch (err) {
