@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { tokenSchema } from '../domain/job-spec.js';
 
+const encoder = new TextEncoder();
+
 /**
  * What a worker receives on `<prefix>.task.<group>` (stream `<PREFIX>_TASKS`, work-queue retention,
  * one shared durable pull consumer per group). It is not an event: the matching
@@ -54,22 +56,21 @@ export const taskBatchMessageSchema = z.strictObject({
 export type TaskBatchMessage = z.infer<typeof taskBatchMessageSchema>;
 
 /**
- * The message that carries `tasks` (at least one, at most {@link MAX_TASKS_PER_MESSAGE}) and its
- * deterministic message id: a task on its own for one, else a batch.
+ * The message that carries `tasks` (at least one, at most {@link MAX_TASKS_PER_MESSAGE}), encoded,
+ * and its deterministic message id: a task on its own for one, else a batch.
  */
 export function taskMessageFor(
   tasks: readonly TaskMessage[],
   opts: { handedOn?: true } = {},
-): {
-  body: TaskMessage | TaskBatchMessage;
-  msgId: string;
-} {
+): { payload: Uint8Array; msgId: string } {
   const [head, second] = tasks;
   if (!head) throw new RangeError('taskMessageFor: no tasks');
-  if (!second) return { body: head, msgId: msgIds.task(head.instanceId, head.attempt) };
+  const body: TaskMessage | TaskBatchMessage = second ? { v: 1, tasks: [...tasks], ...opts } : head;
   return {
-    body: { v: 1, tasks: [...tasks], ...opts },
-    msgId: msgIds.tasks(head.instanceId, tasks.length),
+    payload: encoder.encode(JSON.stringify(body)),
+    msgId: second
+      ? msgIds.tasks(head.instanceId, tasks.length)
+      : msgIds.task(head.instanceId, head.attempt),
   };
 }
 

@@ -92,8 +92,8 @@ export async function publishTasks(
   tasks: TaskMessage[],
   copy = '',
 ): Promise<void> {
-  const { body, msgId } = taskMessageFor(tasks);
-  await rt.js.publish(subjects.task(rt.names, group), JSON.stringify(body), {
+  const { payload, msgId } = taskMessageFor(tasks);
+  await rt.js.publish(subjects.task(rt.names, group), payload, {
     msgID: `${msgId}${copy}`,
   });
 }

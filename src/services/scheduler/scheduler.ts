@@ -36,7 +36,7 @@ import { decideOverlap } from '../../schedule/overlap.js';
 import { createAgenda } from './agenda.js';
 import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
-import { createWriter, type FireRequest, type Writer } from './writer.js';
+import { createWriter, type Fired, type FireRequest } from './writer.js';
 import { createFailureLog } from './failure-log.js';
 
 /** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
@@ -264,7 +264,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   /** Dispatched attempts whose task to re-offer at once (their worker may have died holding it). */
   const reofferNow = new Set<string>();
-  /** Dispatched-with-their-fire instances whose task this replica saw stored (until they start). */
+  /**
+   * Dispatched-with-their-fire instances whose task this replica saw stored in a message of several
+   * (until they start): re-published under its own id, such a task would be a second copy.
+   */
   const taskStored = new Set<string>();
 
   function onWorkerLost(workerId: string): void {
@@ -615,8 +618,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
    * A task publish that fails is reported like a failed step: the instance's supervision publishes
    * it again.
    */
-  function afterFire(fired: Awaited<ReturnType<Writer['fire']>>): void {
-    const { instanceId, stored, task } = fired;
+  function afterFire(fired: Fired): void {
+    const { instanceId, stored, task, shared } = fired;
     if (stored) counters.fires++;
     if (stored && task) counters.dispatches++;
     const key = task ? `inst:${instanceId}` : `fire:${instanceId}`;
@@ -624,7 +627,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     task?.then(
       () => {
         // Unless it started (or ended) before the publish's acknowledgement came.
-        if (instanceOf(instanceId)?.status === 'dispatched') taskStored.add(instanceId);
+        if (shared && instanceOf(instanceId)?.status === 'dispatched') taskStored.add(instanceId);
       },
       (err: unknown) => {
         counters.errors++;
@@ -735,8 +738,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           await writer.publishTask(inst, inst.lastSeq, `r${round}`);
           return schedule(`inst:${instanceId}`, since + (round + 1) * REOFFER_MS);
         } else if (age >= republishAfterMs) {
-          // Unless this replica saw it stored: a task that came in a message of several has that
-          // message's id, and a copy under its own would be a second task, not a no-op.
+          // Under the same id a no-op if the first publish landed; not for a task seen stored in
+          // a message of several, which went out under that message's id.
           if (!taskStored.has(instanceId)) await writer.publishTask(inst, inst.lastSeq);
           return schedule(`inst:${instanceId}`, since + REOFFER_MS);
         }

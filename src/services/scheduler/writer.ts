@@ -16,8 +16,6 @@ import type { DispatchSpec } from '../../events/instance-events.js';
 import type { JobView } from '../../projections/job-view.js';
 import type { InstanceView } from '../../projections/instance-view.js';
 
-const encoder = new TextEncoder();
-
 /** This replica does not (or no longer) hold the partition: it must not append there. */
 export class NotOwnerError extends JetschedError {
   constructor(readonly partition: number) {
@@ -78,11 +76,14 @@ export function createWriter(
     };
   }
 
-  /** Publishes several tasks as one task message (a JobFiredBatch's first attempts). */
-  async function publishBatch(group: string, tasks: TaskMessage[]): Promise<void> {
-    const { body, msgId } = taskMessageFor(tasks);
-    await rt.publisher.publish(subjects.task(names, group), encoder.encode(JSON.stringify(body)), {
-      msgId,
+  /**
+   * Publishes tasks of one group as one task message; a fresh `reofferSuffix` re-offers it under a
+   * new message id (else a repeat is a no-op).
+   */
+  async function publishTasks(group: string, tasks: TaskMessage[], reofferSuffix?: string) {
+    const { payload, msgId } = taskMessageFor(tasks);
+    await rt.publisher.publish(subjects.task(names, group), payload, {
+      msgId: reofferSuffix ? `${msgId}:${reofferSuffix}` : msgId,
     });
   }
 
@@ -98,7 +99,7 @@ export function createWriter(
      * which the caller does not have to wait for before its next fire (a task that was not
      * published is published again by the instance's supervision).
      */
-    async fire(job: JobView, fire: FireRequest, ctx: EventContext) {
+    async fire(job: JobView, fire: FireRequest, ctx: EventContext): Promise<Fired> {
       const data = firedData(job, fire, job.runs + 1);
       const event = makeEvent(
         'JobFired',
@@ -118,7 +119,11 @@ export function createWriter(
      * {@link MAX_FIRES_PER_BATCH} fires and {@link BATCH_BUDGET_CHARS} of JSON. Publishes their
      * tasks as {@link fire} does. `taken`: how many of `fires` were recorded (at least one).
      */
-    async fireMany(job: JobView, fires: readonly FireRequest[], ctx: EventContext) {
+    async fireMany(
+      job: JobView,
+      fires: readonly FireRequest[],
+      ctx: EventContext,
+    ): Promise<{ fired: Fired[]; taken: number }> {
       const [first, ...more] = fires;
       if (!first) throw new RangeError('fireMany: no fires');
       const batch = more.length > 0 ? fitting(job, firedData(job, first, job.runs + 1), more) : [];
@@ -133,10 +138,10 @@ export function createWriter(
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
       const tasks = this.firstTasks(job.jobId, batch);
-      const fired = batch.map((data, i) => ({
+      const fired = batch.map((data) => ({
         instanceId: data.instanceId,
         stored,
-        task: tasks[i],
+        ...tasks.get(data.instanceId),
       }));
       return { fired, taken: batch.length };
     },
@@ -151,39 +156,32 @@ export function createWriter(
 
     /**
      * Publishes the tasks of a batch's first attempts (those dispatched with their fire), up to
-     * {@link MAX_TASKS_PER_MESSAGE} of them in one task message. Returns, for each fire, the
-     * promise of the publish that carries its task (undefined for a fire not dispatched).
+     * {@link MAX_TASKS_PER_MESSAGE} of them in one task message. For each fire dispatched: the
+     * publish that carries its task, and whether that message carries other tasks too.
      */
-    firstTasks(jobId: string, batch: readonly FiredData[]): (Promise<void> | undefined)[] {
-      const settled = batch.map((): Promise<void> | undefined => undefined);
-      // A job's attempts all go to its one group.
-      let group = '';
-      let chunk: { index: number; data: FiredData; task: TaskMessage }[] = [];
-      const flush = () => {
-        const [head, second] = chunk;
-        if (!head) return;
-        const sent = second
-          ? publishBatch(
-              group,
-              chunk.map((c) => c.task),
-            )
-          : this.firstTask(jobId, head.data);
-        for (const c of chunk) settled[c.index] = sent;
-        chunk = [];
-      };
-      batch.forEach((data, index) => {
-        const { dispatch, instanceId, fireTimeMs } = data;
-        if (!dispatch) return;
-        group = dispatch.group;
-        chunk.push({
-          index,
-          data,
-          task: taskOf({ ...dispatch, instanceId, jobId, attempt: 1, fireTimeMs }, 0),
-        });
-        if (chunk.length === MAX_TASKS_PER_MESSAGE) flush();
-      });
-      flush();
-      return settled;
+    firstTasks(jobId: string, batch: readonly FiredData[]) {
+      const sent = new Map<string, { task: Promise<void>; shared: boolean }>();
+      const dispatched = batch.flatMap(({ dispatch, instanceId, fireTimeMs }) =>
+        dispatch
+          ? [
+              {
+                dispatch,
+                task: taskOf({ ...dispatch, instanceId, jobId, attempt: 1, fireTimeMs }, 0),
+              },
+            ]
+          : [],
+      );
+      for (let i = 0; i < dispatched.length; i += MAX_TASKS_PER_MESSAGE) {
+        const chunk = dispatched.slice(i, i + MAX_TASKS_PER_MESSAGE);
+        // A job's attempts all go to its one group.
+        const group = chunk[0]?.dispatch.group ?? '';
+        const task = publishTasks(
+          group,
+          chunk.map((c) => c.task),
+        );
+        for (const c of chunk) sent.set(c.task.instanceId, { task, shared: chunk.length > 1 });
+      }
+      return sent;
     },
 
     async skipped(
@@ -249,14 +247,7 @@ export function createWriter(
       /** A fresh suffix re-offers the task under a new message id (after a worker loss). */
       reofferSuffix?: string,
     ) {
-      const task = taskOf(d, dispatchSeq);
-      await rt.publisher.publish(
-        subjects.task(names, d.group),
-        encoder.encode(JSON.stringify(task)),
-        {
-          msgId: msgIds.task(d.instanceId, d.attempt) + (reofferSuffix ? `:${reofferSuffix}` : ''),
-        },
-      );
+      await publishTasks(d.group, [taskOf(d, dispatchSeq)], reofferSuffix);
     },
 
     /** Appends a supervisor decision (timeout, retry, failure, cancel) to an instance. */
@@ -288,6 +279,16 @@ type TaskSource = Pick<
   | 'priority'
   | 'group'
 >;
+
+/** A fire recorded (or found recorded: `stored` undefined for a repeated append), with its task. */
+export interface Fired {
+  instanceId: string;
+  stored: StoredEvent | undefined;
+  /** The publish of its first attempt's task, when it was dispatched with the fire. */
+  task?: Promise<void> | undefined;
+  /** That task went out in a message with others (under that message's id). */
+  shared?: boolean;
+}
 
 /** One fire to record: its tick (or trigger), and whether its first attempt is dispatched with it. */
 export interface FireRequest {

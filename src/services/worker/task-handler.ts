@@ -46,7 +46,7 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
    * Publishes a task message to the group again (a message's tasks beyond {@link room}, for the
    * group's other workers to take); resolves once stored.
    */
-  handOn: (subject: string, body: unknown, msgId: string) => Promise<void>;
+  handOn: (subject: string, payload: Uint8Array, msgId: string) => Promise<void>;
 }
 
 type Parsed =
@@ -96,12 +96,18 @@ export function handleTaskMessage(m: JsMsg, deps: TaskHandlerDeps): Promise<void
   if (!only) return [];
   if (more.length === 0) return [handleTask(m, only, deps)];
   const shares = shareMessage(m, parsed.tasks, deps.workingEveryMs / 2);
-  const run = (s: Share<TaskMessage>) => handleTask(s.lease, s.item, deps);
   // Tasks another worker handed on are all kept: handed on again, they could go round the
   // workers' waiting pulls for a long time while each is full.
   const keep = parsed.handedOn ? shares.length : Math.max(1, deps.room());
-  if (keep >= shares.length) return shares.map(run);
-  return [...shares.slice(0, keep).map(run), handOn(m, shares.slice(keep), deps)];
+  if (keep >= shares.length) return shares.map((s) => runShare(s, deps));
+  return [
+    ...shares.slice(0, keep).map((s) => runShare(s, deps)),
+    handOn(m, shares.slice(keep), deps),
+  ];
+}
+
+function runShare(s: Share<TaskMessage>, deps: TaskHandlerDeps): Promise<void> {
+  return handleTask(s.lease, s.item, deps);
 }
 
 /**
@@ -115,18 +121,18 @@ async function handOn(
   shares: Share<TaskMessage>[],
   deps: TaskHandlerDeps,
 ): Promise<void> {
-  const { body, msgId } = taskMessageFor(
+  const { payload, msgId } = taskMessageFor(
     shares.map((s) => s.item),
     { handedOn: true },
   );
   try {
-    await deps.handOn(m.subject, body, msgId);
+    await deps.handOn(m.subject, payload, msgId);
   } catch (err) {
     deps.log.warn(
       { err, seq: m.seq, tasks: shares.length },
       'could not hand on the tasks beyond what this worker takes on; running them here',
     );
-    await Promise.all(shares.map((s) => handleTask(s.lease, s.item, deps)));
+    await Promise.all(shares.map((s) => runShare(s, deps)));
     return;
   }
   deps.stats.handedOn += shares.length;

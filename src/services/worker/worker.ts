@@ -16,7 +16,6 @@ import { createRunGate } from './run-gate.js';
 import type { Worker, WorkerOptions, WorkerStats } from './types.js';
 import { packageVersion } from './version.js';
 
-const encoder = new TextEncoder();
 const WORKER_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
 const State = { New: 'new', Running: 'running', Draining: 'draining', Stopped: 'stopped' } as const;
@@ -146,8 +145,8 @@ export function createWorker(opts: WorkerOptions): Worker {
       claimAheadMs,
       // A message of several tasks may fill the run slots and queue as many again behind them.
       room: () => 2 * concurrency - busy(),
-      handOn: async (subject, body, msgId) => {
-        await runtime.publisher.publish(subject, encoder.encode(JSON.stringify(body)), { msgId });
+      handOn: async (subject, payload, msgId) => {
+        await runtime.publisher.publish(subject, payload, { msgId });
       },
     };
     while (state === State.Running) {
