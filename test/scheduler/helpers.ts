@@ -130,6 +130,23 @@ export function percentile(sorted: number[], p: number): number {
 import { createProjectionRunner } from '../../src/projections/runner.js';
 import { scheduleProjection } from '../../src/projections/projection.js';
 
+/** Waits until every one of `instanceIds` has succeeded, as a live fold of the stream sees it. */
+export async function waitAllSucceeded(
+  rt: Runtime,
+  instanceIds: readonly string[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const view = await watch(rt);
+  try {
+    await view.waitUntil(
+      (s) => instanceIds.every((id) => s.instances.get(id)?.status === 'succeeded'),
+      timeoutMs,
+    );
+  } finally {
+    await view.stop();
+  }
+}
+
 /** A live fold of everything, for awaiting conditions on jobs and instances. */
 export async function watch(rt: Runtime) {
   const runner = createProjectionRunner({

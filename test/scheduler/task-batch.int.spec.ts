@@ -15,7 +15,7 @@ import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
 import { createWorker } from '../../src/services/worker/index.js';
 import { uniquePrefix, useNats, waitFor } from '../support/nats.js';
-import { allEvents, ofType, triggerBurst, silent, watch } from './helpers.js';
+import { allEvents, ofType, triggerBurst, waitAllSucceeded, silent } from './helpers.js';
 
 const nats = useNats();
 const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
@@ -93,15 +93,7 @@ describe('the first attempts of a burst on one job', () => {
     });
     await worker.start();
     stops.push(() => worker.stop());
-    const view = await watch(rt);
-    try {
-      await view.waitUntil(
-        (s) => ids.every((id) => s.instances.get(id)?.status === 'succeeded'),
-        30_000,
-      );
-    } finally {
-      await view.stop();
-    }
+    await waitAllSucceeded(rt, ids);
     expect([...ran].sort()).toEqual([...ids].sort());
     const started = ofType(await allEvents(rt), 'InstanceStarted').map((e) => e.data.instanceId);
     expect(started.sort()).toEqual([...ids].sort());

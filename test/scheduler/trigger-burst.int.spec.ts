@@ -10,7 +10,13 @@ import { runAudit } from '../../src/cli/commands/audit.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
 import { isTerminal } from '../../src/projections/instance-view.js';
 import { useNats } from '../support/nats.js';
-import { allEvents, ofType, triggerBurst, useServerAndWorker, watch } from './helpers.js';
+import {
+  allEvents,
+  ofType,
+  triggerBurst,
+  waitAllSucceeded,
+  useServerAndWorker,
+} from './helpers.js';
 
 const nats = useNats();
 const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
@@ -32,15 +38,7 @@ describe('a burst of triggers on one job', () => {
   it('is fired in as few appends as fit, each trigger exactly once, and every instance runs once', async () => {
     const ids = await triggerBurst(rt, TRIGGERS);
 
-    const view = await watch(rt);
-    try {
-      await view.waitUntil(
-        (s) => ids.every((id) => s.instances.get(id)?.status === 'succeeded'),
-        30_000,
-      );
-    } finally {
-      await view.stop();
-    }
+    await waitAllSucceeded(rt, ids);
 
     const events = await allEvents(rt);
     const batches = events.filter((e) => e.event.type === 'JobFiredBatch');
