@@ -85,6 +85,29 @@ describe('pipelined JetStream publisher', () => {
     ).resolves.toMatchObject({ seq: a.seq + 1 });
   });
 
+  it('stores the message id and every header as given', async () => {
+    const publisher = createJsPublisher(nc, { timeoutMs: 5000 });
+    const a = await publisher.publish(`${prefix}.headed`, bytes('h'), {
+      msgId: 'job-1~t-1:start:1',
+      expectedLastSubjectSeq: 0,
+      headers: { 'Jetsched-Type': 'InstanceStarted', 'X-Other': 'a: b' },
+    });
+    const stored = await jsm.streams.getMessage(prefix.toUpperCase(), { seq: a.seq });
+    expect(stored?.header.get('Nats-Msg-Id')).toBe('job-1~t-1:start:1');
+    expect(stored?.header.get('Jetsched-Type')).toBe('InstanceStarted');
+    expect(stored?.header.get('X-Other')).toBe('a: b');
+  });
+
+  it('refuses a header value with a line break and publishes nothing', async () => {
+    const publisher = createJsPublisher(nc, { timeoutMs: 5000 });
+    const subject = `${prefix}.linebreak`;
+    await expect(
+      publisher.publish(subject, bytes('x'), { msgId: 'a\r\nNats-Expected-Stream: other' }),
+    ).rejects.toThrow(/Nats-Msg-Id.*cannot contain/);
+    const after = await publisher.publish(subject, bytes('y'), { expectedLastSubjectSeq: 0 });
+    expect(after.duplicate).toBe(false);
+  });
+
   it('rejects a publish no stream stores as a no-responders error', async () => {
     const publisher = createJsPublisher(nc, { timeoutMs: 5000 });
     await expect(publisher.publish(`${uniquePrefix('nostream')}.x`, bytes('x'))).rejects.toThrow(
