@@ -80,7 +80,12 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
   const { store, workerId, log } = deps;
   const { instanceId, attempt } = task;
   const subject = subjects.instance(deps.names, task.partition, instanceId);
-  const controller = new AbortController();
+  /**
+   * Made when first asked for (a processor that reads its signal, a claim, an abort): most attempts
+   * never need one, and making one is a measurable share of a no-op attempt's cost.
+   */
+  let controller: AbortController | undefined;
+  const signal = (): AbortSignal => (controller ??= new AbortController()).signal;
   /** Sequence of this worker's own last append on the instance: the expectation of the next one. */
   let lastSeq = task.dispatchSeq;
   /** Set once this worker knows the attempt is over (timeout recorded or an append refused). */
@@ -181,9 +186,9 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
   }
 
   function abort(reason: AbortReason): void {
-    if (controller.signal.aborted) return;
+    if (signal().aborted) return;
     log.info({ reason }, 'aborting the attempt');
-    controller.abort(new AttemptAbortedError(instanceId, attempt, reason));
+    controller?.abort(new AttemptAbortedError(instanceId, attempt, reason));
   }
 
   function onTimeout(timeoutMs: number): void {
@@ -302,7 +307,9 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       params: task.params,
       fireTimeMs: task.fireTimeMs,
       idempotencyKey: `${instanceId}:${attempt}`,
-      signal: controller.signal,
+      get signal() {
+        return signal();
+      },
       progress,
       get log() {
         taskLog ??= createTaskLogger({
@@ -354,5 +361,14 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     return serial(() => report(settled, startedAtMs));
   }
 
-  return { instanceId, attempt, start, run, abort, signal: controller.signal };
+  return {
+    instanceId,
+    attempt,
+    start,
+    run,
+    abort,
+    get signal() {
+      return signal();
+    },
+  };
 }
