@@ -88,20 +88,32 @@ export function compileJsonCheck(schema: z.ZodType): JsonCheck | undefined {
   }
 }
 
+/** `schema.safeParse` through a compiled check; see {@link checkedParser}. */
+export interface CheckedParser<S extends z.ZodType> {
+  (value: unknown): z.ZodSafeParseResult<z.output<S>>;
+  /**
+   * Compiles the check now rather than on first use (tens of milliseconds, the first one also
+   * loads Ajv): for a process that will parse these values soon, so its first one is not held up.
+   */
+  warm(): void;
+}
+
 /**
- * `schema.safeParse`, through the schema's {@link compileJsonCheck} check (compiled on first use)
- * where it has one: a value the check accepts is returned as it is, anything else goes to zod,
- * which names what is wrong. Meant for values JSON.parse made (plain objects and arrays, strings,
- * finite numbers, booleans, null): the check was proven equal to zod on those, not on class
- * instances or `undefined` members.
+ * `schema.safeParse`, through the schema's {@link compileJsonCheck} check (compiled on first use,
+ * or by `warm()`) where it has one: a value the check accepts is returned as it is, anything else
+ * goes to zod, which names what is wrong. Meant for values JSON.parse made (plain objects and
+ * arrays, strings, finite numbers, booleans, null): the check was proven equal to zod on those,
+ * not on class instances or `undefined` members.
  */
-export function checkedParser<S extends z.ZodType>(
-  schema: S,
-): (value: unknown) => z.ZodSafeParseResult<z.output<S>> {
+export function checkedParser<S extends z.ZodType>(schema: S): CheckedParser<S> {
   let check: JsonCheck | null | undefined;
-  return (value) => {
+  const warm = () => {
     if (check === undefined) check = compileJsonCheck(schema) ?? null;
+  };
+  const parse = (value: unknown): z.ZodSafeParseResult<z.output<S>> => {
+    warm();
     if (check?.(value)) return { success: true, data: value as z.output<S> };
     return schema.safeParse(value);
   };
+  return Object.assign(parse, { warm });
 }

@@ -38,6 +38,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
 import { createWriter, type Fired, type FireRequest } from './writer.js';
 import { createFailureLog } from './failure-log.js';
+import { warmEventParsers } from '../../events/codec.js';
 
 /** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
 const REOFFER_MS = 30_000;
@@ -778,6 +779,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     partitions: () =>
       [...views].map(([partition, v]) => ({ partition, seq: v.runner.seq, ready: v.ready })),
     async start() {
+      warmEventParsers(); // compiled now, not when a type is first folded under load
       running = true;
       ready = true;
       liveWorkers = await watchLiveWorkers(rt.buckets.heartbeats, log, onWorkerLost);

@@ -55,6 +55,12 @@ type Parsed =
 const parseTaskMessage = checkedParser(taskMessageSchema);
 const parseTaskBatch = checkedParser(taskBatchMessageSchema);
 
+/** Compiles the task message checks now (a worker calls it as it starts, before its first pull). */
+export function warmTaskParsers(): void {
+  parseTaskMessage.warm();
+  parseTaskBatch.warm();
+}
+
 /** A message's tasks: one, or several (a `tasks` array). */
 function parseTasks(m: JsMsg): Parsed {
   let raw: unknown;

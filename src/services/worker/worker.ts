@@ -11,7 +11,7 @@ import type { Attempt } from './attempt.js';
 import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heartbeat.js';
 import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
-import { handleTaskMessage, type TaskHandlerDeps } from './task-handler.js';
+import { handleTaskMessage, warmTaskParsers, type TaskHandlerDeps } from './task-handler.js';
 import { createRunGate } from './run-gate.js';
 import type { Worker, WorkerOptions, WorkerStats } from './types.js';
 import { packageVersion } from './version.js';
@@ -327,6 +327,7 @@ export function createWorker(opts: WorkerOptions): Worker {
 
   async function doStart(): Promise<void> {
     try {
+      warmTaskParsers(); // compiled now, not while the first task message waits
       const consumer = await ensureTaskConsumer(jsm, names, group, opts.ackWaitMs ?? 30_000, log);
       control = nc.subscribe(subjects.control(names, '*'), { callback: onControl });
       heartbeat = createHeartbeat({
