@@ -61,8 +61,14 @@ export function parseEventSubject(
 ): { partition: number; kind: AggregateKind; id: string } | undefined {
   const head = `${n.prefix}.evt.`;
   if (!subject.startsWith(head)) return undefined;
-  const [p, kind, id, ...rest] = subject.slice(head.length).split('.');
-  if (rest.length || !p || !id || (kind !== 'job' && kind !== 'inst')) return undefined;
+  // `<partition>.<kind>.<id>`, read without splitting (every folded event's subject passes here).
+  const a = subject.indexOf('.', head.length);
+  const b = a < 0 ? -1 : subject.indexOf('.', a + 1);
+  if (b < 0 || subject.indexOf('.', b + 1) >= 0) return undefined;
+  const p = subject.slice(head.length, a);
+  const kind = subject.slice(a + 1, b);
+  const id = subject.slice(b + 1);
+  if (!p || !id || (kind !== 'job' && kind !== 'inst')) return undefined;
   const partition = Number(p);
   return Number.isInteger(partition) ? { partition, kind, id } : undefined;
 }

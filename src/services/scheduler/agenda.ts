@@ -6,13 +6,19 @@ export function createAgenda() {
   const at = new Map<string, number>();
   const heap: { t: number; key: string }[] = [];
 
+  /** Swaps two entries (without the array a destructuring swap allocates on every step). */
+  function swap(a: number, b: number): void {
+    const t = heap[a]!;
+    heap[a] = heap[b]!;
+    heap[b] = t;
+  }
   function push(item: { t: number; key: string }): void {
     heap.push(item);
     let i = heap.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (heap[p]!.t <= heap[i]!.t) break;
-      [heap[p], heap[i]] = [heap[i]!, heap[p]!];
+      swap(p, i);
       i = p;
     }
   }
@@ -29,7 +35,7 @@ export function createAgenda() {
         if (l < heap.length && heap[l]!.t < heap[m]!.t) m = l;
         if (r < heap.length && heap[r]!.t < heap[m]!.t) m = r;
         if (m === i) break;
-        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        swap(m, i);
         i = m;
       }
     }
