@@ -30,6 +30,8 @@ export async function watchLiveWorkers(
     }
   })().catch((err: unknown) => log.error({ err }, 'worker watch ended'));
   return {
+    /** True when the worker's heartbeat is known to be there, without asking the bucket. */
+    isLive: (workerId: string): boolean => live.has(workerId),
     /** True when the worker's heartbeat is known to be gone (expired or deleted). */
     async isGone(workerId: string): Promise<boolean> {
       if (live.has(workerId)) return false;
