@@ -3,7 +3,7 @@
  * this process and nats-server spent per message: what a rebuild's read could cost at best.
  * Usage: node dist/bench/read.js [events=1000000] [runs=3]
  */
-import { readFileSync } from 'node:fs';
+import { cpuMsOf } from './lib/cpu.js';
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { lastStreamSeq, openBenchRuntime, uniquePrefix, withNatsServer } from './lib/nats.js';
 import { writeDataset } from './lib/dataset.js';
@@ -13,11 +13,6 @@ import { fmt } from './lib/stats.js';
 
 const count = Number(process.argv[2] ?? 1_000_000);
 const runs = Number(process.argv[3] ?? 3);
-
-function cpuMs(pid: number): number {
-  const f = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
 
 /** Counts what a consumer started with `consume` delivers in callback mode, up to `end`. */
 async function countDelivered(
@@ -97,14 +92,14 @@ await withNatsServer(async (server) => {
     ];
     for (let run = 1; run <= runs; run++) {
       for (const [name, read] of ways) {
-        const s0 = cpuMs(server.pid);
+        const s0 = cpuMsOf(server.pid);
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         const n = await read();
         const ms = performance.now() - t0;
         const c = process.cpuUsage(c0);
         const selfUs = (c.user + c.system) / n;
-        const serverUs = ((cpuMs(server.pid) - s0) * 1000) / n;
+        const serverUs = ((cpuMsOf(server.pid) - s0) * 1000) / n;
         console.log(
           `run ${run}: ${name}: ${n.toLocaleString('en-US')} in ${fmt(ms / 1000)} s = ${fmt(n / (ms / 1000))}/s; CPU per message: client ${fmt(selfUs)} µs, server ${fmt(serverUs)} µs`,
         );

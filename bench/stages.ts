@@ -14,7 +14,7 @@ import {
 import { completedAt, startSut } from './lib/sut.js';
 import { appendTrigger, benchClient, manualJob, registerJobs } from './lib/jobs.js';
 import { pipelined } from './lib/stats.js';
-import { readFileSync } from 'node:fs';
+import { cpuMsOf } from './lib/cpu.js';
 
 const instances = Number(process.argv[2] ?? 10_000);
 const jobs = Number(process.argv[3] ?? 100);
@@ -41,23 +41,19 @@ await withNatsServer(async (server) => {
   const jobIds = Array.from({ length: jobs }, (_, j) => `job-${j}`);
   await registerJobs(benchClient(rt), jobIds.map(manualJob), 100);
   const from = (await lastStreamSeq(rt.jsm, rt.names.eventStream)) + 1;
-  const cpuOf = (pid: number): number => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, clock ticks of 10 ms
-  };
   const procs = [
     ...sut.processes,
     { name: 'nats-server', pid: server.pid },
     { name: 'harness', pid: process.pid },
   ];
-  const cpu0 = procs.map((p) => cpuOf(p.pid));
+  const cpu0 = procs.map((p) => cpuMsOf(p.pid));
   const t0 = performance.now();
   await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
   // Done when the workers have recorded every outcome (asked over IPC, as the throughput suite
   // does: a live watcher would take CPU and deliveries from the system under test).
   const tDone = await completedAt(sut, instances, 120_000);
   const cpu = procs.map(
-    (p, i) => `${p.name} ${(((cpuOf(p.pid) - cpu0[i]!) / instances) * 1000).toFixed(0)} µs`,
+    (p, i) => `${p.name} ${(((cpuMsOf(p.pid) - cpu0[i]!) / instances) * 1000).toFixed(0)} µs`,
   );
   console.log(`CPU per instance: ${cpu.join(', ')}`);
   console.log(
