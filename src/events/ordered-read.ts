@@ -61,25 +61,50 @@ export class ReplayStalledError extends Error {
 export interface AckReply {
   streamSeq: number;
   deliverySeq: number;
-  timestampNanos: number;
+  /** When the message was stored, in whole milliseconds (the subject gives nanoseconds). */
+  timestampMs: number;
   pending: number;
+}
+
+/** Where the tokens of the subject being parsed begin (one array for every parse: no allocation). */
+const tokenStarts: number[] = [];
+
+/**
+ * The integer written in `s` from `from` to `to` (exclusive); NaN unless it is all digits. With
+ * `dropLast`, that many final digits are checked but left out (nanoseconds read as milliseconds,
+ * exactly: the whole number is past 2^53).
+ */
+function integerAt(s: string, from: number, to: number, dropLast = 0): number {
+  if (to <= from) return NaN;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    if (i < to - dropLast) n = n * 10 + d;
+  }
+  return n;
 }
 
 /**
  * Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`, or its newer
  * form with a domain and account hash after `ACK` and a random token at the end; null for any
- * other subject.
+ * other subject. Reads the subject in place (every message of a long read passes here).
  */
 export function parseAckReply(reply: string): AckReply | null {
   if (!reply.startsWith('$JS.ACK.')) return null;
-  const t = reply.split('.');
-  const at = t.length === 9 ? 4 : t.length >= 11 ? 6 : -1;
+  let tokens = 1;
+  tokenStarts[0] = 0;
+  for (let i = reply.indexOf('.'); i >= 0 && tokens <= 12; i = reply.indexOf('.', i + 1))
+    tokenStarts[tokens++] = i + 1;
+  const at = tokens === 9 ? 4 : tokens >= 11 ? 6 : -1;
   if (at < 0) return null;
+  const from = (k: number) => tokenStarts[k] ?? 0;
+  const to = (k: number) => (k + 1 < tokens ? from(k + 1) - 1 : reply.length);
   return {
-    streamSeq: Number(t[at + 1]),
-    deliverySeq: Number(t[at + 2]),
-    timestampNanos: Number(t[at + 3]),
-    pending: Number(t[at + 4]),
+    streamSeq: integerAt(reply, from(at + 1), to(at + 1)),
+    deliverySeq: integerAt(reply, from(at + 2), to(at + 2)),
+    timestampMs: integerAt(reply, from(at + 3), to(at + 3), 6),
+    pending: integerAt(reply, from(at + 4), to(at + 4)),
   };
 }
 
@@ -146,7 +171,7 @@ export async function readOrdered(
         });
       expectedDelivery++;
       const seq = ack.streamSeq;
-      const storedAtMs = Math.floor(ack.timestampNanos / 1e6);
+      const storedAtMs = ack.timestampMs;
       if (seq > range.end || (range.toTimeMs !== undefined && storedAtMs > range.toTimeMs))
         return finish({ kind: 'done' });
       visit(seq, m.subject, storedAtMs, m.data);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAckReply } from '../../src/events/ordered-read.js';
 
 describe('the delivery facts of a JetStream reply subject', () => {
-  const facts = { streamSeq: 42, deliverySeq: 7, timestampNanos: 1796514192896000000, pending: 99 };
+  const facts = { streamSeq: 42, deliverySeq: 7, timestampMs: 1796514192896, pending: 99 };
 
   it('reads the older form: stream, consumer, then the numbers', () => {
     expect(parseAckReply('$JS.ACK.events.oc_1.1.42.7.1796514192896000000.99')).toEqual(facts);
@@ -21,5 +21,16 @@ describe('the delivery facts of a JetStream reply subject', () => {
     expect(parseAckReply('$JS.FC.events.oc_1.abc')).toBeNull();
     expect(parseAckReply('_INBOX.abc.def')).toBeNull();
     expect(parseAckReply('$JS.ACK.events.oc_1.1.42')).toBeNull();
+  });
+
+  it('reads nanoseconds as whole milliseconds, exactly, and a token that is no number as NaN', () => {
+    const at = (ts: string) => parseAckReply(`$JS.ACK.events.oc_1.1.42.7.${ts}.99`)?.timestampMs;
+    expect(at('1796514192896999999')).toBe(1796514192896);
+    expect(at('999999')).toBe(0);
+    expect(at('1000000')).toBe(1);
+    expect(
+      parseAckReply('$JS.ACK.events.oc_1.1.4x2.7.1796514192896000000.99')?.streamSeq,
+    ).toBeNaN();
+    expect(parseAckReply('$JS.ACK.events.oc_1.1..7.1796514192896000000.99')?.streamSeq).toBeNaN();
   });
 });
