@@ -15,6 +15,7 @@ import {
   type Attempt,
   type AttemptDeps,
 } from './attempt.js';
+import type { ActiveAttempts } from './active-attempts.js';
 import type { RunGate } from './run-gate.js';
 import { shareMessage, type Share, type TaskLease } from './task-lease.js';
 import type { WorkerStats } from './types.js';
@@ -28,7 +29,7 @@ export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
   retryStartAfterMs: number;
   stats: WorkerStats;
   /** Attempts currently running, for control messages and shutdown. */
-  active: Set<Attempt>;
+  active: ActiveAttempts;
   /** Fire-time waits and run slots, shared by the worker's tasks. */
   gate: RunGate;
   /**
@@ -305,7 +306,7 @@ async function begin(
     nak(m, log);
     return undefined;
   }
-  if (isRunning(deps.active, task)) {
+  if (deps.active.has(task.instanceId, task.attempt)) {
     // A redelivery or a second copy of an attempt this worker is running: the running one reports.
     log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
     deps.stats.skipped++;
@@ -371,12 +372,6 @@ async function afterRun(m: TaskLease, outcome: RunOutcome, deps: TaskHandlerDeps
  */
 function logUnreported(err: unknown, log: Logger): void {
   log.error({ err }, 'could not record the outcome of the attempt');
-}
-
-function isRunning(active: Set<Attempt>, task: TaskMessage): boolean {
-  for (const a of active)
-    if (a.instanceId === task.instanceId && a.attempt === task.attempt) return true;
-  return false;
 }
 
 /** Hands a task back to the group at once (best effort: without it, the ack wait does the same). */

@@ -7,7 +7,7 @@ import { tokenSchema } from '../../domain/job-spec.js';
 import { ValidationError } from '../../events/errors.js';
 import { subjects } from '../../events/subjects.js';
 import { controlMessageSchema } from '../../events/task.js';
-import type { Attempt } from './attempt.js';
+import { createActiveAttempts } from './active-attempts.js';
 import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heartbeat.js';
 import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
@@ -76,7 +76,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     droppedLogLines: 0,
   };
   const shipper = createLogShipper({ publisher: runtime.publisher, log });
-  const active = new Set<Attempt>();
+  const active = createActiveAttempts();
   /** Tasks received and not yet settled: waiting for their fire time, for a run slot, or running. */
   const held = new Set<Promise<void>>();
   const gate = createRunGate({ concurrency, clock, onWaiting: () => wake() });
@@ -225,9 +225,8 @@ export function createWorker(opts: WorkerOptions): Worker {
       return;
     }
     const c = parsed.data;
-    for (const a of active) {
-      if (a.instanceId === c.instanceId && (c.attempt === undefined || c.attempt === a.attempt))
-        a.abort(c.reason);
+    for (const a of active.of(c.instanceId)) {
+      if (c.attempt === undefined || c.attempt === a.attempt) a.abort(c.reason);
     }
   }
 
