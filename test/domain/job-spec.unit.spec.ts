@@ -51,6 +51,20 @@ describe('job spec input', () => {
     expect(error?.issues.map((i) => i.path)).toContain(field);
   });
 
+  it('gives the same verdict on a cron string or time zone however often it is asked', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(parse({ ...base, schedule: { cron: '61 * * * * *' } }).error?.field).toBe(
+        'schedule.cron',
+      );
+      expect(
+        parse({ ...base, schedule: { cron: '* * * * *', tz: 'Mars/Olympus' } }).error?.field,
+      ).toBe('schedule.tz');
+      expect(
+        parse({ ...base, schedule: { cron: '*/5 * * * *', tz: 'Europe/Berlin' } }).spec?.schedule,
+      ).toEqual({ kind: 'cron', cron: '*/5 * * * *', tz: 'Europe/Berlin' });
+    }
+  });
+
   it('rejects an unknown field, naming it', () => {
     const { error } = parse({ ...base, schedule: { every: '1s' }, retires: 3 });
     expect(error?.field).toBe('retires');
