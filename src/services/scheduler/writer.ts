@@ -84,6 +84,24 @@ export function createWriter(
     return task;
   }
 
+  /** The task of a fire's first attempt, when it was dispatched with the fire. */
+  function firstTaskOf(jobId: string, partition: number, fire: FiredData) {
+    if (!fire.dispatch) return undefined;
+    const { processor, priority, params, timeoutMs } = fire.dispatch;
+    const { instanceId, fireTimeMs } = fire;
+    const source = {
+      instanceId,
+      jobId,
+      attempt: 1,
+      fireTimeMs,
+      processor,
+      priority,
+      params,
+      timeoutMs,
+    };
+    return taskOf(source, 0, partition);
+  }
+
   /**
    * Publishes tasks of one group as one task message; a fresh `reofferSuffix` re-offers it under a
    * new message id (else a repeat is a no-op).
@@ -156,10 +174,8 @@ export function createWriter(
 
     /** Publishes the task of a fire's first attempt when it was dispatched with the fire. */
     firstTask(jobId: string, data: FiredData): Promise<void> | undefined {
-      const { dispatch, instanceId, fireTimeMs } = data;
-      return dispatch
-        ? this.publishTask({ ...dispatch, instanceId, jobId, attempt: 1, fireTimeMs }, 0)
-        : undefined;
+      const task = firstTaskOf(jobId, partitionOf(jobId, partitions), data);
+      return task && data.dispatch ? publishTasks(data.dispatch.group, [task]) : undefined;
     },
 
     /**
@@ -173,21 +189,11 @@ export function createWriter(
       // A job's attempts all go to its one group.
       let group = '';
       const dispatched: TaskMessage[] = [];
-      for (const { dispatch, instanceId, fireTimeMs } of batch) {
-        if (!dispatch) continue;
-        group = dispatch.group;
-        const { processor, priority, params, timeoutMs } = dispatch;
-        const source = {
-          instanceId,
-          jobId,
-          attempt: 1,
-          fireTimeMs,
-          processor,
-          priority,
-          params,
-          timeoutMs,
-        };
-        dispatched.push(taskOf(source, 0, partition));
+      for (const data of batch) {
+        const task = firstTaskOf(jobId, partition, data);
+        if (!task || !data.dispatch) continue;
+        group = data.dispatch.group;
+        dispatched.push(task);
       }
       for (let i = 0; i < dispatched.length; i += MAX_TASKS_PER_MESSAGE) {
         const chunk = dispatched.slice(i, i + MAX_TASKS_PER_MESSAGE);
