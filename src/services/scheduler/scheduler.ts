@@ -24,7 +24,7 @@ import {
 } from '../../domain/instance-decider.js';
 import { schedulerProjection } from '../../projections/projection.js';
 import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.js';
-import { isTerminal } from '../../projections/instance-view.js';
+import { isTerminal, type InstanceView } from '../../projections/instance-view.js';
 import {
   instanceSuffixForTrigger,
   type JobView,
@@ -322,34 +322,41 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   /**
-   * The supervision of an instance, taken at once where it appends nothing: a task dispatched
-   * lately waits for its start, an attempt run by a live worker waits for its deadline (if it has
-   * one). True when done; anything else (a re-offer, a timeout, a worker lost or not known yet),
-   * and an instance already waiting or being handled, is left to a step ({@link superviseInstance}).
-   * Two steps per instance fewer (after its dispatch, after its start), each a chain of promises:
-   * about 10 µs of this replica's CPU per instance in a burst (bench/stages.ts, 2026-12-06).
+   * When an instance next needs looking at, if nothing needs appending before then: a task
+   * dispatched lately waits for its start, an attempt run by a live worker for its deadline
+   * (undefined: it has none). False when something may need appending now, or a lookup first (a
+   * re-offer, a timeout, a worker lost or not known yet): {@link superviseInstance} decides.
+   */
+  function quietUntil(inst: InstanceView, now: number): number | undefined | false {
+    if (inst.status === 'dispatched') {
+      const since = Math.max(inst.dispatchedAtMs, inst.fireTimeMs);
+      const fresh = !reofferNow.has(inst.instanceId) && now - since < republishAfterMs;
+      return fresh ? since + republishAfterMs : false;
+    }
+    if (inst.status === 'running') {
+      if (!inst.workerId || !liveWorkers?.isLive(inst.workerId)) return false;
+      const deadline = attemptDeadlineMs(inst);
+      return deadline !== undefined && now >= deadline ? false : deadline;
+    }
+    return false;
+  }
+
+  /**
+   * The supervision of an instance, taken at once as its event is folded when it appends nothing
+   * ({@link quietUntil}), instead of in a step of its own. True when done; otherwise, and for an
+   * instance already waiting or being handled, it is left to a step. Two steps per instance fewer
+   * (after its dispatch, after its start), each a chain of promises: about 10 µs of this replica's
+   * CPU per instance in a burst (bench/stages.ts, 2026-12-06).
    */
   function superviseAtOnce(instanceId: string): boolean {
     const key = `inst:${instanceId}`;
     if (busy.has(key) || dirty.has(key)) return false;
     const inst = stateFor(key)?.instances.get(instanceId);
-    if (!inst) return false;
-    const now = clock.now();
-    if (inst.status === 'dispatched') {
-      const since = Math.max(inst.dispatchedAtMs, inst.fireTimeMs);
-      if (reofferNow.has(instanceId) || now - since >= republishAfterMs) return false;
-      schedule(key, since + republishAfterMs);
-      return true;
-    }
-    if (inst.status === 'running') {
-      if (!inst.workerId || !liveWorkers?.isLive(inst.workerId)) return false;
-      const deadline = attemptDeadlineMs(inst);
-      if (deadline !== undefined && now >= deadline) return false;
-      taskStored.delete(instanceId);
-      schedule(key, deadline);
-      return true;
-    }
-    return false;
+    const until = inst ? quietUntil(inst, clock.now()) : false;
+    if (until === false) return false;
+    if (inst?.status !== 'dispatched') taskStored.delete(instanceId);
+    schedule(key, until);
+    return true;
   }
 
   /** A key needs attention: it is handled once, soon (again after it is done, if busy now). */
@@ -703,6 +710,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (inst?.status !== 'dispatched') taskStored.delete(instanceId);
     if (!inst || isTerminal(inst.status)) return schedule(`inst:${instanceId}`, undefined);
     const now = clock.now();
+    const until = quietUntil(inst, now);
+    if (until !== false) return schedule(`inst:${instanceId}`, until);
     switch (inst.status) {
       case 'running': {
         if (inst.workerId && liveWorkers && (await liveWorkers.isGone(inst.workerId))) {
