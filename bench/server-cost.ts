@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { createJsPublisher, type PublishOptions } from '../src/events/publisher.js';
 import { cpuMsOf } from './lib/cpu.js';
 import { withNatsServer } from './lib/nats.js';
-import { fmt, median } from './lib/stats.js';
+import { fmt, median, pipelined, sleep } from './lib/stats.js';
 
 const messages = Number(process.argv[2] ?? 60_000);
 const runs = Number(process.argv[3] ?? 3);
@@ -65,16 +65,10 @@ await withNatsServer(async (server) => {
       const s0 = cpuMsOf(server.pid);
       const c0 = cpuMsOf(process.pid);
       const t0 = performance.now();
-      let window: Promise<unknown>[] = [];
-      for (let i = 0; i < messages; i++) {
-        window.push(publisher.publish(v.subject(stream, i), payload, v.options(i)));
-        if (window.length === 1000) {
-          await Promise.all(window);
-          window = [];
-        }
-      }
-      await Promise.all(window);
-      while (delivered < messages * v.consumers) await new Promise((r) => setTimeout(r, 2));
+      await pipelined(messages, 1000, async (i) => {
+        await publisher.publish(v.subject(stream, i), payload, v.options(i));
+      });
+      while (delivered < messages * v.consumers) await sleep(2);
       const seconds = (performance.now() - t0) / 1000;
       const r = results.get(v.name) ?? { rate: [], server: [], client: [] };
       r.rate.push(messages / seconds);
