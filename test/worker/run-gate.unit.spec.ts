@@ -94,6 +94,20 @@ describe('run gate', () => {
     expect(gate.waiting).toBe(0);
   });
 
+  it('ends a wait with false through the function it returns, once, and not one that has ended', async () => {
+    const gate = createRunGate({ concurrency: 1, clock });
+    const calls: boolean[] = [];
+    const end = gate.whenDue(Date.now() + 100, (due) => calls.push(due), { stayOpen: true });
+    end();
+    end();
+    expect(calls).toEqual([false]);
+    expect(gate.waiting).toBe(0);
+    const endLater = gate.whenDue(Date.now() + 100, (due) => calls.push(due));
+    await vi.advanceTimersByTimeAsync(100);
+    endLater();
+    expect(calls).toEqual([false, true]);
+  });
+
   it('hands slots out in order to a long queue', async () => {
     const gate = createRunGate({ concurrency: 1, clock });
     await gate.acquire();

@@ -18,7 +18,7 @@ import type { LogShipper } from './log-shipper.js';
 import { isPayloadProblem, retrying } from './retry.js';
 import { errorInfo } from './error-info.js';
 import { createTaskLogger } from './task-logger.js';
-import { nextTurn } from './next-turn.js';
+import { inNextTurn } from './next-turn.js';
 import type { Processor, TaskContext } from './types.js';
 
 export interface AttemptDeps {
@@ -29,8 +29,6 @@ export interface AttemptDeps {
   clock: { now(): number };
   processors: Record<string, Processor>;
   shipper: LogShipper;
-  /** Bound to the task (workerId, group, instanceId, jobId, attempt). */
-  log: Logger;
   /** False once the worker was stopped hard or its connection closed. */
   canRetry: () => boolean;
   /** True once the worker was stopped hard: nothing more is appended or acked. */
@@ -63,10 +61,25 @@ export interface Attempt {
    * the report is appended.
    */
   run(onProcessorDone?: () => void): Promise<RunOutcome>;
+  /**
+   * {@link run} with callbacks: `reported` gets what run resolves with, `failed` what it rejects
+   * with. Made ahead (a claim's), they let a tick of thousands of attempts allocate little more
+   * than each processor's promise.
+   */
+  runThen(
+    onProcessorDone: (() => void) | undefined,
+    reported: (outcome: RunOutcome) => void,
+    failed: (err: unknown) => void,
+  ): void;
   /** Aborted with the attempt (control message, timeout, shutdown). */
   readonly signal: AbortSignal;
   /** Aborts the processor's signal (control message, shutdown). Idempotent. */
   abort(reason: AbortReason): void;
+  /**
+   * Calls `fn` once when the attempt is aborted (at once if it was): lighter than a listener on
+   * {@link signal} for a wait that thousands of claimed attempts hold. Replaces an earlier `fn`.
+   */
+  onAbort(fn: () => void): void;
 }
 
 /**
@@ -76,48 +89,81 @@ export interface Attempt {
  */
 const START_RETRY_MS = 15_000;
 
-export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
-  const { store, workerId, log } = deps;
-  const { instanceId, attempt } = task;
-  const subject = subjects.instance(deps.names, task.partition, instanceId);
+/**
+ * An attempt's state and behaviour, one object each: the methods live on the prototype, so an
+ * attempt costs its fields only. A worker claiming ahead holds thousands of them until a tick, and
+ * every scavenge at the tick copies what they hold (a closure per behaviour made them four times
+ * larger).
+ */
+class HeldAttempt implements Attempt {
+  readonly instanceId: string;
+  readonly attempt: number;
+  private readonly subject: string;
   /**
    * Made when first asked for (a processor that reads its signal, a claim, an abort): most attempts
    * never need one, and making one is a measurable share of a no-op attempt's cost.
    */
-  let controller: AbortController | undefined;
-  const signal = (): AbortSignal => (controller ??= new AbortController()).signal;
+  private controller: AbortController | undefined;
   /** Sequence of this worker's own last append on the instance: the expectation of the next one. */
-  let lastSeq = task.dispatchSeq;
+  private lastSeq: number;
   /** Set once this worker knows the attempt is over (timeout recorded or an append refused). */
-  let ended = false;
-  let chain: Promise<unknown> = Promise.resolve();
+  private ended = false;
+  /** The attempt's appends in order; undefined until the first. */
+  private chain: Promise<unknown> | undefined;
+  /** Set by a claim: the report then says when the processor really began. */
+  private claimed = false;
+  private madeContext: TaskContext | undefined;
+  private abortHook: (() => void) | undefined;
+  // What a run was given and what its processor did: an attempt runs once.
+  private startedAtMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private onProcessorDone: (() => void) | undefined;
+  private reported: ((outcome: RunOutcome) => void) | undefined;
+  private failed: ((err: unknown) => void) | undefined;
+  private outcome: Outcome | undefined;
+
+  constructor(
+    private readonly task: TaskMessage,
+    private readonly deps: AttemptDeps,
+    /** Bound to the task (workerId, group, instanceId, jobId, attempt). */
+    private readonly log: Logger,
+  ) {
+    this.instanceId = task.instanceId;
+    this.attempt = task.attempt;
+    this.subject = subjects.instance(deps.names, task.partition, task.instanceId);
+    this.lastSeq = task.dispatchSeq;
+  }
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
 
   /** Appends of one instance go one after another, so each expects the sequence of the one before. */
-  function serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = chain.then(fn);
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = (this.chain ?? Promise.resolve()).then(fn);
     // The chain only orders; each caller receives its own outcome (and error) through `next`.
-    chain = next.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.chain = next.then(ignore, ignore);
     return next;
   }
 
   /** Builds the event once, so a retried append carries the same message id and is stored once. */
-  function append<T extends EventType>(
+  private append<T extends EventType>(
     type: T,
     data: EventData<T>,
     msgId?: string,
   ): Promise<AppendResult> {
-    const ctx: EventContext = { actor: { kind: 'worker', id: workerId }, nowMs: deps.clock.now() };
+    const { deps, subject } = this;
+    const ctx: EventContext = {
+      actor: { kind: 'worker', id: deps.workerId },
+      nowMs: deps.clock.now(),
+    };
     const event = makeEvent(type, data, ctx, msgId ?? randomUUID());
-    const expectedLastSubjectSeq = lastSeq;
+    const expectedLastSubjectSeq = this.lastSeq;
     // Built here from typed data: encoded without validating it again (`trusted`).
-    return retrying(() => store.append(subject, event, { expectedLastSubjectSeq, trusted: true }), {
-      what: type,
-      log,
-      canRetry: deps.canRetry,
-    });
+    return retrying(
+      () => deps.store.append(subject, event, { expectedLastSubjectSeq, trusted: true }),
+      { what: type, log: this.log, canRetry: deps.canRetry },
+    );
   }
 
   /**
@@ -126,27 +172,27 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
    * since (e.g. our earlier append was stored but its ack was lost); otherwise another worker, or an
    * earlier run of ours that already went further, owns the attempt.
    */
-  async function startedByUsAndUntouched(seq: number): Promise<boolean> {
+  private async startedByUsAndUntouched(seq: number): Promise<boolean> {
+    const { deps } = this;
     const stored = await deps.jsm.streams.getMessage(deps.names.eventStream, { seq });
     if (!stored) return false;
     const decoded = decodeEvent(stored.data);
     const ours =
       decoded.ok &&
       decoded.event.type === 'InstanceStarted' &&
-      decoded.event.data.workerId === workerId &&
-      decoded.event.data.attempt === attempt;
-    return ours && (await store.lastSeq(subject)) === seq;
+      decoded.event.data.workerId === deps.workerId &&
+      decoded.event.data.attempt === this.attempt;
+    return ours && (await deps.store.lastSeq(this.subject)) === seq;
   }
 
-  /** Set by a claim: the report then says when the processor really began. */
-  let claimed = false;
-
-  async function start(claim?: { startsAtMs: number }): Promise<StartOutcome> {
-    claimed = claim !== undefined;
+  async start(claim?: { startsAtMs: number }): Promise<StartOutcome> {
+    const { deps, task, instanceId, attempt, log } = this;
+    const workerId = deps.workerId;
+    this.claimed = claim !== undefined;
     // Built for each try (the message id is the attempt's), so that `atMs` is when it started.
     const tryStart = () =>
-      store.append(
-        subject,
+      deps.store.append(
+        this.subject,
         makeEvent(
           'InstanceStarted',
           { instanceId, attempt, workerId, ...(claim && { startsAtMs: claim.startsAtMs }) },
@@ -162,15 +208,15 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
         canRetry: deps.canRetry,
         forMs: START_RETRY_MS,
       });
-      if (ack.duplicate && !(await startedByUsAndUntouched(ack.seq))) {
+      if (ack.duplicate && !(await this.startedByUsAndUntouched(ack.seq))) {
         log.info(
           { seq: ack.seq },
           'the attempt was already started (by another worker or an earlier delivery); not running it',
         );
         return StartOutcome.MovedOn;
       }
-      lastSeq = ack.seq;
-      if (claimed) context();
+      this.lastSeq = ack.seq;
+      if (this.claimed) this.context();
       log.debug({ seq: ack.seq, duplicate: ack.duplicate }, 'attempt started');
       return StartOutcome.Started;
     } catch (err) {
@@ -185,19 +231,28 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     }
   }
 
-  function abort(reason: AbortReason): void {
-    if (signal().aborted) return;
-    log.info({ reason }, 'aborting the attempt');
-    controller?.abort(new AttemptAbortedError(instanceId, attempt, reason));
+  abort(reason: AbortReason): void {
+    if (this.signal.aborted) return;
+    this.log.info({ reason }, 'aborting the attempt');
+    this.controller?.abort(new AttemptAbortedError(this.instanceId, this.attempt, reason));
+    const hook = this.abortHook;
+    this.abortHook = undefined;
+    hook?.();
   }
 
-  function onTimeout(timeoutMs: number): void {
-    if (deps.abandoned()) return; // stopped hard: the supervisor times the attempt out
+  onAbort(fn: () => void): void {
+    if (this.controller?.signal.aborted) fn();
+    else this.abortHook = fn;
+  }
+
+  private onTimeout(timeoutMs: number): void {
+    const { instanceId, attempt, log } = this;
+    if (this.deps.abandoned()) return; // stopped hard: the supervisor times the attempt out
     log.warn({ timeoutMs }, 'attempt ran past its timeout; aborting it and recording the timeout');
-    abort('timeout');
-    void serial(async () => {
+    this.abort('timeout');
+    void this.serial(async () => {
       try {
-        const ack = await append(
+        const ack = await this.append(
           'InstanceTimedOut',
           { instanceId, attempt, timeoutMs },
           msgIds.timeout(instanceId, attempt),
@@ -213,21 +268,26 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
           );
       }
       // Our chain does not advance: the processor's late report must be refused.
-      ended = true;
+      this.ended = true;
     });
   }
 
-  function progress(fraction?: number, note?: string): Promise<void> {
-    return serial(async () => {
-      if (ended) throw new AttemptEndedError(instanceId, attempt);
-      const data: EventData<'InstanceProgressed'> = { instanceId, attempt, workerId };
+  private progress(fraction?: number, note?: string): Promise<void> {
+    const { instanceId, attempt } = this;
+    return this.serial(async () => {
+      if (this.ended) throw new AttemptEndedError(instanceId, attempt);
+      const data: EventData<'InstanceProgressed'> = {
+        instanceId,
+        attempt,
+        workerId: this.deps.workerId,
+      };
       if (fraction !== undefined) data.progress = fraction;
       if (note !== undefined) data.note = note;
       try {
-        lastSeq = (await append('InstanceProgressed', data)).seq;
+        this.lastSeq = (await this.append('InstanceProgressed', data)).seq;
       } catch (err) {
         if (err instanceof ConcurrencyError) {
-          ended = true;
+          this.ended = true;
           throw new AttemptEndedError(instanceId, attempt, err);
         }
         throw err;
@@ -235,15 +295,14 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
     });
   }
 
-  async function report(
-    outcome: { ok: true; result: unknown } | { ok: false; error: unknown },
-    startedAtMs: number,
-  ): Promise<RunOutcome> {
-    const ranFrom = claimed ? { startedAtMs } : {};
+  private async report(outcome: Outcome, startedAtMs: number): Promise<RunOutcome> {
+    const { instanceId, attempt, log } = this;
+    const workerId = this.deps.workerId;
+    const ranFrom = this.claimed ? { startedAtMs } : {};
     try {
       if (outcome.ok) {
         try {
-          const ack = await append(
+          const ack = await this.append(
             'InstanceSucceeded',
             {
               instanceId,
@@ -263,7 +322,7 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
         }
       }
       const error = errorInfo(outcome.error);
-      const ack = await append(
+      const ack = await this.append(
         'InstanceAttemptFailed',
         { instanceId, attempt, workerId, error, ...ranFrom },
         msgIds.attemptFailed(instanceId, attempt),
@@ -283,7 +342,7 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
           { expectedSeq: err.expectedSeq, outcome: outcome.ok ? 'succeeded' : 'failed' },
           'late report refused: the attempt was ended meanwhile (timed out or cancelled)',
         );
-        ended = true;
+        this.ended = true;
         return RunOutcome.Refused;
       }
       throw err;
@@ -295,12 +354,14 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
    * tick: a tick of thousands of claimed attempts then allocates little but the processors' own
    * promises, and what it allocates is copied by every scavenge until the reports are written.
    */
-  let madeContext: TaskContext | undefined;
-  function context(): TaskContext {
-    if (madeContext) return madeContext;
+  private context(): TaskContext {
+    if (this.madeContext) return this.madeContext;
+    const { task, instanceId, attempt, deps, log } = this;
     // The logger is made when the processor first uses it.
     let taskLog: TaskContext['log'] | undefined;
-    madeContext = {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the context's getters
+    const self = this;
+    this.madeContext = {
       instanceId,
       jobId: task.jobId,
       attempt,
@@ -308,67 +369,104 @@ export function createAttempt(task: TaskMessage, deps: AttemptDeps): Attempt {
       fireTimeMs: task.fireTimeMs,
       idempotencyKey: `${instanceId}:${attempt}`,
       get signal() {
-        return signal();
+        return self.signal;
       },
-      progress,
+      progress: (fraction, note) => this.progress(fraction, note),
       get log() {
         taskLog ??= createTaskLogger({
           log,
           shipper: deps.shipper,
           subject: subjects.log(deps.names, task.partition, instanceId),
           attempt,
-          workerId,
+          workerId: deps.workerId,
           clock: deps.clock,
         });
         return taskLog;
       },
     };
-    return madeContext;
+    return this.madeContext;
   }
 
-  async function run(onProcessorDone?: () => void): Promise<RunOutcome> {
-    let startedAtMs = deps.clock.now();
-    const timer =
-      task.timeoutMs !== undefined
-        ? setTimeout(onTimeout, task.timeoutMs, task.timeoutMs)
-        : undefined;
-    const ctx = context();
-    let outcome: { ok: true; result: unknown } | { ok: false; error: unknown };
+  run(onProcessorDone?: () => void): Promise<RunOutcome> {
+    return new Promise<RunOutcome>((resolve, reject) =>
+      this.runThen(onProcessorDone, resolve, reject),
+    );
+  }
+
+  runThen(
+    onProcessorDone: (() => void) | undefined,
+    reported: (outcome: RunOutcome) => void,
+    failed: (err: unknown) => void,
+  ): void {
+    const { task, deps } = this;
+    this.onProcessorDone = onProcessorDone;
+    this.reported = reported;
+    this.failed = failed;
+    this.startedAtMs = deps.clock.now();
+    const timeoutMs = task.timeoutMs;
+    if (timeoutMs !== undefined)
+      this.timer = setTimeout(() => this.onTimeout(timeoutMs), timeoutMs);
+    const ctx = this.context();
+    let returned: Promise<unknown>;
     try {
       if (!Object.hasOwn(deps.processors, task.processor)) {
         throw new UnknownProcessorError(task.processor, Object.keys(deps.processors));
       }
       const processor = deps.processors[task.processor] as Processor;
-      startedAtMs = deps.clock.now();
-      outcome = { ok: true, result: await processor(ctx) };
+      this.startedAtMs = deps.clock.now();
+      returned = processor(ctx);
     } catch (error) {
-      outcome = { ok: false, error };
-    } finally {
-      clearTimeout(timer);
-      onProcessorDone?.();
+      this.processorEnded({ ok: false, error });
+      return;
+    }
+    // As `await` would take it (a value, a promise or a thenable).
+    Promise.resolve(returned).then(this.processorReturned, this.processorThrew);
+  }
+
+  /** Made with the attempt, so that a tick of thousands of claimed attempts does not make them. */
+  private readonly processorReturned = (result: unknown) =>
+    this.processorEnded({ ok: true, result });
+  private readonly processorThrew = (error: unknown) => this.processorEnded({ ok: false, error });
+
+  private processorEnded(outcome: Outcome): void {
+    clearTimeout(this.timer);
+    this.outcome = outcome;
+    try {
+      this.onProcessorDone?.();
+    } catch (err) {
+      this.failed?.(err);
+      return;
     }
     // The report waits for the event loop's next turn: tasks let through together (a tick shared
     // by many jobs) all call their processors first, and then report.
-    await nextTurn();
-    if (deps.abandoned()) {
-      log.warn(
+    inNextTurn(this);
+  }
+
+  /** In the turn after the processor ended: appends the report. */
+  resume(): void {
+    const outcome = this.outcome;
+    const reported = this.reported;
+    const failed = this.failed;
+    if (!outcome || !reported || !failed) return;
+    if (this.deps.abandoned()) {
+      this.log.warn(
         { outcome: outcome.ok ? 'succeeded' : 'failed' },
         'worker stopped; attempt left unreported',
       );
-      return RunOutcome.Abandoned;
+      reported(RunOutcome.Abandoned);
+      return;
     }
-    const settled = outcome;
-    return serial(() => report(settled, startedAtMs));
+    this.serial(() => this.report(outcome, this.startedAtMs)).then(reported, failed);
   }
+}
 
-  return {
-    instanceId,
-    attempt,
-    start,
-    run,
-    abort,
-    get signal() {
-      return signal();
-    },
-  };
+type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+
+function ignore(): undefined {
+  return undefined;
+}
+
+/** An attempt of `task`, logging to `log` (bound to the task's ids). */
+export function createAttempt(task: TaskMessage, deps: AttemptDeps, log: Logger): Attempt {
+  return new HeldAttempt(task, deps, log);
 }

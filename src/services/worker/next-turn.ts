@@ -1,16 +1,31 @@
-let pending: Promise<void> | undefined;
+/** Something to be called back in the event loop's next turn. */
+export interface Resumable {
+  resume(): void;
+}
+
+let queued: Resumable[] = [];
+
+function resumeQueued(): void {
+  const now = queued;
+  queued = [];
+  for (const r of now) {
+    try {
+      r.resume();
+    } catch (err) {
+      // Rethrown on its own (an uncaught exception, not lost); the others are still resumed.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+}
 
 /**
- * Resolves in the event loop's next check phase (as `setImmediate`), with one immediate and one
- * promise shared by every caller of the same turn: thousands of attempts let through at one tick
- * wait for it together.
+ * Calls `r.resume()` in the event loop's next check phase (as `setImmediate`), with one immediate
+ * for every call of the same turn: thousands of attempts let through at one tick wait for it
+ * together, each without a promise or a closure of its own.
  */
-export function nextTurn(): Promise<void> {
-  pending ??= new Promise<void>((resolve) =>
-    setImmediate(() => {
-      pending = undefined;
-      resolve();
-    }),
-  );
-  return pending;
+export function inNextTurn(r: Resumable): void {
+  queued.push(r);
+  if (queued.length === 1) setImmediate(resumeQueued);
 }

@@ -20,7 +20,7 @@ import type { RunGate } from './run-gate.js';
 import { shareMessage, type Share, type TaskLease } from './task-lease.js';
 import type { WorkerStats } from './types.js';
 
-export interface TaskHandlerDeps extends Omit<AttemptDeps, 'log'> {
+export interface TaskHandlerDeps extends AttemptDeps {
   /** Bound to workerId and group. */
   log: Logger;
   /** In-progress acks are sent this often while the task is held. */
@@ -264,14 +264,14 @@ async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDep
         logUnreported(err, log);
         resolve(RunOutcome.Abandoned);
       };
-      const runInSlot = () => void attempt.run(giveBack).then(done, failed);
-      deps.gate.whenDue(
-        task.fireTimeMs,
-        (due) => (due ? deps.gate.withSlot(runInSlot) : resolve(undefined)),
-        {
-          signal: attempt.signal,
-          stayOpen: true,
-        },
+      const runInSlot = () => attempt.runThen(giveBack, done, failed);
+      // An abort (a control message, a hard stop) ends the wait.
+      attempt.onAbort(
+        deps.gate.whenDue(
+          task.fireTimeMs,
+          (due) => (due ? deps.gate.withSlot(runInSlot) : resolve(undefined)),
+          { stayOpen: true },
+        ),
       );
     });
     if (reported !== undefined) {
@@ -313,7 +313,7 @@ async function begin(
     await ack(m, log);
     return undefined;
   }
-  const attempt = createAttempt(task, { ...deps, log });
+  const attempt = createAttempt(task, deps, log);
   // Active from now on: a second copy of the task arriving while this start is on its way is
   // acked above, instead of racing it (both appends carry the start's message id, so the second
   // would be acked as a duplicate naming this very worker, and the processor would run twice).
