@@ -79,16 +79,17 @@ describe('run gate', () => {
     expect(steps).toEqual(['a due', 'b due', 'a next', 'b next']);
   });
 
-  it('keeps a wait that stays open through close, and ends any wait whose signal aborts', async () => {
+  it('keeps a wait that stays open through close, and ends it when its holder does', async () => {
     const gate = createRunGate({ concurrency: 1, clock });
-    const ac = new AbortController();
     const open = gate.untilDue(Date.now() + 100, { stayOpen: true });
-    const aborted = gate.untilDue(Date.now() + 100, { stayOpen: true, signal: ac.signal });
+    const calls: boolean[] = [];
+    const end = gate.whenDue(Date.now() + 100, (due) => calls.push(due), { stayOpen: true });
     gate.close();
-    ac.abort();
-    await expect(aborted).resolves.toBe(false);
+    expect(gate.waiting).toBe(2);
+    end();
+    expect(calls).toEqual([false]);
     expect(gate.waiting).toBe(1);
-    await expect(gate.untilDue(Date.now() + 100, { signal: ac.signal })).resolves.toBe(false);
+    await expect(gate.untilDue(Date.now() + 100)).resolves.toBe(false);
     await vi.advanceTimersByTimeAsync(100);
     await expect(open).resolves.toBe(true);
     expect(gate.waiting).toBe(0);

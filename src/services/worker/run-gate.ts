@@ -3,8 +3,6 @@ export const MAX_WAIT_FOR_FIRE_TIME_MS = 60_000;
 
 /** How a wait for a fire time may end early. */
 export interface WaitOptions {
-  /** Ends the wait with false when aborted. */
-  signal?: AbortSignal;
   /** Not ended by {@link RunGate.close} (an attempt already claimed runs at its time). */
   stayOpen?: boolean;
 }
@@ -24,10 +22,10 @@ export interface RunGate {
   /**
    * Calls `onDue(true)` at `fireTimeMs` (at once when it has passed; after at most
    * {@link MAX_WAIT_FOR_FIRE_TIME_MS}), or `onDue(false)` as soon as the gate is closed (unless
-   * `stayOpen`) or the signal aborts; exactly once. At the instant it is called from the timer's own
+   * `stayOpen`) or the function it returns is called; exactly once. At the instant it is called from the timer's own
    * turn, one waiter after the other, so that a tick shared by many tasks needs no promise per task.
-   * Returns a function that ends the wait with false, as the signal would (a no-op once it ended):
-   * cheaper than a signal for a caller that holds thousands of waits.
+   * The function it returns ends the wait with false (a no-op once it ended): what a caller that
+   * holds thousands of waits calls when one is cancelled, instead of a listener on a signal each.
    */
   whenDue(fireTimeMs: number, onDue: (due: boolean) => void, opts?: WaitOptions): () => void;
   /** {@link whenDue} as a promise. */
@@ -102,7 +100,7 @@ export function createRunGate(opts: {
     wait: WaitOptions = {},
   ): () => void {
     const stayOpen = wait.stayOpen === true;
-    if ((closed && !stayOpen) || wait.signal?.aborted) {
+    if (closed && !stayOpen) {
       onDue(false);
       return ended;
     }
@@ -123,8 +121,8 @@ export function createRunGate(opts: {
       done(due) {
         if (!waiters.delete(waiter)) return; // already ended
         waitingCount--;
-        // The abort listener stays (it finds the wait ended): removing thousands of listeners
-        // at a tick took 10-25 ms of it.
+        // Whoever holds the function that ends this wait keeps it (called later, it finds the
+        // wait ended): nothing is unregistered from thousands of holders at a tick.
         const current = dueAt.get(at);
         if (waiters.size === 0 && current?.waiters === waiters) {
           clearTimeout(current.timer);
@@ -135,10 +133,8 @@ export function createRunGate(opts: {
     };
     waiters.add(waiter);
     waitingCount++;
-    const end = () => waiter.done(false);
-    wait.signal?.addEventListener('abort', end, { once: true });
     opts.onWaiting?.();
-    return end;
+    return () => waiter.done(false);
   }
 
   /** Set while {@link release} hands slots out, so that a slot given back meanwhile only counts. */
