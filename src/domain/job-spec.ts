@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { durationMs } from '../schedule/duration.js';
+import { boundedMemo } from '../schedule/bounded-memo.js';
 import { isValidTimeZone } from '../schedule/time-zone.js';
 
 /** Names used in subjects: letters, digits, '-' and '_' only (no '.', '*', '>' or spaces). */
@@ -79,24 +80,20 @@ const isoInstantMs = z.union([z.string(), z.number()]).transform((raw, ctx) => {
 });
 
 /**
- * What cron-parser finds wrong with an expression in a zone, undefined when nothing: remembered
- * per (expression, zone), since parsing one costs ~100 µs and many jobs share a few expressions.
+ * What cron-parser finds wrong with an expression in a zone (the key: the zone, a space, the
+ * expression), undefined when nothing: remembered, since parsing one costs ~100 µs and many jobs
+ * share a few expressions.
  */
-const cronProblems = new Map<string, string | undefined>();
-function cronProblem(cron: string, tz: string): string | undefined {
-  const key = `${tz} ${cron}`;
-  if (cronProblems.has(key)) return cronProblems.get(key);
-  let problem: string | undefined;
+const cronProblemOf = boundedMemo(1000, (key: string): string | undefined => {
+  const at = key.indexOf(' ');
   try {
-    CronExpressionParser.parse(cron, { tz, strict: false });
+    CronExpressionParser.parse(key.slice(at + 1), { tz: key.slice(0, at), strict: false });
+    return undefined;
   } catch (err) {
-    problem = (err as Error).message;
+    return (err as Error).message;
   }
-  // Bounded: expressions come from input, and anyone may send many.
-  if (cronProblems.size >= 1000) cronProblems.clear();
-  cronProblems.set(key, problem);
-  return problem;
-}
+});
+const cronProblem = (cron: string, tz: string) => cronProblemOf(`${tz} ${cron}`);
 
 const cronInputSchema = z
   .strictObject({ cron: z.string().min(1), tz: z.string().default('UTC') })

@@ -1,15 +1,15 @@
+import { boundedMemo } from './bounded-memo.js';
+
 const DAY_MS = 86_400_000;
 
 /**
  * Formatters by zone. Building one costs ~150 µs, reusing one ~5 µs; they are immutable, so
- * this cache holds no state that could change a result.
+ * remembering them holds no state that could change a result.
  */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(tz: string): Intl.DateTimeFormat {
-  let format = formatters.get(tz);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat('en-US', {
+const formatterFor = boundedMemo(
+  1000,
+  (tz: string) =>
+    new Intl.DateTimeFormat('en-US', {
       timeZone: tz,
       hourCycle: 'h23',
       year: 'numeric',
@@ -18,11 +18,8 @@ function formatterFor(tz: string): Intl.DateTimeFormat {
       hour: 'numeric',
       minute: 'numeric',
       second: 'numeric',
-    });
-    formatters.set(tz, format);
-  }
-  return format;
-}
+    }),
+);
 
 /**
  * Converts between instants and wall-clock readings in one IANA time zone.
@@ -74,16 +71,7 @@ export function createZoneClock(tz: string): ZoneClock {
   };
 
   // Offsets at day-aligned probe instants, so neighbouring readings share their probes.
-  const probes = new Map<number, number>();
-  const probeOffset = (dayIndex: number): number => {
-    let offset = probes.get(dayIndex);
-    if (offset === undefined) {
-      if (probes.size >= 64) probes.clear();
-      offset = offsetAt(dayIndex * DAY_MS);
-      probes.set(dayIndex, offset);
-    }
-    return offset;
-  };
+  const probeOffset = boundedMemo(64, (dayIndex: number): number => offsetAt(dayIndex * DAY_MS));
 
   const instantOf = (wallMs: number): number => {
     // Offsets 1–2 days either side bracket any single transition near this reading.
