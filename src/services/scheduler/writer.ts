@@ -84,10 +84,9 @@ export function createWriter(
     return task;
   }
 
-  /** The task of a fire's first attempt, when it was dispatched with the fire. */
-  function firstTaskOf(jobId: string, partition: number, fire: FiredData) {
-    if (!fire.dispatch) return undefined;
-    const { processor, priority, params, timeoutMs } = fire.dispatch;
+  /** The task of a fire's first attempt, dispatched with the fire (`dispatch`, the fire's own). */
+  function firstTaskOf(jobId: string, partition: number, fire: FiredData, dispatch: DispatchSpec) {
+    const { processor, priority, params, timeoutMs } = dispatch;
     const { instanceId, fireTimeMs } = fire;
     const source = {
       instanceId,
@@ -174,8 +173,10 @@ export function createWriter(
 
     /** Publishes the task of a fire's first attempt when it was dispatched with the fire. */
     firstTask(jobId: string, data: FiredData): Promise<void> | undefined {
-      const task = firstTaskOf(jobId, partitionOf(jobId, partitions), data);
-      return task && data.dispatch ? publishTasks(data.dispatch.group, [task]) : undefined;
+      const dispatch = data.dispatch;
+      if (!dispatch) return undefined;
+      const task = firstTaskOf(jobId, partitionOf(jobId, partitions), data, dispatch);
+      return publishTasks(dispatch.group, [task]);
     },
 
     /**
@@ -190,10 +191,9 @@ export function createWriter(
       let group = '';
       const dispatched: TaskMessage[] = [];
       for (const data of batch) {
-        const task = firstTaskOf(jobId, partition, data);
-        if (!task || !data.dispatch) continue;
+        if (!data.dispatch) continue;
         group = data.dispatch.group;
-        dispatched.push(task);
+        dispatched.push(firstTaskOf(jobId, partition, data, data.dispatch));
       }
       for (let i = 0; i < dispatched.length; i += MAX_TASKS_PER_MESSAGE) {
         const chunk = dispatched.slice(i, i + MAX_TASKS_PER_MESSAGE);
