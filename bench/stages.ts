@@ -2,7 +2,9 @@
  * Where an instance's time goes: one end-to-end run (triggers appended straight to the stream),
  * timed as the throughput suite times it, with each process's CPU per instance; then each stage's
  * latency read back from the stored events.
- * Usage: node dist/bench/stages.js [instances=10000] [jobs=100]
+ * Usage: node dist/bench/stages.js [instances=10000] [jobs=100] [send=append|per-job]
+ * (`per-job`: TriggerJobs commands of 100 triggers of one job each, 4 in flight, as the
+ * throughput suite's "of one job each" variant sends them.)
  */
 import {
   withNatsServer,
@@ -18,6 +20,7 @@ import { cpuMsOf } from './lib/cpu.js';
 
 const instances = Number(process.argv[2] ?? 10_000);
 const jobs = Number(process.argv[3] ?? 100);
+const send = process.argv[4] ?? 'append';
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -48,7 +51,16 @@ await withNatsServer(async (server) => {
   ];
   const cpu0 = procs.map((p) => cpuMsOf(p.pid));
   const t0 = performance.now();
-  await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
+  if (send === 'per-job') {
+    const client = benchClient(rt);
+    await pipelined(Math.ceil(instances / 100), 4, async (k) => {
+      const n = Math.min(100, instances - k * 100);
+      const jobId = jobIds[k % jobs] ?? '';
+      await client.send('TriggerJobs', { triggers: Array.from({ length: n }, () => ({ jobId })) });
+    });
+  } else {
+    await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
+  }
   // Done when the workers have recorded every outcome (asked over IPC, as the throughput suite
   // does: a live watcher would take CPU and deliveries from the system under test).
   const tDone = await completedAt(sut, instances, 120_000);

@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startNatsServer, type NatsServerHandle } from '../../src/services/nats/index.js';
 import type { JetschedEvent } from '../../src/events/event.js';
-import { unbatched } from '../../src/events/fires.js';
+import { unbatched } from '../../src/events/batches.js';
 
 /** Benchmarks log nothing unless BENCH_LOG_LEVEL says so (logs go to stderr). */
 export function benchLogger(): Logger {

@@ -12,7 +12,12 @@ import {
 } from '../lib/jobs.js';
 import { fmt, median, pipelined } from '../lib/stats.js';
 
-type Mode = 'direct' | 'command' | 'bulk';
+/**
+ * How the triggers are sent: appended straight to the stream, one TriggerJob command each, or
+ * TriggerJobs commands whose triggers go round-robin over the jobs (`bulk`) or are all of one job,
+ * the commands going round-robin over the jobs (`bulk-per-job`).
+ */
+type Mode = 'direct' | 'command' | 'bulk' | 'bulk-per-job';
 
 interface E2eResult {
   /** Instances per second, first trigger sent to the workers' last recorded outcome. */
@@ -52,12 +57,12 @@ async function e2eTrial(
       const t0 = performance.now();
       if (mode === 'direct') {
         await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
-      } else if (mode === 'bulk') {
+      } else if (mode === 'bulk' || mode === 'bulk-per-job') {
         const commands = Math.ceil(instances / cfg.bulkSize);
         await pipelined(commands, cfg.bulkWindow, async (k) => {
           const triggers = [];
           for (let i = k * cfg.bulkSize; i < Math.min(instances, (k + 1) * cfg.bulkSize); i++)
-            triggers.push({ jobId: jobIds[i % jobs], triggerId: `b${i}` });
+            triggers.push({ jobId: jobIds[(mode === 'bulk' ? i : k) % jobs] });
           await client.send('TriggerJobs', { triggers });
         });
       } else {
@@ -120,6 +125,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   const COMMAND = `end to end, TriggerJob commands (${t.jobs} jobs, ${t.commandInstances} instances)`;
   const COMMAND_RATE = `TriggerJob command rate (${t.commandWindow} in flight)`;
   const BULK = `end to end, TriggerJobs commands of ${t.bulkSize} triggers (${t.jobs} jobs, ${t.directInstances} instances, ${t.bulkWindow} commands in flight)`;
+  const BULK_PER_JOB = `end to end, TriggerJobs commands of ${t.bulkSize} triggers of one job each (${t.jobs} jobs, ${t.directInstances} instances, ${t.bulkWindow} commands in flight)`;
   const SINGLE = `end to end, one manual job, triggers appended (${t.singleJobInstances} instances)`;
   c.define({ name: RAW, unit: 'msgs/s' });
   c.define({ name: RAW_DEFAULT, unit: 'msgs/s', baseline: pub });
@@ -128,10 +134,11 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   c.define({ name: COMMAND, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: COMMAND_RATE, unit: 'commands/s', baseline: pub });
   c.define({ name: BULK, unit: 'instances/s', baseline: pub, target: throughputTarget });
+  c.define({ name: BULK_PER_JOB, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: SINGLE, unit: 'instances/s', baseline: pub });
   c.setup.push(
     `one nats-server (file storage, loopback); the scheduler (startServer) and two workers (concurrency ${t.workerConcurrency} each, no-op processor) run as three forked child processes (scheduler; worker; worker), as deployed, each on its own connection; the harness (trigger sender) is the parent process`,
-    `${t.jobs} manual jobs registered first (not timed); triggers spread round-robin over them; time = first trigger sent → the workers have recorded an outcome for every instance (their report appended and acknowledged; counted in the workers and asked over IPC, every 50 ms until 90 % are in and every 5 ms after (every 5 ms throughout until 2026-12-06), so that watching takes no CPU or deliveries from the system under test; until 2026-12-04 a headers-only ordered consumer in the harness watched every instance event live); then, untimed, the stream is read back: every instance succeeded, none has two terminal events`,
+    `${t.jobs} manual jobs registered first (not timed); triggers spread round-robin over them (in the TriggerJobs variant "of one job each", the commands are, each holding triggers of one job only, which it records as one JobTriggerRequestedBatch since 2026-12-06; in the other TriggerJobs variant each trigger of a command is of another job, so each is its own JobTriggerRequested; the triggers of TriggerJobs take their ids from the command, until 2026-12-06 they had ids of their own); time = first trigger sent → the workers have recorded an outcome for every instance (their report appended and acknowledged; counted in the workers and asked over IPC, every 50 ms until 90 % are in and every 5 ms after (every 5 ms throughout until 2026-12-06), so that watching takes no CPU or deliveries from the system under test; until 2026-12-04 a headers-only ordered consumer in the harness watched every instance event live); then, untimed, the stream is read back: every instance succeeded, none has two terminal events`,
     `per trial: raw publish of ${cfg.publish.messages} messages, then each variant on a fresh installation (own prefix) and fresh child processes`,
   );
   for (let trial = 1; trial <= cfg.trials; trial++) {
@@ -163,6 +170,9 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
     const bulk = await e2eTrial(url, t, 'bulk', t.jobs, t.directInstances);
     c.add(BULK, bulk.rate);
     c.notes.push(`trial ${trial}: ${bulk.note}`);
+    const perJob = await e2eTrial(url, t, 'bulk-per-job', t.jobs, t.directInstances);
+    c.add(BULK_PER_JOB, perJob.rate);
+    c.notes.push(`trial ${trial}: ${perJob.note}`);
     const single = await e2eTrial(url, t, 'direct', 1, t.singleJobInstances);
     c.add(SINGLE, single.rate);
     c.notes.push(`trial ${trial}: ${single.note}`);

@@ -1,7 +1,7 @@
 import type { EventContext } from '../events/build.js';
 import { makeEvent } from '../events/build.js';
 import { NotFoundError, RejectedError, ValidationError } from '../events/errors.js';
-import type { JobEvent } from '../events/event.js';
+import type { EventData, JobEvent } from '../events/event.js';
 import type { InstanceView } from '../projections/instance-view.js';
 import { isTerminal } from '../projections/instance-view.js';
 import type { JobView } from '../projections/job-view.js';
@@ -10,42 +10,8 @@ import type { CommandOf } from './commands.js';
 import { MAX_BACKFILL_TICKS } from './commands.js';
 
 /** A command id made a token (trigger ids default to it): letters, digits, '-', '_', at most `max`. */
-function idToken(commandId: string, max: number): string {
+export function idToken(commandId: string, max: number): string {
   return commandId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, max);
-}
-
-/**
- * TriggerJobs: each trigger decided as a TriggerJob of its own (its trigger id defaulting to the
- * command id and its index, so that the same command sent again is stored once), and all or
- * none: a trigger of a job that does not exist refuses the whole command, naming the trigger.
- */
-export function decideTriggers(
-  command: CommandOf<'TriggerJobs'>,
-  jobs: ReadonlyMap<string, JobView | undefined>,
-  ctx: EventContext,
-): Decision<JobEvent> {
-  const base = idToken(command.id, 50);
-  const events: JobEvent[] = [];
-  const triggers: Record<string, unknown>[] = [];
-  command.data.triggers.forEach((t, i) => {
-    const one: CommandOf<'TriggerJob'> = {
-      ...command,
-      type: 'TriggerJob',
-      data: { ...t, triggerId: t.triggerId ?? `${base}-${i}` },
-    };
-    try {
-      const decided = decideJob(one, jobs.get(t.jobId), ctx);
-      events.push(...decided.events);
-      triggers.push(decided.reply);
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-      throw new ValidationError('command TriggerJobs', [
-        { path: `data.triggers.${i}.jobId`, message: err.message },
-      ]);
-    }
-  });
-  // Triggers commute with whatever races them (see TriggerJob).
-  return { events, reply: { triggered: triggers.length, triggers }, orderFree: true };
 }
 
 export type JobCommand = CommandOf<
@@ -70,7 +36,23 @@ export interface Decision<E> {
   orderFree?: boolean;
 }
 
-function live(state: JobView | undefined, jobId: string): JobView {
+/** What a TriggerJob (or one trigger of a TriggerJobs) requests, under `triggerId`. */
+export function manualTrigger(
+  d: CommandOf<'TriggerJob'>['data'],
+  triggerId: string,
+  nowMs: number,
+): EventData<'JobTriggerRequested'> {
+  const data: EventData<'JobTriggerRequested'> = {
+    jobId: d.jobId,
+    triggerId,
+    dueAtMs: d.at ?? nowMs + (d.delay ?? 0),
+    reason: 'manual',
+  };
+  if (d.params !== undefined) data.params = d.params;
+  return data;
+}
+
+export function live(state: JobView | undefined, jobId: string): JobView {
   if (!state || state.status === 'deleted') throw new NotFoundError('job', jobId);
   return state;
 }
@@ -132,14 +114,8 @@ export function decideJob(
       if (state?.pendingTriggers[triggerId]) {
         return { events: [], reply: { jobId: d.jobId, triggerId, duplicate: true } };
       }
-      const dueAtMs = d.at ?? ctx.nowMs + (d.delay ?? 0);
-      const data = {
-        jobId: d.jobId,
-        triggerId,
-        dueAtMs,
-        reason: 'manual' as const,
-        ...(d.params !== undefined && { params: d.params }),
-      };
+      const data = manualTrigger(d, triggerId, ctx.nowMs);
+      const dueAtMs = data.dueAtMs;
       return {
         events: [makeEvent('JobTriggerRequested', data, ev, `trigger:${d.jobId}:${triggerId}`)],
         reply: { jobId: d.jobId, triggerId, instanceId: `${d.jobId}~t-${triggerId}`, dueAtMs },

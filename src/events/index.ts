@@ -9,4 +9,4 @@ export * from './build.js';
 export * from './event-store.js';
 export * from './streams.js';
 export * from './task.js';
-export * from './fires.js';
+export * from './batches.js';

@@ -84,19 +84,39 @@ export const JobFiresSkipped = message(
   }),
 );
 
+/** What one trigger records besides its job: a JobTriggerRequested's data, or one of a batch's. */
+const triggerFields = {
+  triggerId: tokenSchema,
+  dueAtMs: z.number().int(),
+  reason: z.enum(['manual', 'backfill', 'rerun']),
+  params: z.unknown().optional(),
+  rerunOf: instanceId.optional(),
+  /** For backfill: the intended tick this trigger stands for. */
+  fireTimeMs: z.number().int().optional(),
+};
+
 /** A durable request to fire a job later (or now); it survives restarts because it is an event. */
 export const JobTriggerRequested = message(
   'JobTriggerRequested',
   1,
+  z.strictObject({ jobId, ...triggerFields }),
+);
+
+/** The most triggers one JobTriggerRequestedBatch holds (a TriggerJobs command's most). */
+export const MAX_TRIGGERS_PER_BATCH = 1000;
+
+/**
+ * Several triggers of one job requested by one append: those of one TriggerJobs command that
+ * took their trigger ids from the command (see decideTriggers). Each element holds what that
+ * trigger's JobTriggerRequested would hold, without the job id, and folding the batch is folding
+ * those events in order.
+ */
+export const JobTriggerRequestedBatch = message(
+  'JobTriggerRequestedBatch',
+  1,
   z.strictObject({
     jobId,
-    triggerId: tokenSchema,
-    dueAtMs: z.number().int(),
-    reason: z.enum(['manual', 'backfill', 'rerun']),
-    params: z.unknown().optional(),
-    rerunOf: instanceId.optional(),
-    /** For backfill: the intended tick this trigger stands for. */
-    fireTimeMs: z.number().int().optional(),
+    triggers: z.array(z.strictObject(triggerFields)).min(1).max(MAX_TRIGGERS_PER_BATCH),
   }),
 );
 
@@ -110,4 +130,5 @@ export const jobEventSchemas = [
   JobFiredBatch,
   JobFiresSkipped,
   JobTriggerRequested,
+  JobTriggerRequestedBatch,
 ] as const;

@@ -168,26 +168,33 @@ export function evolveJob(
       next.lastSkippedMs = Math.max(state.lastSkippedMs ?? -Infinity, d.lastFireTimeMs);
       return next;
     }
-    case 'JobTriggerRequested': {
-      const d = event.data;
-      const trigger: PendingTrigger = {
-        triggerId: d.triggerId,
-        dueAtMs: d.dueAtMs,
-        reason: d.reason,
-      };
-      if (d.params !== undefined) trigger.params = d.params;
-      if (d.rerunOf !== undefined) trigger.rerunOf = d.rerunOf;
-      if (d.fireTimeMs !== undefined) trigger.fireTimeMs = d.fireTimeMs;
-      const inPlace = opts.owned && state.pendingTriggers !== NO_TRIGGERS;
-      if (!inPlace) next.pendingTriggers = { ...state.pendingTriggers };
-      next.pendingTriggers[d.triggerId] = trigger;
+    case 'JobTriggerRequested':
+      foldTrigger(next, state, event.data, opts.owned === true);
       return next;
-    }
+    case 'JobTriggerRequestedBatch':
+      for (const trigger of event.data.triggers)
+        foldTrigger(next, state, trigger, opts.owned === true);
+      return next;
     default: {
       const never: never = event;
       return never;
     }
   }
+}
+
+/**
+ * One trigger into `next` (a copy of `state` being built): pending from now on. The pending record
+ * is copied once, the first time, unless the caller owns the view.
+ */
+function foldTrigger(next: JobView, state: JobView, d: PendingTrigger, owned: boolean): void {
+  const trigger: PendingTrigger = { triggerId: d.triggerId, dueAtMs: d.dueAtMs, reason: d.reason };
+  if (d.params !== undefined) trigger.params = d.params;
+  if (d.rerunOf !== undefined) trigger.rerunOf = d.rerunOf;
+  if (d.fireTimeMs !== undefined) trigger.fireTimeMs = d.fireTimeMs;
+  const inPlace = owned && state.pendingTriggers !== NO_TRIGGERS;
+  if (!inPlace && next.pendingTriggers === state.pendingTriggers)
+    next.pendingTriggers = { ...state.pendingTriggers };
+  next.pendingTriggers[d.triggerId] = trigger;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { EventOf, JobEvent, StoredEvent } from '../events/event.js';
-import { firesOf } from '../events/fires.js';
+import { firesOf } from '../events/batches.js';
 import { compactJobView, evolveJob, type JobView } from './job-view.js';
 import {
   evolveInstance,
@@ -52,6 +52,7 @@ const JOB_TYPES = new Set([
   'JobFiredBatch',
   'JobFiresSkipped',
   'JobTriggerRequested',
+  'JobTriggerRequestedBatch',
 ]);
 
 /**

@@ -105,6 +105,20 @@ const cases: { [T in EventType]: [EventOf<T>, string] } = {
     ),
     `JobTriggerRequested  report  trigger t1 (rerun) due 2026-11-23T20:13:00.000Z, rerun of ${inst}  by client cli`,
   ],
+  JobTriggerRequestedBatch: [
+    makeEvent(
+      'JobTriggerRequestedBatch',
+      {
+        jobId: 'report',
+        triggers: [
+          { triggerId: 'c1-0', dueAtMs: T0, reason: 'manual' },
+          { triggerId: 'c1-1', dueAtMs: T0 + 1000, reason: 'manual', params: { n: 1 } },
+        ],
+      },
+      client,
+    ),
+    'JobTriggerRequestedBatch  report  2 triggers c1-0, c1-1  by client cli',
+  ],
   InstanceDispatched: [
     makeEvent(
       'InstanceDispatched',
@@ -225,6 +239,17 @@ describe('audit timeline', () => {
     expect(lines).toEqual([
       '2026-11-23T20:13:00.123Z  #45  JobFired (batch 1/2)  report  fire 2026-11-23T20:13:00.000Z (manual) → report~t-a  by scheduler s-1',
       '2026-11-23T20:13:00.123Z  #45  JobFired (batch 2/2)  report  fire 2026-11-23T20:13:00.000Z (manual) → report~t-b  by scheduler s-1',
+    ]);
+  });
+
+  it('shows each trigger of a JobTriggerRequestedBatch as a JobTriggerRequested line of its own, with its place in the batch', () => {
+    const [event] = cases.JobTriggerRequestedBatch;
+    const lines = timelineEntries(stored(46, { ok: true, event })).map((e) =>
+      formatTimelineLine(e.raw, e.batch),
+    );
+    expect(lines).toEqual([
+      '2026-11-23T20:13:00.123Z  #46  JobTriggerRequested (batch 1/2)  report  trigger c1-0 (manual) due 2026-11-23T20:13:00.000Z  by client cli',
+      '2026-11-23T20:13:00.123Z  #46  JobTriggerRequested (batch 2/2)  report  trigger c1-1 (manual) due 2026-11-23T20:13:01.000Z  by client cli',
     ]);
   });
 

@@ -11,6 +11,7 @@ import { listJobIds } from '../../src/services/commands/load.js';
 import { commandOf as command } from '../support/commands.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
 import { silent } from '../scheduler/helpers.js';
+import { triggersOf } from '../../src/events/batches.js';
 
 const nats = useNats();
 
@@ -110,12 +111,14 @@ describe('TriggerJobs', () => {
   });
   afterAll(async () => rt?.close());
 
-  const triggersOf = async (jobId: string) =>
-    (await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.${jobId}`)).events.filter(
-      (e) => e.event.type === 'JobTriggerRequested',
-    );
+  /** The job's stored trigger messages, and the triggers they hold (a batch's one by one). */
+  const stored = async (jobId: string) => {
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.${jobId}`);
+    const messages = events.filter((e) => triggersOf(e.event).length > 0);
+    return { messages, triggers: messages.flatMap((e) => triggersOf(e.event)) };
+  };
 
-  it('appends one JobTriggerRequested per trigger, over several jobs, each with its params', async () => {
+  it("appends each job's triggers as one JobTriggerRequestedBatch, over several jobs, each trigger with its params", async () => {
     const handler = createCommandHandler(rt, { log: silent });
     const triggers = Array.from({ length: 30 }, (_, i) => ({
       jobId: i % 3 === 0 ? 'sms' : 'mail',
@@ -127,27 +130,36 @@ describe('TriggerJobs', () => {
     const replied = (reply.ok ? reply.result.triggers : []) as { instanceId: string }[];
     expect(replied[4]).toMatchObject({ jobId: 'mail', triggerId: `${cmd.id}-4` });
     expect(replied[4]?.instanceId).toBe(`mail~t-${cmd.id}-4`);
-    const mail = await triggersOf('mail');
-    const sms = await triggersOf('sms');
-    expect([mail.length, sms.length]).toEqual([20, 10]);
-    expect(
-      sms.map((e) => (e.event.type === 'JobTriggerRequested' ? e.event.data.params : undefined)),
-    ).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27].map((n) => ({ n })));
+    const mail = await stored('mail');
+    const sms = await stored('sms');
+    expect([mail.messages.length, sms.messages.length]).toEqual([1, 1]);
+    expect(sms.messages[0]?.event.type).toBe('JobTriggerRequestedBatch');
+    expect([mail.triggers.length, sms.triggers.length]).toEqual([20, 10]);
+    expect(sms.triggers.map((e) => e.data.params)).toEqual(
+      [0, 3, 6, 9, 12, 15, 18, 21, 24, 27].map((n) => ({ n })),
+    );
+    expect(sms.triggers.map((e) => e.data.triggerId)).toEqual(
+      [0, 3, 6, 9, 12, 15, 18, 21, 24, 27].map((i) => `${cmd.id}-${i}`),
+    );
   });
 
   it('is stored once when the same command is sent again (its trigger ids are the command id and the index)', async () => {
     const handler = createCommandHandler(rt, { log: silent });
-    const before = (await triggersOf('sms')).length;
-    const cmd = command('TriggerJobs', { triggers: [{ jobId: 'sms' }, { jobId: 'sms' }] });
+    const before = await stored('sms');
+    const cmd = command('TriggerJobs', {
+      triggers: [{ jobId: 'sms' }, { jobId: 'sms' }, { jobId: 'sms', triggerId: 'own-1' }],
+    });
     const first = await handler.handle(cmd);
     const again = await handler.handle(cmd);
     expect(first.ok && again.ok).toBe(true);
-    expect((await triggersOf('sms')).length).toBe(before + 2);
+    const after = await stored('sms');
+    expect(after.messages.length).toBe(before.messages.length + 2);
+    expect(after.triggers.length).toBe(before.triggers.length + 3);
   });
 
   it('is refused whole when one trigger names a job that does not exist, naming it, and nothing is appended', async () => {
     const handler = createCommandHandler(rt, { log: silent });
-    const before = (await triggersOf('mail')).length;
+    const before = (await stored('mail')).messages.length;
     const reply = await handler.handle(
       command('TriggerJobs', {
         triggers: [{ jobId: 'mail' }, { jobId: 'mail' }, { jobId: 'nope' }],
@@ -160,7 +172,7 @@ describe('TriggerJobs', () => {
         issues: [{ path: 'data.triggers.2.jobId', message: 'job "nope" not found' }],
       },
     });
-    expect((await triggersOf('mail')).length).toBe(before);
+    expect((await stored('mail')).messages.length).toBe(before);
   });
 
   it('is refused for more than 1,000 triggers, or none, naming the field', async () => {

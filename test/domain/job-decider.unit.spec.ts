@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideJob, decideTriggers, type JobCommand } from '../../src/domain/job-decider.js';
+import { decideJob, type JobCommand } from '../../src/domain/job-decider.js';
+import { decideTriggers } from '../../src/domain/trigger-decider.js';
 import { parseCommand } from '../../src/services/commands/handler.js';
 import type { CommandOf } from '../../src/domain/commands.js';
 import { NotFoundError, RejectedError, ValidationError } from '../../src/events/errors.js';
@@ -224,25 +225,109 @@ describe('TriggerJobs decider', () => {
       data: { triggers },
     }) as CommandOf<'TriggerJobs'>;
 
-  it('decides each trigger as a TriggerJob, its id defaulting to the command id and its index', () => {
+  /** A manual job named `name`, as folded from its registration. */
+  const manual = (name: string) =>
+    given(
+      cmd('RegisterJob', { spec: { name, processor: 'sendReport', schedule: { manual: true } } }),
+    ).state();
+
+  it('decides a trigger with an id of its own as a TriggerJob, with its own event and message id', () => {
     const report = given(register()).state();
     const { events, reply } = decideTriggers(
-      many(
-        [
-          { jobId: 'report', params: { n: 1 } },
-          { jobId: 'report', triggerId: 'mine' },
-        ],
-        'c-9',
-      ),
+      many([{ jobId: 'report', triggerId: 'mine', params: { n: 1 } }], 'c-9'),
       new Map([['report', report]]),
       { actor, nowMs: T0 },
     );
-    expect(events.map((e) => e.type === 'JobTriggerRequested' && e.data.triggerId)).toEqual([
-      'c-9-0',
-      'mine',
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'JobTriggerRequested',
+      id: 'trigger:report:mine',
+      data: { jobId: 'report', triggerId: 'mine', params: { n: 1 } },
+    });
+    expect(reply).toEqual({
+      triggered: 1,
+      triggers: [{ jobId: 'report', triggerId: 'mine', instanceId: 'report~t-mine', dueAtMs: T0 }],
+    });
+  });
+
+  it('records the triggers that take their ids from the command as one batch per job, in order; one alone as a JobTriggerRequested', () => {
+    const jobs = new Map([
+      ['report', given(register()).state()],
+      ['other', manual('other')],
+      ['third', manual('third')],
     ]);
-    expect(events[0]).toMatchObject({ id: 'trigger:report:c-9-0', data: { params: { n: 1 } } });
-    expect(reply).toMatchObject({ triggered: 2, triggers: [{ instanceId: 'report~t-c-9-0' }, {}] });
+    const { events, reply } = decideTriggers(
+      many(
+        [
+          { jobId: 'report', params: { n: 0 } },
+          { jobId: 'other' },
+          { jobId: 'report', triggerId: 'mine' },
+          { jobId: 'report', delay: 5000 },
+          { jobId: 'third' },
+          { jobId: 'other' },
+        ],
+        'c-9',
+      ),
+      jobs,
+      { actor, nowMs: T0 },
+    );
+    expect(events.map((e) => [e.type, e.id])).toEqual([
+      ['JobTriggerRequested', 'trigger:report:mine'],
+      ['JobTriggerRequestedBatch', 'triggers:report:c-9-0:2'],
+      ['JobTriggerRequestedBatch', 'triggers:other:c-9-1:2'],
+      ['JobTriggerRequested', 'trigger:third:c-9-4'],
+    ]);
+    expect(events[1]!.data).toEqual({
+      jobId: 'report',
+      triggers: [
+        { triggerId: 'c-9-0', dueAtMs: T0, reason: 'manual', params: { n: 0 } },
+        { triggerId: 'c-9-3', dueAtMs: T0 + 5000, reason: 'manual' },
+      ],
+    });
+    expect(events[1]).toMatchObject({ causationId: 'c-9', correlationId: 'c-9' });
+    // Replies in the command's order.
+    expect((reply.triggers as { instanceId: string }[]).map((t) => t.instanceId)).toEqual([
+      'report~t-c-9-0',
+      'other~t-c-9-1',
+      'report~t-mine',
+      'report~t-c-9-3',
+      'third~t-c-9-4',
+      'other~t-c-9-5',
+    ]);
+  });
+
+  it("cuts a job's triggers into batches by their JSON size, the same way whatever the job holds", () => {
+    const big = { blob: 'x'.repeat(20_000) };
+    const command = many(
+      Array.from({ length: 5 }, () => ({ jobId: 'report', params: big })),
+      'c-5',
+    );
+    const report = given(register()).state()!;
+    const first = decideTriggers(command, new Map([['report', report]]), { actor, nowMs: T0 });
+    expect(first.events.map((e) => e.id)).toEqual([
+      'triggers:report:c-5-0:3',
+      'triggers:report:c-5-3:2',
+    ]);
+    for (const e of first.events) expect(JSON.stringify(e).length).toBeLessThan(70_000);
+
+    // The same command again, after its first batch was stored: that batch is not recorded
+    // again, and the second is the same event (the same message id, the same triggers).
+    const afterFirst = evolveJob(report, first.events[0]!, 10)!;
+    const again = decideTriggers(command, new Map([['report', afterFirst]]), {
+      actor,
+      nowMs: T0 + 1,
+    });
+    expect(again.events.map((e) => e.id)).toEqual(['triggers:report:c-5-3:2']);
+    const ids = (e: (typeof first.events)[number] | undefined) =>
+      (e?.data as { triggers: { triggerId: string }[] }).triggers.map((t) => t.triggerId);
+    expect(ids(again.events[0])).toEqual(ids(first.events[1]));
+    expect((again.reply.triggers as { duplicate?: boolean }[]).map((t) => t.duplicate)).toEqual([
+      true,
+      true,
+      true,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('refuses all of them when one names a deleted or unknown job, naming that trigger', () => {
@@ -257,7 +342,7 @@ describe('TriggerJobs decider', () => {
     );
   });
 
-  it('appends nothing for a trigger already pending, and says so', () => {
+  it('appends nothing for a trigger with its own id already pending, and says so', () => {
     const command = many([{ jobId: 'report', triggerId: 't1' }]);
     const pending = given(register(), cmd('TriggerJob', { jobId: 'report', triggerId: 't1' }));
     const { events, reply } = decideTriggers(command, new Map([['report', pending.state()]]), {

@@ -92,6 +92,20 @@ const examples: { [T in EventType]: EventData<T> } = {
     rerunOf: 'report~0',
     fireTimeMs: 4,
   },
+  JobTriggerRequestedBatch: {
+    jobId: 'report',
+    triggers: [
+      {
+        triggerId: 't-1',
+        dueAtMs: 5,
+        reason: 'backfill',
+        params: [1, 'two'],
+        rerunOf: 'report~0',
+        fireTimeMs: 4,
+      },
+      { triggerId: 't-2', dueAtMs: 6, reason: 'manual' },
+    ],
+  },
   InstanceDispatched: {
     instanceId: 'report~1',
     jobId: 'report',

@@ -7,7 +7,7 @@
  */
 import pino from 'pino';
 import type { StoredEvent } from '../../src/events/event.js';
-import { unbatched } from '../../src/events/fires.js';
+import { unbatched } from '../../src/events/batches.js';
 import { names as makeNames, parseEventSubject } from '../../src/events/subjects.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { checkChains, checkTerminal, type ChainProblem, type TerminalReport } from './chains.js';
@@ -57,6 +57,8 @@ export interface EventLog {
   lastSeq: number;
   /** JobFiredBatch messages among them (each of their fires is in `events` as a JobFired). */
   fireBatches: number;
+  /** JobTriggerRequestedBatch messages (each trigger in `events` as a JobTriggerRequested). */
+  triggerBatches: number;
 }
 
 /** Reads every event of the installation, in order. */
@@ -65,6 +67,7 @@ export async function readEventLog(rt: Runtime): Promise<EventLog> {
   const seqGaps: number[] = [];
   let undecodable = 0;
   let fireBatches = 0;
+  let triggerBatches = 0;
   let prev: number | undefined;
   for await (const raw of rt.store.replay()) {
     if (prev !== undefined)
@@ -76,11 +79,12 @@ export async function readEventLog(rt: Runtime): Promise<EventLog> {
     }
     const { seq, subject, storedAtMs } = raw;
     if (raw.decoded.event.type === 'JobFiredBatch') fireBatches++;
-    // Each fire of a JobFiredBatch as its own JobFired: the checks look at fires one by one.
+    if (raw.decoded.event.type === 'JobTriggerRequestedBatch') triggerBatches++;
+    // Each element of a batch as an event of its own: the checks look at fires one by one.
     for (const event of unbatched(raw.decoded.event))
       events.push({ seq, subject, storedAtMs, event });
   }
-  return { events, undecodable, seqGaps, lastSeq: prev ?? 0, fireBatches };
+  return { events, undecodable, seqGaps, lastSeq: prev ?? 0, fireBatches, triggerBatches };
 }
 
 /** Opens its own runtime (replicas 3) to read the stream, and closes it. */

@@ -3,7 +3,7 @@ import { makeEvent } from '../../src/events/build.js';
 import type { EventData, EventType, StoredEvent } from '../../src/events/event.js';
 import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
 import { names, partitionOf, subjects } from '../../src/events/subjects.js';
-import { unbatched } from '../../src/events/fires.js';
+import { unbatched } from '../../src/events/batches.js';
 import { ackedFromWorkerLogs, checkInvariants, formatReport } from './invariants.js';
 
 const PREFIX = 'u';

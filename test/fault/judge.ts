@@ -42,7 +42,7 @@ export async function judge(o: {
   const t0 = Date.now();
   const log = await readEventLog(o.rt);
   console.log(
-    `[fault] read ${log.events.length} events back in ${Date.now() - t0} ms (${log.fireBatches} JobFiredBatch message(s) read as their fires)`,
+    `[fault] read ${log.events.length} events back in ${Date.now() - t0} ms (${log.fireBatches} JobFiredBatch and ${log.triggerBatches} JobTriggerRequestedBatch message(s) read as their elements)`,
   );
   await dumpEvents(join(o.logDir, 'events.jsonl'), log.events);
 

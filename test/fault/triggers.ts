@@ -9,10 +9,12 @@ export interface TriggerBursts {
 
 /**
  * Load on the triggered path while the scenario hurts the processes: every `everyMs`, `burst`
- * TriggerJob commands per job, all due at one instant `leadMs` ahead, so that the scheduler finds
- * them pending together and fires them as one JobFiredBatch. A command refused or unanswered (a
- * NATS node down, say) is counted, not retried: its trigger may or may not be stored, and either
- * way must not fire twice; every acknowledged one must fire exactly once.
+ * triggers per job, all due at one instant `leadMs` ahead, so that the scheduler finds them
+ * pending together and fires them as one JobFiredBatch. Bursts alternate between `burst` TriggerJob
+ * commands per job (each its own JobTriggerRequested) and one TriggerJobs command holding them all
+ * (each job's as one JobTriggerRequestedBatch). A command refused or unanswered (a NATS node down,
+ * say) is counted, not retried: its triggers may or may not be stored, and either way must not
+ * fire twice; every acknowledged one must fire exactly once.
  */
 export function startTriggerBursts(
   rt: Runtime,
@@ -24,26 +26,36 @@ export function startTriggerBursts(
   let failed = 0;
   let bursts = 0;
   let stopped = false;
+  const one = async (jobId: string, triggerId: string, at: number) => {
+    try {
+      const { result } = await client.send('TriggerJob', { jobId, triggerId, at });
+      acked.push(String(result.instanceId));
+    } catch {
+      failed++;
+    }
+  };
+  const all = async (at: number) => {
+    const triggers = jobIds.flatMap((jobId) =>
+      Array.from({ length: o.burst }, () => ({ jobId, at })),
+    );
+    try {
+      const { result } = await client.send('TriggerJobs', { triggers });
+      for (const t of result.triggers as { instanceId: string }[]) acked.push(t.instanceId);
+    } catch {
+      failed += triggers.length;
+    }
+  };
   const loop = (async () => {
     while (!stopped) {
       const at = Date.now() + o.leadMs;
       const n = bursts++;
-      await Promise.all(
-        jobIds.flatMap((jobId) =>
-          Array.from({ length: o.burst }, async (_, i) => {
-            try {
-              const { result } = await client.send('TriggerJob', {
-                jobId,
-                triggerId: `b${n}-${i}`,
-                at,
-              });
-              acked.push(String(result.instanceId));
-            } catch {
-              failed++;
-            }
-          }),
-        ),
-      );
+      if (n % 2 === 1) await all(at);
+      else
+        await Promise.all(
+          jobIds.flatMap((jobId) =>
+            Array.from({ length: o.burst }, (_, i) => one(jobId, `b${n}-${i}`, at)),
+          ),
+        );
       await sleep(o.everyMs); // pacing the load, not waiting for anything
     }
   })();

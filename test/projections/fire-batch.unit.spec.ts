@@ -3,7 +3,7 @@ import { makeEvent } from '../../src/events/build.js';
 import { encodeEvent, decodeEvent } from '../../src/events/codec.js';
 import { ValidationError } from '../../src/events/errors.js';
 import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
-import { firesOf, unbatched } from '../../src/events/fires.js';
+import { firesOf, unbatched } from '../../src/events/batches.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
 import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
 import { evolveJob, type JobView } from '../../src/projections/job-view.js';

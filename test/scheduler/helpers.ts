@@ -7,7 +7,7 @@ import { createClient } from '../../src/services/commands/client.js';
 import type { Processor } from '../../src/services/worker/types.js';
 import { uniquePrefix } from '../support/nats.js';
 import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
-import { unbatched } from '../../src/events/fires.js';
+import { unbatched } from '../../src/events/batches.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 

@@ -8,6 +8,8 @@ import type { Runtime } from '../../src/services/runtime.js';
 import { loadInstance } from '../../src/services/commands/load.js';
 import { runAudit } from '../../src/cli/commands/audit.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
+import { triggersOf } from '../../src/events/batches.js';
+import { createClient } from '../../src/services/commands/client.js';
 import { isTerminal } from '../../src/projections/instance-view.js';
 import { useNats } from '../support/nats.js';
 import {
@@ -87,5 +89,32 @@ describe('a burst of triggers on one job', () => {
       'InstanceSucceeded',
     ]);
     expect(lines[0]).toContain('→ mail~t-m299;');
+  });
+
+  it('sent as one TriggerJobs command, is requested by one append and fired the same way, each trigger once', async () => {
+    const client = createClient(rt);
+    await client.send('RegisterJob', {
+      spec: { name: 'bulk', processor: 'mail', schedule: { manual: true } },
+    });
+    const at = Date.now() + 3000;
+    const triggers = Array.from({ length: TRIGGERS }, (_, i) => ({
+      jobId: 'bulk',
+      at,
+      params: { to: `bulk-${i}` },
+    }));
+    const { result } = await client.send('TriggerJobs', { triggers });
+    expect(Date.now()).toBeLessThan(at);
+    const ids = (result.triggers as { instanceId: string }[]).map((t) => t.instanceId);
+
+    await waitAllSucceeded(rt, ids);
+
+    const events = (await allEvents(rt)).filter((e) => e.subject.endsWith('.job.bulk'));
+    const requests = events.filter((e) => triggersOf(e.event).length > 0);
+    expect(requests.map((e) => e.event.type)).toEqual(['JobTriggerRequestedBatch']);
+    const fires = ofType(events, 'JobFired');
+    expect(fires.map((f) => f.data.instanceId).sort()).toEqual([...ids].sort());
+    expect(new Set(fires.map((f) => f.data.runNumber)).size).toBe(TRIGGERS);
+    expect(fires.find((f) => f.data.instanceId === ids[9])?.data.params).toEqual({ to: 'bulk-9' });
+    expect(ran.filter((id) => id.startsWith('bulk~')).sort()).toEqual([...ids].sort());
   });
 });

@@ -1,5 +1,5 @@
 import type { EventStore, RawStoredEvent } from '../../events/event-store.js';
-import { firesOf } from '../../events/fires.js';
+import { firesOf } from '../../events/batches.js';
 import { jobIdOfInstance, parseEventSubject, subjects, type Names } from '../../events/subjects.js';
 import type { AuditSelector } from './options.js';
 

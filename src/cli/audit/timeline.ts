@@ -1,7 +1,7 @@
 import type { Schedule } from '../../domain/job-spec.js';
 import type { RawStoredEvent } from '../../events/event-store.js';
 import type { JetschedEvent } from '../../events/event.js';
-import { firesOf } from '../../events/fires.js';
+import { isBatch, unbatched } from '../../events/batches.js';
 import type { DispatchSpec, ErrorInfo } from '../../events/instance-events.js';
 import { formatDurationMs } from '../../schedule/duration.js';
 
@@ -100,6 +100,10 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
         text: `trigger ${d.triggerId} (${d.reason}) due ${iso(d.dueAtMs)}${tick}${rerun}`,
       };
     }
+    case 'JobTriggerRequestedBatch': {
+      const ids = event.data.triggers.map((t) => t.triggerId);
+      return { id: event.data.jobId, text: `${ids.length} triggers ${ids.join(', ')}` };
+    }
     case 'InstanceDispatched':
       return { id: event.data.instanceId, text: dispatchText(event.data.attempt, event.data) };
     case 'InstanceStarted':
@@ -169,14 +173,14 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
   }
 }
 
-/** Where a line's fire sits in the JobFiredBatch it was read from (1-based). */
+/** Where a line's fire or trigger sits in the batch it was read from (1-based). */
 export interface BatchPlace {
   index: number;
   size: number;
 }
 
 /**
- * One timeline line per stored message (per fire of a JobFiredBatch, see {@link timelineEntries}):
+ * One timeline line per stored message (per element of a batch, see {@link timelineEntries}):
  * `2026-11-23T20:13:00.123Z  #42  JobFired  report  fire 2026-11-23T20:13:00.000Z (schedule) → report~1  by scheduler s-1`,
  * `2026-11-23T20:13:00.123Z  #43  JobFired (batch 2/5)  report  fire …`,
  * or `2026-11-23T20:13:00.123Z  #44  <undecodable: not-json: …>  <subject>`.
@@ -194,18 +198,19 @@ export function formatTimelineLine(raw: RawStoredEvent, batch?: BatchPlace): str
 }
 
 /**
- * What the timeline shows of a stored message: the message itself, or for a JobFiredBatch one
- * JobFired per fire (same sequence, subject and time), so that each fire reads, filters and greps
- * like any other.
+ * What the timeline shows of a stored message: the message itself, or for a batch (a
+ * JobFiredBatch, a JobTriggerRequestedBatch) one JobFired or JobTriggerRequested per element (same
+ * sequence, subject and time), so that each fire and trigger reads, filters and greps like any
+ * other.
  */
 export function timelineEntries(
   raw: RawStoredEvent,
 ): { raw: RawStoredEvent; batch?: BatchPlace }[] {
-  if (!raw.decoded.ok || raw.decoded.event.type !== 'JobFiredBatch') return [{ raw }];
-  const fires = firesOf(raw.decoded.event);
-  return fires.map((event, i) => ({
+  if (!raw.decoded.ok || !isBatch(raw.decoded.event.type)) return [{ raw }];
+  const elements = unbatched(raw.decoded.event);
+  return elements.map((event, i) => ({
     raw: { ...raw, decoded: { ok: true, event } },
-    batch: { index: i + 1, size: fires.length },
+    batch: { index: i + 1, size: elements.length },
   }));
 }
 

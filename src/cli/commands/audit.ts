@@ -3,7 +3,13 @@ import { Command, Option } from 'commander';
 import type { EventStore, RawStoredEvent } from '../../events/event-store.js';
 import { parseAuditFlags, type AuditFlags, type AuditOptions } from '../audit/options.js';
 import { resolveSelection } from '../audit/selection.js';
-import { formatJsonLine, formatTimelineLine, timelineEntries } from '../audit/timeline.js';
+import {
+  formatJsonLine,
+  formatTimelineLine,
+  timelineEntries,
+  type BatchPlace,
+} from '../audit/timeline.js';
+import { BATCHES } from '../../events/batches.js';
 import type { CliDeps } from '../deps.js';
 import { writeLine } from '../output.js';
 
@@ -49,10 +55,10 @@ export async function runAudit(
     ...(opts.untilMs !== undefined && { toTimeMs: opts.untilMs }),
   });
   for await (const raw of events) {
-    // JSON lines show the message as appended (a JobFiredBatch whole); the timeline, each fire.
+    // JSON lines show the message as appended (a batch whole); the timeline, each of its elements.
     const entries = opts.json ? [{ raw, batch: undefined }] : timelineEntries(raw);
     for (const { raw: entry, batch } of entries) {
-      if (!selection.keep(entry) || !withinFilters(entry, opts, batch !== undefined)) continue;
+      if (!selection.keep(entry) || !withinFilters(entry, opts, batch)) continue;
       await writeLine(out, opts.json ? formatJsonLine(entry) : formatTimelineLine(entry, batch));
       printed++;
     }
@@ -62,15 +68,20 @@ export async function runAudit(
 
 /**
  * The time bounds once more (stored times may step back after a leader change) and the type
- * filter. A fire read from a JobFiredBatch is a JobFired of that batch: `--type` names either.
+ * filter. An element read from a batch is an event of its element type and of the batch's:
+ * `--type` names either (JobFired or JobFiredBatch; JobTriggerRequested or
+ * JobTriggerRequestedBatch).
  */
-function withinFilters(raw: RawStoredEvent, opts: AuditOptions, fromBatch = false): boolean {
+function withinFilters(raw: RawStoredEvent, opts: AuditOptions, batch?: BatchPlace): boolean {
   if (opts.sinceMs !== undefined && raw.storedAtMs < opts.sinceMs) return false;
   if (opts.untilMs !== undefined && raw.storedAtMs > opts.untilMs) return false;
   if (!opts.types) return true;
   if (!raw.decoded.ok) return false;
   const { type } = raw.decoded.event;
   if (opts.types.has(type)) return true;
-  const batch = fromBatch || type === 'JobFiredBatch';
-  return batch && (opts.types.has('JobFired') || opts.types.has('JobFiredBatch'));
+  for (const [batchType, elementType] of BATCHES) {
+    const ofBatch = type === batchType || (batch !== undefined && type === elementType);
+    if (ofBatch && (opts.types.has(batchType) || opts.types.has(elementType))) return true;
+  }
+  return false;
 }

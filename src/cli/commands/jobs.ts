@@ -13,6 +13,7 @@ import { parsePositiveInt } from '../parse.js';
 import { invalidOption } from '../errors.js';
 import { MAX_TRIGGERS_PER_COMMAND } from '../../domain/commands.js';
 import { readFile } from 'node:fs/promises';
+import { chunked } from '../../domain/chunked.js';
 
 function parseJson(flag: string, raw: string | undefined): unknown {
   if (raw === undefined) return undefined;
@@ -39,24 +40,12 @@ async function readParamsLines(file: string): Promise<unknown[]> {
 
 /** Runs split into commands of at most 1,000 triggers and about 512 KiB (NATS allows 1 MiB a message). */
 function commandSized(runs: readonly unknown[]): unknown[][] {
-  const chunks: unknown[][] = [];
-  let chunk: unknown[] = [];
-  let bytes = 0;
-  for (const params of runs) {
-    const size = Buffer.byteLength(JSON.stringify(params) ?? '') + 100;
-    if (
-      chunk.length > 0 &&
-      (chunk.length === MAX_TRIGGERS_PER_COMMAND || bytes + size > 512 * 1024)
-    ) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(params);
-    bytes += size;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
+  return chunked(
+    runs,
+    MAX_TRIGGERS_PER_COMMAND,
+    512 * 1024,
+    (params) => Buffer.byteLength(JSON.stringify(params) ?? '') + 100,
+  );
 }
 
 export function registerJobs(program: Command, deps: CliDeps): void {

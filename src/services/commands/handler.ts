@@ -11,7 +11,8 @@ import {
 import type { JetschedEvent } from '../../events/event.js';
 import { subjects } from '../../events/subjects.js';
 import { commandSchema, type Command, type CommandOf } from '../../domain/commands.js';
-import { decideJob, decideTriggers, type JobCommand } from '../../domain/job-decider.js';
+import { decideJob, type JobCommand } from '../../domain/job-decider.js';
+import { decideTriggers } from '../../domain/trigger-decider.js';
 import { decideCancel } from '../../domain/instance-decider.js';
 import { loadInstance, listJobIds } from './load.js';
 import { directJobSource, type JobSource, type LoadedJob } from './job-index.js';

@@ -1,6 +1,6 @@
 import type { EventStore } from '../../events/event-store.js';
 import type { InstanceEvent, JobEvent } from '../../events/event.js';
-import { firesOf } from '../../events/fires.js';
+import { firesOf } from '../../events/batches.js';
 import {
   subjects,
   partitionOf,

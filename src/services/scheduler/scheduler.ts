@@ -6,7 +6,7 @@ import { makeEvent } from '../../events/build.js';
 import { ConcurrencyError } from '../../events/errors.js';
 import type { StoredEvent } from '../../events/event.js';
 import { msgIds } from '../../events/task.js';
-import { firesOf } from '../../events/fires.js';
+import { firesOf } from '../../events/batches.js';
 import {
   subjects,
   parseEventSubject,
