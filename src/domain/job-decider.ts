@@ -8,6 +8,7 @@ import type { JobView } from '../projections/job-view.js';
 import { tickSequence } from '../schedule/tick-sequence.js';
 import type { CommandOf } from './commands.js';
 import { MAX_BACKFILL_TICKS } from './commands.js';
+import { triggerBatches, triggerRequest, type TriggerData } from './trigger-events.js';
 
 /** A command id made a token (trigger ids default to it): letters, digits, '-', '_', at most `max`. */
 export function idToken(commandId: string, max: number): string {
@@ -157,15 +158,16 @@ export function decideJob(
           );
         }
       }
-      const events = ticks.map((t) => {
-        const triggerId = `bf-${t}`;
-        return makeEvent(
-          'JobTriggerRequested',
-          { jobId, triggerId, dueAtMs: ctx.nowMs, reason: 'backfill' as const, fireTimeMs: t },
-          ev,
-          `trigger:${jobId}:${triggerId}:${command.id}`,
-        );
-      });
+      // Recorded as batches of a thousand ticks or so, each appended after the one before.
+      const requested: TriggerData[] = ticks.map((t) => ({
+        triggerId: `bf-${t}`,
+        dueAtMs: ctx.nowMs,
+        reason: 'backfill',
+        fireTimeMs: t,
+      }));
+      const events = triggerBatches(requested, (t) => t).map((batch) =>
+        triggerRequest(jobId, batch, ev, command.id),
+      );
       return { events, reply: { jobId, ticks: ticks.length, first: ticks[0], last: ticks.at(-1) } };
     }
     case 'RetryInstance': {

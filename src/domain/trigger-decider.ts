@@ -1,21 +1,12 @@
 import type { EventContext } from '../events/build.js';
-import { makeEvent } from '../events/build.js';
 import { NotFoundError, ValidationError } from '../events/errors.js';
-import type { EventData, JobEvent } from '../events/event.js';
-import { MAX_TRIGGERS_PER_BATCH } from '../events/job-events.js';
+import type { JobEvent } from '../events/event.js';
 import type { JobView } from '../projections/job-view.js';
-import { chunked } from './chunked.js';
 import type { CommandOf } from './commands.js';
 import { decideJob, idToken, live, manualTrigger, type Decision } from './job-decider.js';
+import { triggerBatches, triggerRequest, type TriggerData } from './trigger-events.js';
 
 type Trigger = CommandOf<'TriggerJobs'>['data']['triggers'][number];
-type TriggerData = Omit<EventData<'JobTriggerRequested'>, 'jobId'>;
-
-/**
- * JSON characters of triggers one JobTriggerRequestedBatch takes: at most 3 bytes a character in
- * UTF-8, the batch stays well under the event size cap (256 KiB).
- */
-export const TRIGGER_BATCH_BUDGET_CHARS = 64 * 1024;
 
 /**
  * TriggerJobs: every trigger checked first, all or none (a trigger of a job that does not exist
@@ -24,12 +15,12 @@ export const TRIGGER_BATCH_BUDGET_CHARS = 64 * 1024;
  * - A trigger with an id of its own is decided as a TriggerJob: its own JobTriggerRequested,
  *   stored once per id by its message id, or nothing when the job already holds it pending.
  * - The triggers that take their ids from the command (its id and their index) are recorded per
- *   job, in order, as JobTriggerRequestedBatch events of up to {@link MAX_TRIGGERS_PER_BATCH}
- *   triggers and {@link TRIGGER_BATCH_BUDGET_CHARS} of JSON (one trigger alone: a
- *   JobTriggerRequested). Their ids belong to this command alone, so which batch holds which
- *   trigger depends on the command only, and each batch's message id is its first trigger id and
- *   its size: the command sent again is stored once, however its first sending ended. A batch whose
- *   triggers the job already holds pending, all of them, is not recorded again.
+ *   job, in order, as JobTriggerRequestedBatch events of up to 1,000 triggers and 64 K
+ *   characters of JSON (see {@link triggerBatches}; one trigger alone: a JobTriggerRequested).
+ *   Their ids belong to this command alone, so which batch holds which trigger depends on the
+ *   command only, and each batch's message id is its first trigger id and its size: the command
+ *   sent again is stored once, however its first sending ended. A batch whose triggers the job
+ *   already holds pending, all of them, is not recorded again.
  */
 export function decideTriggers(
   command: CommandOf<'TriggerJobs'>,
@@ -78,7 +69,7 @@ export function decideTriggers(
   });
   for (const [jobId, list] of byJob) {
     const pending = jobs.get(jobId)?.pendingTriggers ?? {};
-    for (const batch of batches(list)) {
+    for (const batch of triggerBatches(list, (t) => t.data)) {
       const triggers = batch.map((t) => t.data);
       const first = triggers[0];
       if (!first) continue;
@@ -87,29 +78,9 @@ export function decideTriggers(
           replies[t.reply] = { jobId, triggerId: t.data.triggerId, duplicate: true };
         continue;
       }
-      events.push(
-        triggers.length === 1
-          ? makeEvent(
-              'JobTriggerRequested',
-              { jobId, ...first },
-              ev,
-              `trigger:${jobId}:${first.triggerId}`,
-            )
-          : makeEvent(
-              'JobTriggerRequestedBatch',
-              { jobId, triggers },
-              ev,
-              `triggers:${jobId}:${first.triggerId}:${triggers.length}`,
-            ),
-      );
+      events.push(triggerRequest(jobId, triggers, ev));
     }
   }
   // Triggers commute with whatever races them (see TriggerJob).
   return { events, reply: { triggered: replies.length, triggers: replies }, orderFree: true };
-}
-
-/** `triggers` in order, cut into batches that fit one JobTriggerRequestedBatch each. */
-function batches<T extends { data: TriggerData }>(triggers: readonly T[]): T[][] {
-  const size = (t: T) => JSON.stringify(t.data).length + 1;
-  return chunked(triggers, MAX_TRIGGERS_PER_BATCH, TRIGGER_BATCH_BUDGET_CHARS, size);
 }

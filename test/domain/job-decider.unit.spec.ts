@@ -119,16 +119,46 @@ describe('job decider', () => {
     expect(g.when(cmd('TriggerJob', { jobId: 'report', triggerId: 'x1' })).events).toEqual([]);
   });
 
-  it('backfills every tick in the range', () => {
+  it('backfills every tick in the range, recorded as one batch of triggers', () => {
+    const g = given(register());
+    const anchor = g.state()!.anchorMs;
+    const backfill = cmd('BackfillJob', {
+      jobId: 'report',
+      from: anchor - 10 * 60_000,
+      to: anchor - 60_000,
+    });
+    const { events, reply } = g.when(backfill);
+    expect(reply).toMatchObject({ ticks: 10 });
+    expect(events).toHaveLength(1);
+    const [batch] = events;
+    if (batch?.type !== 'JobTriggerRequestedBatch') throw new Error(`got ${batch?.type}`);
+    expect(batch.id).toBe(`triggers:report:bf-${anchor - 10 * 60_000}:10:${backfill.id}`);
+    expect(batch.data.triggers.map((t) => t.fireTimeMs)).toEqual(
+      Array.from({ length: 10 }, (_, i) => anchor - (10 - i) * 60_000),
+    );
+    expect(batch.data.triggers.every((t) => t.reason === 'backfill' && t.dueAtMs === T0)).toBe(
+      true,
+    );
+    // Folded, every tick is a pending trigger of its own.
+    const after = evolveJob(g.state(), batch, 99)!;
+    expect(Object.keys(after.pendingTriggers)).toHaveLength(10);
+  });
+
+  it('backfills a long range as batches of at most 1,000 triggers, each tick once, in order', () => {
     const g = given(register());
     const anchor = g.state()!.anchorMs;
     const { events, reply } = g.when(
-      cmd('BackfillJob', { jobId: 'report', from: anchor - 10 * 60_000, to: anchor - 60_000 }),
+      cmd('BackfillJob', { jobId: 'report', from: anchor - 2500 * 60_000, to: anchor - 60_000 }),
     );
-    expect(reply).toMatchObject({ ticks: 10 });
-    expect(
-      events.every((e) => e.type === 'JobTriggerRequested' && e.data.reason === 'backfill'),
-    ).toBe(true);
+    expect(reply).toMatchObject({ ticks: 2500 });
+    const sizes = events.map((e) =>
+      e.type === 'JobTriggerRequestedBatch' ? e.data.triggers.length : 0,
+    );
+    expect(sizes.every((n) => n > 1 && n <= 1000)).toBe(true);
+    const ticks = events.flatMap((e) =>
+      e.type === 'JobTriggerRequestedBatch' ? e.data.triggers.map((t) => t.fireTimeMs) : [],
+    );
+    expect(ticks).toEqual(Array.from({ length: 2500 }, (_, i) => anchor - (2500 - i) * 60_000));
   });
 
   it('refuses a backfill reaching into the future, naming "to": the schedule fires those ticks', () => {

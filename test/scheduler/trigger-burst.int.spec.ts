@@ -117,4 +117,31 @@ describe('a burst of triggers on one job', () => {
     expect(fires.find((f) => f.data.instanceId === ids[9])?.data.params).toEqual({ to: 'bulk-9' });
     expect(ran.filter((id) => id.startsWith('bulk~')).sort()).toEqual([...ids].sort());
   });
+
+  it('backfilled, a range of ticks is requested by one append, and each tick is fired once, as a backfill of its time', async () => {
+    const client = createClient(rt);
+    await client.send('RegisterJob', {
+      spec: { name: 'hourly', processor: 'mail', schedule: { every: '1h' } },
+    });
+    const now = Date.now();
+    const { result } = await client.send('BackfillJob', {
+      jobId: 'hourly',
+      from: now - 5 * 3_600_000,
+      to: now,
+    });
+    expect(result).toMatchObject({ ticks: 5 });
+    const first = result.first as number;
+    const ticks = Array.from({ length: 5 }, (_, i) => first + i * 3_600_000);
+    const ids = ticks.map((t) => `hourly~t-bf-${t}`);
+
+    await waitAllSucceeded(rt, ids);
+
+    const events = (await allEvents(rt)).filter((e) => e.subject.endsWith('.job.hourly'));
+    const requests = events.filter((e) => triggersOf(e.event).length > 0);
+    expect(requests.map((e) => e.event.type)).toEqual(['JobTriggerRequestedBatch']);
+    const fires = ofType(events, 'JobFired');
+    expect(fires.map((f) => [f.data.instanceId, f.data.reason, f.data.fireTimeMs])).toEqual(
+      ticks.map((t, i) => [ids[i], 'backfill', t]),
+    );
+  });
 });
