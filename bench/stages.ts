@@ -2,9 +2,10 @@
  * Where an instance's time goes: one end-to-end run (triggers appended straight to the stream),
  * timed as the throughput suite times it, with each process's CPU per instance; then each stage's
  * latency read back from the stored events.
- * Usage: node dist/bench/stages.js [instances=10000] [jobs=100] [send=append|per-job]
+ * Usage: node dist/bench/stages.js [instances=10000] [jobs=100] [send=append|per-job|command]
  * (`per-job`: TriggerJobs commands of 100 triggers of one job each, 4 in flight, as the
- * throughput suite's "of one job each" variant sends them.)
+ * throughput suite's "of one job each" variant sends them; `command`: one TriggerJob per run,
+ * 100 in flight, as its TriggerJob variant does.)
  */
 import {
   withNatsServer,
@@ -58,6 +59,16 @@ await withNatsServer(async (server) => {
       const jobId = jobIds[k % jobs] ?? '';
       await client.send('TriggerJobs', { triggers: Array.from({ length: n }, () => ({ jobId })) });
     });
+  } else if (send === 'command') {
+    const client = benchClient(rt);
+    // One lane per job set, so two of our own commands never race for one job's sequence.
+    const lanes = Math.min(100, jobs);
+    await Promise.all(
+      Array.from({ length: lanes }, async (_, k) => {
+        for (let i = k; i < instances; i += lanes)
+          await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `b${i}` });
+      }),
+    );
   } else {
     await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
   }
