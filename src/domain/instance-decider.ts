@@ -1,5 +1,5 @@
 import type { EventContext } from '../events/build.js';
-import { makeEvent } from '../events/build.js';
+import { causedBy, makeEvent } from '../events/build.js';
 import { RejectedError, NotFoundError } from '../events/errors.js';
 import type { InstanceEvent } from '../events/event.js';
 import { msgIds } from '../events/task.js';
@@ -21,11 +21,7 @@ export function decideCancel(
   if (isTerminal(state.status)) {
     throw new RejectedError(`instance ${instanceId} is already ${state.status}`);
   }
-  const ev = {
-    ...ctx,
-    causationId: command.id,
-    correlationId: command.correlationId ?? command.id,
-  };
+  const ev = causedBy(command, ctx);
   return {
     events: [
       makeEvent(

@@ -1,5 +1,5 @@
 import type { EventContext } from '../events/build.js';
-import { makeEvent } from '../events/build.js';
+import { causedBy, makeEvent } from '../events/build.js';
 import { NotFoundError, RejectedError, ValidationError } from '../events/errors.js';
 import type { EventData, JobEvent } from '../events/event.js';
 import type { InstanceView } from '../projections/instance-view.js';
@@ -68,11 +68,7 @@ export function decideJob(
   ctx: EventContext,
   instance?: InstanceView,
 ): Decision<JobEvent> {
-  const ev = {
-    ...ctx,
-    causationId: command.id,
-    correlationId: command.correlationId ?? command.id,
-  };
+  const ev = causedBy(command, ctx);
   switch (command.type) {
     case 'RegisterJob': {
       const spec = command.data.spec;

@@ -1,4 +1,4 @@
-import type { EventContext } from '../events/build.js';
+import { causedBy, type EventContext } from '../events/build.js';
 import { NotFoundError, ValidationError } from '../events/errors.js';
 import type { JobEvent } from '../events/event.js';
 import type { JobView } from '../projections/job-view.js';
@@ -28,11 +28,7 @@ export function decideTriggers(
   ctx: EventContext,
 ): Decision<JobEvent> {
   const base = idToken(command.id, 50);
-  const ev = {
-    ...ctx,
-    causationId: command.id,
-    correlationId: command.correlationId ?? command.id,
-  };
+  const ev = causedBy(command, ctx);
   const events: JobEvent[] = [];
   const replies: Record<string, unknown>[] = [];
   /** The triggers with the command's ids, per job: their data and where their reply goes. */

@@ -10,6 +10,14 @@ export interface EventContext {
   correlationId?: string;
 }
 
+/** The context of the events a command causes: caused by it, correlated with what it was. */
+export function causedBy(
+  command: { id: string; correlationId?: string | undefined },
+  ctx: EventContext,
+): EventContext {
+  return { ...ctx, causationId: command.id, correlationId: command.correlationId ?? command.id };
+}
+
 /**
  * Builds an event. `id` should be deterministic for appends that may be repeated after a crash
  * (it becomes the JetStream message id), e.g. `fire:<jobId>:<fireTimeMs>`.
