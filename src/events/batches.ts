@@ -40,7 +40,7 @@ export const BATCHES: readonly (readonly [JetschedEvent['type'], JetschedEvent['
 ];
 
 export function isBatch(type: JetschedEvent['type']): boolean {
-  return type === 'JobFiredBatch' || type === 'JobTriggerRequestedBatch';
+  return BATCHES.some(([batch]) => batch === type);
 }
 
 /**

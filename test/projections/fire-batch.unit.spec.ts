@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { foldJob, foldState, mailDefined } from './manual-job.js';
 import { makeEvent } from '../../src/events/build.js';
 import { encodeEvent, decodeEvent } from '../../src/events/codec.js';
 import { ValidationError } from '../../src/events/errors.js';
-import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
 import { firesOf, unbatched } from '../../src/events/batches.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
-import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
-import { evolveJob, type JobView } from '../../src/projections/job-view.js';
-import { emptyState, evolve } from '../../src/projections/state.js';
+import { evolveJob } from '../../src/projections/job-view.js';
 
 const at = Date.parse('2026-12-05T08:00:00Z');
 const client = { actor: { kind: 'client' as const, id: 'cli' }, nowMs: at - 50 };
@@ -18,15 +16,7 @@ const scheduler = {
 };
 const dispatch = { group: 'default', processor: 'p', priority: 0 };
 
-const defined = makeEvent(
-  'JobDefined',
-  {
-    jobId: 'mail',
-    spec: jobSpecInputSchema.parse({ name: 'mail', processor: 'p', schedule: { manual: true } }),
-    createdAtMs: at - 5000,
-  },
-  client,
-);
+const defined = mailDefined(at - 5000, client);
 const trigger = (triggerId: string) =>
   makeEvent(
     'JobTriggerRequested',
@@ -46,22 +36,6 @@ const batch = (fires: ReturnType<typeof fire>[]) =>
   makeEvent('JobFiredBatch', { jobId: 'mail', fires }, scheduler, 'fires:mail~t-a:3');
 const singles = (fires: ReturnType<typeof fire>[]) =>
   fires.map((f) => makeEvent('JobFired', { jobId: 'mail', ...f }, scheduler, 'fire:x'));
-
-function stored(events: JetschedEvent[]): StoredEvent[] {
-  return events.map((event, i) => ({ seq: i + 1, subject: 'x', storedAtMs: event.atMs, event }));
-}
-
-function foldState(events: JetschedEvent[]) {
-  let s = emptyState();
-  for (const e of stored(events)) s = evolve(s, e);
-  return s;
-}
-
-function foldJob(events: JetschedEvent[]): JobView | undefined {
-  let v: JobView | undefined;
-  for (const e of stored(events)) v = evolveJob(v, e.event as never, e.seq);
-  return v;
-}
 
 const triggers = [trigger('a'), trigger('b'), trigger('c'), trigger('d')];
 const threeFires = [fire('a', 1), fire('b', 2), fire('c', 3)];

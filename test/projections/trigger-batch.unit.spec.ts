@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { foldJob, foldState, mailDefined } from './manual-job.js';
 import { makeEvent } from '../../src/events/build.js';
 import { encodeEvent, decodeEvent } from '../../src/events/codec.js';
 import { ValidationError } from '../../src/events/errors.js';
-import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
 import { triggersOf, unbatched } from '../../src/events/batches.js';
 import { MAX_TRIGGERS_PER_BATCH } from '../../src/events/job-events.js';
-import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
-import { evolveJob, type JobView } from '../../src/projections/job-view.js';
-import { emptyState, evolve } from '../../src/projections/state.js';
+import { evolveJob } from '../../src/projections/job-view.js';
 
 const at = Date.parse('2026-12-06T08:00:00Z');
 const client = {
@@ -17,15 +15,7 @@ const client = {
   correlationId: 'c-7',
 };
 
-const defined = makeEvent(
-  'JobDefined',
-  {
-    jobId: 'mail',
-    spec: jobSpecInputSchema.parse({ name: 'mail', processor: 'p', schedule: { manual: true } }),
-    createdAtMs: at - 5000,
-  },
-  client,
-);
+const defined = mailDefined(at - 5000, client);
 /** What TriggerJobs records for its trigger `i` (ids from the command `c-7`). */
 const trigger = (i: number, extra: Record<string, unknown> = {}) => ({
   triggerId: `c-7-${i}`,
@@ -43,16 +33,6 @@ const batch = (triggers: ReturnType<typeof trigger>[]) =>
   );
 const singles = (triggers: ReturnType<typeof trigger>[]) =>
   triggers.map((t) => makeEvent('JobTriggerRequested', { jobId: 'mail', ...t }, client, 'x'));
-
-function stored(events: JetschedEvent[]): StoredEvent[] {
-  return events.map((event, i) => ({ seq: i + 1, subject: 'x', storedAtMs: event.atMs, event }));
-}
-
-function foldJob(events: JetschedEvent[]): JobView | undefined {
-  let v: JobView | undefined;
-  for (const e of stored(events)) v = evolveJob(v, e.event as never, e.seq);
-  return v;
-}
 
 describe('a batch of triggers', () => {
   it('reads as one JobTriggerRequested per trigger, in order, each with the batch envelope', () => {
@@ -88,9 +68,7 @@ describe('a batch of triggers', () => {
   });
 
   it("is a job event of the schedule's fold: the job's triggers pend", () => {
-    const s = [defined, batch(three)].reduce((st, e, i) => {
-      return evolve(st, { seq: i + 1, subject: 'x', storedAtMs: at, event: e });
-    }, emptyState());
+    const s = foldState([defined, batch(three)]);
     expect(Object.keys(s.jobs.get('mail')!.pendingTriggers)).toHaveLength(3);
   });
 
