@@ -76,10 +76,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         trials,
         publish: { messages: 100_000, bytes: 256, window: 1000 },
         throughput: {
-          directInstances: 10_000,
-          commandInstances: 3000,
+          directInstances: 40_000,
+          commandInstances: 12_000,
           jobs: 100,
-          singleJobInstances: 1000,
+          singleJobInstances: 8000,
           commandWindow: 100,
           bulkSize: 100,
           bulkWindow: 4,
