@@ -12,18 +12,15 @@
  * or FAULT_KEEP_LOGS=1.
  */
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { useNatsCluster, uniquePrefix } from '../support/nats.js';
-import { silent } from '../scheduler/helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { Runtime } from '../../src/services/runtime.js';
+import { useNatsCluster } from '../support/nats.js';
+import { useFaultInstallation } from './installation.js';
 import { createClient } from '../../src/services/commands/client.js';
 import type { ScheduleState } from '../../src/projections/state.js';
 import { judge, type Faults } from './judge.js';
 import { startTriggerBursts, type TriggerBursts } from './triggers.js';
 import {
-  defaultLogDir,
-  ensureBuilt,
-  killAll,
   logMsg,
   runCli,
   startScheduler,
@@ -60,23 +57,11 @@ const TRIGGER_BURSTS = { everyMs: 500, burst: 12, leadMs: 1000 };
 const cluster = useNatsCluster();
 
 describe('failover: schedulers, workers and a NATS node die while 120 jobs fire every second', () => {
-  let rt: Runtime;
-  let prefix: string;
-  let logDir: string;
+  const installation = useFaultInstallation(cluster, 'fault');
   const procs: ChildHandle[] = [];
-  beforeAll(async () => {
-    const build = ensureBuilt();
-    if (build.warning) console.warn(`[fault] ${build.warning}`);
-    prefix = uniquePrefix('fault');
-    logDir = process.env['FAULT_LOG_DIR'] ?? defaultLogDir(prefix);
-    rt = await openRuntime({ nats: { servers: cluster.url }, prefix, replicas: 3, log: silent });
-  });
-  afterAll(async () => {
-    await killAll();
-    await rt?.close();
-  });
 
   it('fires every tick exactly once, ends every instance once, and fences the frozen replica', async () => {
+    const { rt, prefix, logDir } = installation;
     const deadline = Date.now() + BUDGET_MS;
     /** A wait's timeout: its own cap, but never past the test's budget. */
     const left = (capMs: number) => Math.max(1000, Math.min(capMs, deadline - Date.now()));

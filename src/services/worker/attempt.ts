@@ -12,6 +12,7 @@ import {
   AttemptAbortedError,
   AttemptEndedError,
   UnknownProcessorError,
+  WorkerAbsentError,
   type AbortReason,
 } from './errors.js';
 import type { LogShipper } from './log-shipper.js';
@@ -33,6 +34,11 @@ export interface AttemptDeps {
   canRetry: () => boolean;
   /** True once the worker was stopped hard: nothing more is appended or acked. */
   abandoned: () => boolean;
+  /**
+   * This worker's presence epoch at `nowMs` (see Presence): undefined while its heartbeat may have
+   * lapsed. A claimed attempt runs only in the epoch it was claimed in.
+   */
+  presenceEpoch: (nowMs: number) => number | undefined;
 }
 
 export const StartOutcome = { Started: 'started', MovedOn: 'moved-on' } as const;
@@ -112,6 +118,8 @@ class HeldAttempt implements Attempt {
   private chain: Promise<unknown> | undefined;
   /** Set by a claim: the report then says when the processor really began. */
   private claimed = false;
+  /** The worker's presence epoch when the claim was recorded. */
+  private claimEpoch: number | undefined;
   private madeContext: TaskContext | undefined;
   private abortHook: (() => void) | undefined;
   // What a run was given and what its processor did: an attempt runs once.
@@ -189,6 +197,8 @@ class HeldAttempt implements Attempt {
     const { deps, task, instanceId, attempt, log } = this;
     const workerId = deps.workerId;
     this.claimed = claim !== undefined;
+    // Taken before the append: a lapse while it is on its way counts against the claim.
+    this.claimEpoch = this.claimed ? deps.presenceEpoch(deps.clock.now()) : undefined;
     // Built for each try (the message id is the attempt's), so that `atMs` is when it started.
     const tryStart = () =>
       deps.store.append(
@@ -340,7 +350,7 @@ class HeldAttempt implements Attempt {
       if (err instanceof ConcurrencyError) {
         log.warn(
           { expectedSeq: err.expectedSeq, outcome: outcome.ok ? 'succeeded' : 'failed' },
-          'late report refused: the attempt was ended meanwhile (timed out or cancelled)',
+          'late report refused: the attempt was ended meanwhile (timed out, cancelled, or its worker found lost)',
         );
         this.ended = true;
         return RunOutcome.Refused;
@@ -409,6 +419,7 @@ class HeldAttempt implements Attempt {
     const ctx = this.context();
     let returned: Promise<unknown>;
     try {
+      if (this.claimed) this.checkPresence();
       if (!Object.hasOwn(deps.processors, task.processor)) {
         throw new UnknownProcessorError(task.processor, Object.keys(deps.processors));
       }
@@ -421,6 +432,23 @@ class HeldAttempt implements Attempt {
     }
     // As `await` would take it (a value, a promise or a thenable).
     Promise.resolve(returned).then(this.processorReturned, this.processorThrew);
+  }
+
+  /**
+   * A claimed attempt is not run when this worker's heartbeat may have lapsed since the claim (it
+   * was stopped, or cut off from NATS, for about a TTL): a supervisor may have found the worker
+   * lost and given the attempt's job to another worker meanwhile. The attempt is reported failed
+   * instead, without calling the processor; if it was already ended, that report is refused.
+   */
+  private checkPresence(): void {
+    const { deps, instanceId, attempt } = this;
+    const epoch = deps.presenceEpoch(deps.clock.now());
+    if (epoch !== undefined && epoch === this.claimEpoch) return;
+    this.log.warn(
+      { claimEpoch: this.claimEpoch, epoch },
+      'not running a claimed attempt: this worker’s heartbeat may have lapsed since the claim; reporting it failed',
+    );
+    throw new WorkerAbsentError(instanceId, attempt);
   }
 
   /** Made with the attempt, so that a tick of thousands of claimed attempts does not make them. */

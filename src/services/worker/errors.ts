@@ -50,3 +50,21 @@ export class UnknownProcessorError extends JetschedError {
     this.name = 'UnknownProcessor';
   }
 }
+
+/**
+ * A claimed attempt was not run: this worker's heartbeat may have lapsed since it claimed it, so a
+ * supervisor may have found it lost and handed the job on. Recorded as the attempt's error (name
+ * `WorkerAbsent`); the job's retry policy decides what follows.
+ */
+export class WorkerAbsentError extends JetschedError {
+  constructor(
+    readonly instanceId: string,
+    readonly attempt: number,
+  ) {
+    super(
+      'WORKER_ABSENT',
+      `attempt ${attempt} of instance ${instanceId} not run: this worker's heartbeat may have lapsed since it claimed the attempt (stopped or cut off for about the heartbeat TTL), so it may have been found lost meanwhile`,
+    );
+    this.name = 'WorkerAbsent';
+  }
+}

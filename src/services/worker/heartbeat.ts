@@ -29,14 +29,19 @@ export function createHeartbeat(deps: {
   intervalMs: number;
   value: () => WorkerHeartbeat;
   log: Logger;
+  clock: { now(): number };
+  /** A put sent at `sentAtMs` was acknowledged (see Presence). */
+  onBeat?: (sentAtMs: number) => void;
 }): HeartbeatLoop {
-  const { kv, key, intervalMs, log } = deps;
+  const { kv, key, intervalMs, log, clock } = deps;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();
 
   const put = async (): Promise<void> => {
+    const sentAtMs = clock.now();
     await kv.put(key, JSON.stringify(deps.value()));
+    deps.onBeat?.(sentAtMs);
   };
 
   function schedule(): void {

@@ -66,6 +66,8 @@ export interface WorkerOptions {
    * start appends; the report then says when the processor began (`startedAtMs`). A claimed
    * attempt is this worker's: if the worker dies before running it, the supervisor finds the
    * worker lost and the job's retry policy decides (an unclaimed task would go to another worker);
+   * a worker whose heartbeat may have lapsed since a claim (see Presence) does not run that attempt
+   * at its time but reports it failed (`WorkerAbsent`): it may have been found lost meanwhile;
    * a drain waits for claimed attempts to run. 0 (default): never claimed ahead.
    */
   claimAheadMs?: number;

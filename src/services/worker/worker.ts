@@ -9,6 +9,7 @@ import { subjects } from '../../events/subjects.js';
 import { controlMessageSchema } from '../../events/task.js';
 import { createActiveAttempts } from './active-attempts.js';
 import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heartbeat.js';
+import { createPresence, type Presence } from './presence.js';
 import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
 import { handleTaskMessage, warmTaskParsers, type TaskHandlerDeps } from './task-handler.js';
@@ -88,6 +89,8 @@ export function createWorker(opts: WorkerOptions): Worker {
   let pulling: Promise<void> = Promise.resolve();
   let control: Subscription | undefined;
   let heartbeat: HeartbeatLoop | undefined;
+  /** Made by the first acknowledged beat, before any task is pulled. */
+  let presence: Presence | undefined;
   let draining: Promise<void> | undefined;
   let wakeSlot: (() => void) | undefined;
   let starting: Promise<void> | undefined;
@@ -137,6 +140,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       log,
       canRetry,
       abandoned,
+      presenceEpoch: (nowMs) => presence?.epoch(nowMs),
       workingEveryMs,
       retryStartAfterMs: 1000,
       stats,
@@ -329,11 +333,17 @@ export function createWorker(opts: WorkerOptions): Worker {
       warmTaskParsers(); // compiled now, not while the first task message waits
       const consumer = await ensureTaskConsumer(jsm, names, group, opts.ackWaitMs ?? 30_000, log);
       control = nc.subscribe(subjects.control(names, '*'), { callback: onControl });
+      const ttlMs = (await runtime.buckets.heartbeats.status()).ttl;
       heartbeat = createHeartbeat({
         kv: runtime.buckets.heartbeats,
         key: workerHeartbeatKey(workerId),
         intervalMs: opts.heartbeatMs ?? 1000,
         log,
+        clock,
+        onBeat: (sentAtMs) => {
+          if (presence) presence.beat(sentAtMs);
+          else presence = createPresence({ ttlMs, firstSentAtMs: sentAtMs });
+        },
         value: () => ({
           kind: 'worker',
           id: workerId,
