@@ -2,12 +2,17 @@ import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
-import { createWorker } from '../../src/services/worker/index.js';
+import { createWorker, type Worker } from '../../src/services/worker/index.js';
 import { createClient } from '../../src/services/commands/client.js';
 import type { Processor } from '../../src/services/worker/types.js';
 import { uniquePrefix } from '../support/nats.js';
 import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
 import { unbatched } from '../../src/events/batches.js';
+import {
+  taskBatchMessageSchema,
+  taskMessageSchema,
+  type TaskMessage,
+} from '../../src/events/task.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -73,6 +78,58 @@ export function useServerAndWorker(
     await env.rt?.close();
   });
   return env;
+}
+
+/**
+ * A server (`sched-1`) on a fresh prefix for the tests of one file, and a worker (`w-1`, group
+ * "default", concurrency 8) that a test starts when it wants its tasks run: the tasks published
+ * before wait in the stream. Everything is stopped in afterAll.
+ */
+export function useServerThenWorker(
+  nats: { readonly url: string },
+  opts: { taskRepublishAfterMs?: number } = {},
+): { readonly rt: Runtime; startWorker(processors: Record<string, Processor>): Promise<Worker> } {
+  let rt: Runtime | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
+    const server = await startServer({
+      runtime: rt,
+      schedulerId: 'sched-1',
+      log: silent,
+      ...(opts.taskRepublishAfterMs !== undefined && {
+        taskRepublishAfterMs: opts.taskRepublishAfterMs,
+      }),
+    });
+    stops.push(() => server.stop());
+  });
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await rt?.close();
+  });
+  const runtime = (): Runtime => {
+    if (!rt) throw new Error('the server is started in beforeAll: use it inside tests');
+    return rt;
+  };
+  return {
+    get rt() {
+      return runtime();
+    },
+    async startWorker(processors) {
+      const worker = createWorker({
+        runtime: runtime(),
+        group: 'default',
+        processors,
+        workerId: 'w-1',
+        concurrency: 8,
+        log: silent,
+        pullExpiresMs: 1000,
+      });
+      await worker.start();
+      stops.push(() => worker.stop());
+      return worker;
+    },
+  };
 }
 
 /** Every decodable event in the stream, in order. */
@@ -157,4 +214,17 @@ export async function watch(rt: Runtime) {
   });
   await runner.start();
   return runner;
+}
+
+/** Every message in the task stream, as the tasks each carries. */
+export async function taskMessages(rt: Runtime): Promise<TaskMessage[][]> {
+  const info = await rt.jsm.streams.info(rt.names.taskStream);
+  const out: TaskMessage[][] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await rt.jsm.streams.getMessage(rt.names.taskStream, { seq });
+    const raw: unknown = m?.json();
+    const batch = taskBatchMessageSchema.safeParse(raw);
+    out.push(batch.success ? batch.data.tasks : [taskMessageSchema.parse(raw)]);
+  }
+  return out;
 }

@@ -3,57 +3,28 @@
  * go to the workers up to MAX_TASKS_PER_MESSAGE in one task message instead of one message each.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
+import { MAX_TASKS_PER_MESSAGE } from '../../src/events/task.js';
+import { useNats, waitFor } from '../support/nats.js';
 import {
-  MAX_TASKS_PER_MESSAGE,
-  taskBatchMessageSchema,
-  taskMessageSchema,
-  type TaskMessage,
-} from '../../src/events/task.js';
-import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { startServer } from '../../src/services/server.js';
-import { createWorker } from '../../src/services/worker/index.js';
-import { uniquePrefix, useNats, waitFor } from '../support/nats.js';
-import { allEvents, ofType, triggerBurst, waitAllSucceeded, silent } from './helpers.js';
+  allEvents,
+  ofType,
+  taskMessages,
+  triggerBurst,
+  useServerThenWorker,
+  waitAllSucceeded,
+} from './helpers.js';
 
 const nats = useNats();
 const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
 const REPUBLISH_AFTER_MS = 300;
 
-/** Every message in the task stream, as the tasks each carries. */
-async function taskMessages(rt: Runtime): Promise<TaskMessage[][]> {
-  const info = await rt.jsm.streams.info(rt.names.taskStream);
-  const out: TaskMessage[][] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await rt.jsm.streams.getMessage(rt.names.taskStream, { seq });
-    const raw: unknown = m?.json();
-    const batch = taskBatchMessageSchema.safeParse(raw);
-    out.push(batch.success ? batch.data.tasks : [taskMessageSchema.parse(raw)]);
-  }
-  return out;
-}
-
 describe('the first attempts of a burst on one job', () => {
-  let rt: Runtime;
-  const stops: (() => Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
-    const server = await startServer({
-      runtime: rt,
-      schedulerId: 'sched-1',
-      taskRepublishAfterMs: REPUBLISH_AFTER_MS,
-      log: silent,
-    });
-    stops.push(() => server.stop());
-  });
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await rt?.close();
-  });
+  const env = useServerThenWorker(nats, { taskRepublishAfterMs: REPUBLISH_AFTER_MS });
 
   it(`go out ${MAX_TASKS_PER_MESSAGE} to a task message, are not published again while they wait, and each runs once`, async () => {
+    const { rt } = env;
     const ids = await triggerBurst(rt, TRIGGERS);
 
     // No worker yet: the tasks wait in the stream. 256 + 44 fires: 8 + 2 messages.
@@ -82,17 +53,7 @@ describe('the first attempts of a burst on one job', () => {
     });
 
     const ran: string[] = [];
-    const worker = createWorker({
-      runtime: rt,
-      group: 'default',
-      processors: { mail: async (ctx) => void ran.push(ctx.instanceId) },
-      workerId: 'w-1',
-      concurrency: 8,
-      log: silent,
-      pullExpiresMs: 1000,
-    });
-    await worker.start();
-    stops.push(() => worker.stop());
+    const worker = await env.startWorker({ mail: async (ctx) => void ran.push(ctx.instanceId) });
     await waitAllSucceeded(rt, ids);
     expect([...ran].sort()).toEqual([...ids].sort());
     const started = ofType(await allEvents(rt), 'InstanceStarted').map((e) => e.data.instanceId);

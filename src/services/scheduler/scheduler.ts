@@ -664,13 +664,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
    * it again.
    */
   function afterFire(fired: Fired): void {
-    const { instanceId, stored, task, shared } = fired;
+    const { instanceId, stored, task } = fired;
     if (stored) counters.fires++;
     if (stored && task) counters.dispatches++;
     const key = task ? `inst:${instanceId}` : `fire:${instanceId}`;
     if (!(task && superviseAtOnce(instanceId))) mark(key);
     task?.then(
-      () => {
+      (shared) => {
         // Unless it started (or ended) before the publish's acknowledgement came.
         if (shared && instanceOf(instanceId)?.status === 'dispatched') taskStored.add(instanceId);
       },

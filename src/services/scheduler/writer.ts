@@ -15,6 +15,7 @@ import type { FireReason } from '../../events/job-events.js';
 import type { DispatchSpec } from '../../events/instance-events.js';
 import type { JobView } from '../../projections/job-view.js';
 import type { InstanceView } from '../../projections/instance-view.js';
+import { createTaskCoalescer } from './task-coalescer.js';
 
 /** This replica does not (or no longer) hold the partition: it must not append there. */
 export class NotOwnerError extends JetschedError {
@@ -111,6 +112,7 @@ export function createWriter(
       msgId: reofferSuffix ? `${msgId}:${reofferSuffix}` : msgId,
     });
   }
+  const coalescer = createTaskCoalescer((group, tasks) => publishTasks(group, tasks));
 
   return {
     jobSubject: (jobId: string) => subjects.job(names, partitionOf(jobId, partitions), jobId),
@@ -166,17 +168,20 @@ export function createWriter(
       const fired = batch.map((data) => ({
         instanceId: data.instanceId,
         stored,
-        ...tasks.get(data.instanceId),
+        task: tasks.get(data.instanceId),
       }));
       return { fired, taken: batch.length };
     },
 
-    /** Publishes the task of a fire's first attempt when it was dispatched with the fire. */
-    firstTask(jobId: string, data: FiredData): Promise<void> | undefined {
+    /**
+     * Publishes the task of a fire's first attempt when it was dispatched with the fire, with the
+     * other such tasks of this turn (see {@link createTaskCoalescer}).
+     */
+    firstTask(jobId: string, data: FiredData): Promise<boolean> | undefined {
       const dispatch = data.dispatch;
       if (!dispatch) return undefined;
       const task = firstTaskOf(jobId, partitionOf(jobId, partitions), data, dispatch);
-      return publishTasks(dispatch.group, [task]);
+      return coalescer.publish(dispatch.group, task);
     },
 
     /**
@@ -185,7 +190,7 @@ export function createWriter(
      * publish that carries its task, and whether that message carries other tasks too.
      */
     firstTasks(jobId: string, batch: readonly FiredData[]) {
-      const sent = new Map<string, { task: Promise<void>; shared: boolean }>();
+      const sent = new Map<string, Promise<boolean>>();
       const partition = partitionOf(jobId, partitions);
       // A job's attempts all go to its one group.
       let group = '';
@@ -197,8 +202,9 @@ export function createWriter(
       }
       for (let i = 0; i < dispatched.length; i += MAX_TASKS_PER_MESSAGE) {
         const chunk = dispatched.slice(i, i + MAX_TASKS_PER_MESSAGE);
-        const task = publishTasks(group, chunk);
-        for (const t of chunk) sent.set(t.instanceId, { task, shared: chunk.length > 1 });
+        const shared = chunk.length > 1;
+        const task = publishTasks(group, chunk).then(() => shared);
+        for (const t of chunk) sent.set(t.instanceId, task);
       }
       return sent;
     },
@@ -303,10 +309,11 @@ type TaskSource = Pick<
 export interface Fired {
   instanceId: string;
   stored: StoredEvent | undefined;
-  /** The publish of its first attempt's task, when it was dispatched with the fire. */
-  task?: Promise<void> | undefined;
-  /** That task went out in a message with others (under that message's id). */
-  shared?: boolean;
+  /**
+   * The publish of its first attempt's task, when it was dispatched with the fire; resolves with
+   * whether the task went out in a message with others (under that message's id).
+   */
+  task?: Promise<boolean> | undefined;
 }
 
 /** One fire to record: its tick (or trigger), and whether its first attempt is dispatched with it. */

@@ -8,6 +8,7 @@ export {
   AttemptAbortedError,
   AttemptEndedError,
   UnknownProcessorError,
+  WorkerAbsentError,
 } from './errors.js';
 export type {
   LogFields,
