@@ -5,12 +5,7 @@ import { makeEvent } from '../../events/build.js';
 import type { EventData, JetschedEvent, StoredEvent } from '../../events/event.js';
 import { MAX_FIRES_PER_BATCH } from '../../events/job-events.js';
 import { instanceIdFor, parseEventSubject, partitionOf, subjects } from '../../events/subjects.js';
-import {
-  MAX_TASKS_PER_MESSAGE,
-  msgIds,
-  taskMessageFor,
-  type TaskMessage,
-} from '../../events/task.js';
+import { msgIds, taskMessageFor, type TaskMessage } from '../../events/task.js';
 import type { FireReason } from '../../events/job-events.js';
 import type { DispatchSpec } from '../../events/instance-events.js';
 import type { JobView } from '../../projections/job-view.js';
@@ -185,26 +180,17 @@ export function createWriter(
     },
 
     /**
-     * Publishes the tasks of a batch's first attempts (those dispatched with their fire), up to
-     * {@link MAX_TASKS_PER_MESSAGE} of them in one task message. For each fire dispatched: the
-     * publish that carries its task, and whether that message carries other tasks too.
+     * Publishes the tasks of a batch's first attempts (those dispatched with their fire), with the
+     * other first attempts of this turn (see {@link createTaskCoalescer}). For each fire
+     * dispatched: the publish that carries its task.
      */
     firstTasks(jobId: string, batch: readonly FiredData[]) {
       const sent = new Map<string, Promise<boolean>>();
       const partition = partitionOf(jobId, partitions);
-      // A job's attempts all go to its one group.
-      let group = '';
-      const dispatched: TaskMessage[] = [];
       for (const data of batch) {
         if (!data.dispatch) continue;
-        group = data.dispatch.group;
-        dispatched.push(firstTaskOf(jobId, partition, data, data.dispatch));
-      }
-      for (let i = 0; i < dispatched.length; i += MAX_TASKS_PER_MESSAGE) {
-        const chunk = dispatched.slice(i, i + MAX_TASKS_PER_MESSAGE);
-        const shared = chunk.length > 1;
-        const task = publishTasks(group, chunk).then(() => shared);
-        for (const t of chunk) sent.set(t.instanceId, task);
+        const task = firstTaskOf(jobId, partition, data, data.dispatch);
+        sent.set(data.instanceId, coalescer.publish(data.dispatch.group, task));
       }
       return sent;
     },
