@@ -53,6 +53,14 @@ const fire = {
   rerunOf: 'report~0',
   dispatch,
 };
+const trigger = {
+  triggerId: 't-1',
+  dueAtMs: 5,
+  reason: 'backfill' as const,
+  params: [1, 'two'],
+  rerunOf: 'report~0',
+  fireTimeMs: 4,
+};
 const task: TaskMessage = {
   v: 1,
   instanceId: 'report~1',
@@ -83,28 +91,10 @@ const examples: { [T in EventType]: EventData<T> } = {
     firstFireTimeMs: 1,
     lastFireTimeMs: 3,
   },
-  JobTriggerRequested: {
-    jobId: 'report',
-    triggerId: 't-1',
-    dueAtMs: 5,
-    reason: 'backfill',
-    params: [1, 'two'],
-    rerunOf: 'report~0',
-    fireTimeMs: 4,
-  },
+  JobTriggerRequested: { jobId: 'report', ...trigger },
   JobTriggerRequestedBatch: {
     jobId: 'report',
-    triggers: [
-      {
-        triggerId: 't-1',
-        dueAtMs: 5,
-        reason: 'backfill',
-        params: [1, 'two'],
-        rerunOf: 'report~0',
-        fireTimeMs: 4,
-      },
-      { triggerId: 't-2', dueAtMs: 6, reason: 'manual' },
-    ],
+    triggers: [trigger, { triggerId: 't-2', dueAtMs: 6, reason: 'manual' }],
   },
   InstanceDispatched: {
     instanceId: 'report~1',
