@@ -73,7 +73,9 @@ describe('useNatsCluster()', () => {
     expect(nats.nodes.map((n) => n.name)).toEqual(['n1', 'n2', 'n3']);
     expect(new Set(nats.nodes.flatMap((n) => [n.port, n.monitorPort, n.clusterPort])).size).toBe(9);
     const nc = await nats.connect();
-    const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+    // Placing an R3 stream goes through the cluster's meta leader, which took over 5 s in a CI run
+    // while other specs loaded the 2 cores.
+    const jsm = await jetstreamManager(nc, { timeout: 20_000 });
     const js = jetstream(nc, { timeout: 5_000 });
     const name = uniquePrefix('r3');
     const created = await jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: 3 });
