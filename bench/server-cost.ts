@@ -40,6 +40,30 @@ const variants: Variant[] = [
     consumers: 0,
   },
   { name: 'event append', ...asEvent, consumers: 0 },
+  {
+    name: 'own subject, nothing else',
+    subject: asEvent.subject,
+    options: () => ({}),
+    consumers: 0,
+  },
+  {
+    name: 'own subject, message id',
+    subject: asEvent.subject,
+    options: (i) => ({ msgId: `job~t-${i}:start:1` }),
+    consumers: 0,
+  },
+  {
+    name: 'own subject, expected sequence',
+    subject: asEvent.subject,
+    options: () => ({ expectedLastSubjectSeq: 0 }),
+    consumers: 0,
+  },
+  {
+    name: 'event append without message id',
+    subject: asEvent.subject,
+    options: () => ({ expectedLastSubjectSeq: 0, headers: { 'Jetsched-Type': 'InstanceStarted' } }),
+    consumers: 0,
+  },
   { name: 'event append, read by 1 consumer', ...asEvent, consumers: 1 },
   { name: 'event append, read by 2 consumers', ...asEvent, consumers: 2 },
 ];

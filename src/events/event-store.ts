@@ -4,6 +4,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type StoredMsg,
 } from '@nats-io/jetstream';
 import { ConcurrencyError } from './errors.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -17,7 +18,7 @@ import {
 } from './codec.js';
 import type { JetschedEvent, StoredEvent } from './event.js';
 import { subjects as subjectNames, type Names } from './subjects.js';
-import type { JsPublisher } from './publisher.js';
+import type { JsPublisher, PublishOptions } from './publisher.js';
 import { asking } from './request-timeout.js';
 import { readOrdered, ReplayStalledError, type ReadHooks, type ReadRange } from './ordered-read.js';
 import type { Logger } from 'pino';
@@ -38,6 +39,16 @@ export interface AppendOptions {
   expectedLastSubjectSeq?: number;
   /** Dedup id; defaults to the event id. A re-sent append with the same id is stored once. */
   msgId?: string;
+  /**
+   * Register the id with the server's dedup window (`Nats-Msg-Id`); default true, and always
+   * with no `expectedLastSubjectSeq`. Turn it off where the expectation is never read afresh for
+   * a retry (it came with a task, or from the writer's own last ack): the first stored copy moved
+   * the subject past that expectation, so the check alone refuses every later copy, and the window
+   * would only cost (≈ 2.7 µs of nats-server CPU per message, and its memory: bench/server-cost.ts).
+   * A refused copy that is still the subject's last message is recognised by the event id in its
+   * payload and answered as a duplicate, as the window would have answered it.
+   */
+  dedup?: boolean;
   /** Skip schema validation for events built by our own typed code (hot paths). */
   trusted?: boolean;
   timeoutMs?: number;
@@ -106,6 +117,21 @@ export interface EventStore {
   subjects(filter: string): Promise<string[]>;
 }
 
+/**
+ * The id a stored message was appended with: its `Nats-Msg-Id` when it has one, else the event id
+ * in its payload (an append with `dedup: false` carries no message id).
+ */
+function storedId(m: StoredMsg): string | undefined {
+  const header = m.header?.get('Nats-Msg-Id');
+  if (header) return header;
+  try {
+    const id = m.json<{ id?: unknown }>().id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined; // not an event: not ours
+  }
+}
+
 export function isWrongLastSequence(err: unknown): boolean {
   return err instanceof JetStreamApiError && JS_WRONG_LAST_SEQUENCE_CODES.has(err.code);
 }
@@ -146,21 +172,21 @@ export function createEventStore(deps: {
   ): Promise<AppendResult> {
     const payload = opts.trusted ? encodeTrusted(event, maxBytes) : encodeEvent(event, maxBytes);
     try {
-      const ack = await publisher.publish(subject, payload, {
-        msgId: opts.msgId ?? event.id,
-        headers: { 'Jetsched-Type': event.type },
-        ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
-        ...(opts.expectedLastSubjectSeq !== undefined && {
-          expectedLastSubjectSeq: opts.expectedLastSubjectSeq,
-        }),
-      });
+      const publish: PublishOptions = { headers: { 'Jetsched-Type': event.type } };
+      if (opts.expectedLastSubjectSeq === undefined || opts.dedup !== false)
+        publish.msgId = opts.msgId ?? event.id;
+      if (opts.expectedLastSubjectSeq !== undefined)
+        publish.expectedLastSubjectSeq = opts.expectedLastSubjectSeq;
+      if (opts.timeoutMs !== undefined) publish.timeoutMs = opts.timeoutMs;
+      const ack = await publisher.publish(subject, payload, publish);
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       if (isWrongLastSequence(err)) {
         // A re-sent append (same id, same now-stale expectation) is refused by the sequence check
-        // before dedup sees it. If the subject's last message is ours, it is a duplicate, not a conflict.
+        // before dedup sees it (nats-server 2.15.1, one server). If the subject's last message is
+        // ours, it is a duplicate, not a conflict.
         const last = await lastMessage(subject);
-        if (last && last.header?.get('Nats-Msg-Id') === (opts.msgId ?? event.id)) {
+        if (last && storedId(last) === (opts.msgId ?? event.id)) {
           return { seq: last.seq, duplicate: true };
         }
         throw new ConcurrencyError(subject, opts.expectedLastSubjectSeq ?? -1, err);

@@ -58,6 +58,24 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     expect((await rt.store.readHistory(subject)).events).toHaveLength(1);
   });
 
+  it('keeps a re-sent append without a message id (dedup off) to one copy by its expectation alone', async () => {
+    const subject = subjects.job(rt.names, 1, 'fenced-only');
+    const event = makeEvent('JobPaused', { jobId: 'fenced-only' }, ctx('c'), 'pause:fenced-only:1');
+    const opts = { expectedLastSubjectSeq: 0, dedup: false };
+    const a = await rt.store.append(subject, event, opts);
+    const stored = await rt.jsm.streams.getMessage(rt.names.eventStream, { seq: a.seq });
+    expect(stored?.header?.get('Nats-Msg-Id') ?? '').toBe('');
+    // The copy is refused by its stale expectation and recognised by its id as the last message.
+    expect(await rt.store.append(subject, event, opts)).toEqual({ seq: a.seq, duplicate: true });
+    // Once the subject moved on, it is a conflict, and still not stored.
+    await rt.store.append(subject, makeEvent('JobResumed', { jobId: 'fenced-only' }, ctx('c')), {
+      expectedLastSubjectSeq: a.seq,
+    });
+    await expect(rt.store.append(subject, event, opts)).rejects.toBeInstanceOf(ConcurrencyError);
+    const { events } = await rt.store.readHistory(subject);
+    expect(events.map((e) => e.event.type)).toEqual(['JobPaused', 'JobResumed']);
+  });
+
   it('rejects a malformed event naming the field, and appends nothing', async () => {
     const subject = subjects.job(rt.names, 2, 'bad');
     const bad = {

@@ -167,9 +167,11 @@ class HeldAttempt implements Attempt {
     };
     const event = makeEvent(type, data, ctx, msgId ?? randomUUID());
     const expectedLastSubjectSeq = this.lastSeq;
-    // Built here from typed data: encoded without validating it again (`trusted`).
+    // Built here from typed data: encoded without validating it again (`trusted`). The expectation
+    // is this worker's own last ack, never read afresh, so no message id is registered (`dedup`).
     return retrying(
-      () => deps.store.append(subject, event, { expectedLastSubjectSeq, trusted: true }),
+      () =>
+        deps.store.append(subject, event, { expectedLastSubjectSeq, trusted: true, dedup: false }),
       { what: type, log: this.log, canRetry: deps.canRetry },
     );
   }
@@ -209,7 +211,7 @@ class HeldAttempt implements Attempt {
           { actor: { kind: 'worker', id: workerId }, nowMs: deps.clock.now() },
           msgIds.start(instanceId, attempt),
         ),
-        { expectedLastSubjectSeq: task.dispatchSeq, trusted: true },
+        { expectedLastSubjectSeq: task.dispatchSeq, trusted: true, dedup: false },
       );
     try {
       const ack = await retrying(tryStart, {
