@@ -1,8 +1,9 @@
+import { Buffer } from 'node:buffer';
 import { ValidationError, PayloadTooLargeError } from './errors.js';
 import { eventSchema, EVENT_SCHEMAS, type JetschedEvent } from './event.js';
 import { checkedParser } from './json-check.js';
+import { utf8 } from './utf8.js';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Default cap of one encoded event; the server's max_payload (1 MiB by default) is the hard one. */
@@ -26,11 +27,11 @@ export function encodeEvent(event: unknown, maxBytes = MAX_EVENT_BYTES): Uint8Ar
 
 /** Encodes an event already known to be valid (built by our own typed code paths). */
 export function encodeTrusted(event: JetschedEvent, maxBytes = MAX_EVENT_BYTES): Uint8Array {
-  const bytes = encoder.encode(JSON.stringify(event));
+  const bytes = utf8(JSON.stringify(event));
   if (bytes.byteLength > maxBytes) {
     const params = (event.data as { params?: unknown }).params;
     const paramsBytes =
-      params === undefined ? 0 : encoder.encode(JSON.stringify(params)).byteLength;
+      params === undefined ? 0 : Buffer.byteLength(JSON.stringify(params), 'utf8');
     const field = paramsBytes > maxBytes / 2 ? 'data.params' : 'event';
     throw new PayloadTooLargeError(field, bytes.byteLength, maxBytes);
   }

@@ -1,5 +1,6 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { utf8 } from './utf8.js';
 
 /** What JetStream acknowledged for one published message. */
 export interface PubAck {
@@ -62,7 +63,6 @@ interface Waiting {
 }
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /**
  * A publish's headers as they go on the wire: `NATS/1.0`, a `Name: value` line each, an empty
@@ -78,7 +78,7 @@ function wireHeaders(pairs: [string, string][]): MsgHdrs | undefined {
     text += `${name}: ${value}\r\n`;
   }
   text += '\r\n';
-  return { encode: () => encoder.encode(text) } as unknown as MsgHdrs;
+  return { encode: () => utf8(text) } as unknown as MsgHdrs;
 }
 
 /**

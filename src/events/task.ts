@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tokenSchema } from '../domain/job-spec.js';
+import { utf8 } from './utf8.js';
 
-const encoder = new TextEncoder();
 
 /**
  * What a worker receives on `<prefix>.task.<group>` (stream `<PREFIX>_TASKS`, work-queue retention,
@@ -68,7 +68,7 @@ export function taskMessageFor(
   if (!head) throw new RangeError('taskMessageFor: no tasks');
   const body: TaskMessage | TaskBatchMessage = second ? { v: 1, tasks: [...tasks], ...opts } : head;
   return {
-    payload: encoder.encode(JSON.stringify(body)),
+    payload: utf8(JSON.stringify(body)),
     msgId: second
       ? msgIds.tasks(head.instanceId, tasks.length)
       : msgIds.task(head.instanceId, head.attempt),

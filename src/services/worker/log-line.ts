@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { utf8 } from '../../events/utf8.js';
 
 /** One line a processor logged, as stored on `<prefix>.log.<partition>.<instanceId>`. */
 export const logLineSchema = z.object({
@@ -11,15 +12,14 @@ export const logLineSchema = z.object({
 });
 export type LogLine = z.infer<typeof logLineSchema>;
 
-const encoder = new TextEncoder();
 
 /** Encodes a line; fields that JSON cannot hold (cycles, BigInt) are replaced by a note, never thrown. */
 export function encodeLogLine(line: LogLine): Uint8Array {
   try {
-    return encoder.encode(JSON.stringify(line));
+    return utf8(JSON.stringify(line));
   } catch (err) {
     const { fields: _dropped, ...rest } = line;
-    return encoder.encode(
+    return utf8(
       JSON.stringify({
         ...rest,
         fields: { unserialisable: err instanceof Error ? err.message : String(err) },
