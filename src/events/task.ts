@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { tokenSchema } from '../domain/job-spec.js';
 import { utf8 } from './utf8.js';
 
-
 /**
  * What a worker receives on `<prefix>.task.<group>` (stream `<PREFIX>_TASKS`, work-queue retention,
  * one shared durable pull consumer per group). It is not an event: the matching

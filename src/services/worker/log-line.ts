@@ -12,7 +12,6 @@ export const logLineSchema = z.object({
 });
 export type LogLine = z.infer<typeof logLineSchema>;
 
-
 /** Encodes a line; fields that JSON cannot hold (cycles, BigInt) are replaced by a note, never thrown. */
 export function encodeLogLine(line: LogLine): Uint8Array {
   try {
