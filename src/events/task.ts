@@ -39,10 +39,10 @@ export const MAX_TASKS_PER_MESSAGE = 32;
 /**
  * Several tasks in one message on the group's subject: the first attempts of a burst of fires
  * recorded by one `JobFiredBatch`, or of the fires of several jobs made in one turn of the
- * scheduler's event loop (a tick shared by many jobs). A worker handles each task as if it had come alone, and
- * acks the message once every task in it is settled (started and reported, or found moved on);
- * should any of them need to be offered again, it hands the whole message back instead, and the
- * tasks already started are refused on redelivery by their expected sequence.
+ * scheduler's event loop (a tick shared by many jobs). A worker handles each task as if it had
+ * come alone, and acks the message once every task in it is settled (started and reported, or
+ * found moved on); should any of them need to be offered again, it hands the whole message back
+ * instead, and the tasks already started are refused on redelivery by their expected sequence.
  */
 export const taskBatchMessageSchema = z.strictObject({
   v: z.literal(1),
