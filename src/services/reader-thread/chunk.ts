@@ -23,16 +23,17 @@ export interface ReadStats {
 }
 
 /**
- * Messages read by the thread, in order: their JSON texts joined in `text` (message i ends at
- * `ends[i]`), with their sequences, storage times and subjects.
+ * Messages read by the thread, in order: their bytes as received, one after another in `bytes`
+ * (message i ends at byte `ends[i]`), with their sequences, storage times and subjects. The byte
+ * arrays are transferred, not copied; the reading thread makes each message's text itself.
  */
 export interface Chunk {
   type: 'chunk';
   count: number;
-  text: string;
-  ends: Uint32Array;
-  seqs: Float64Array;
-  times: Float64Array;
+  bytes: Uint8Array<ArrayBuffer>;
+  ends: Uint32Array<ArrayBuffer>;
+  seqs: Float64Array<ArrayBuffer>;
+  times: Float64Array<ArrayBuffer>;
   subjects: string[];
 }
 

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -58,10 +59,12 @@ export function createThreadReader(
         if (m.type === 'failed') return settle(() => reject(fromThread(m.error)));
         if (m.type === 'reset') return hooks.onReset?.(m.why, m.atSeq);
         try {
+          const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
           let from = 0;
           for (let i = 0; i < m.count; i++) {
             const to = m.ends[i] ?? 0;
-            visit(m.seqs[i] ?? 0, m.subjects[i] ?? '', m.times[i] ?? 0, m.text.slice(from, to));
+            const text = bytes.toString('utf8', from, to);
+            visit(m.seqs[i] ?? 0, m.subjects[i] ?? '', m.times[i] ?? 0, text);
             from = to;
           }
         } catch (err) {
