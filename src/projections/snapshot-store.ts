@@ -30,9 +30,12 @@ export function createSnapshotStore(kv: KV) {
     const metaEntry = await kv.get(`${name}.meta`);
     if (!metaEntry || metaEntry.operation !== 'PUT') return undefined;
     const meta = JSON.parse(metaEntry.string()) as SnapshotMeta;
+    // Asked for all at once: a large state's chunks arrive while the earlier ones are copied.
+    const entries = await Promise.all(
+      Array.from({ length: meta.chunks }, (_, i) => kv.get(`${name}.${meta.generation}.${i}`)),
+    );
     const parts: Uint8Array[] = [];
-    for (let i = 0; i < meta.chunks; i++) {
-      const e = await kv.get(`${name}.${meta.generation}.${i}`);
+    for (const e of entries) {
       if (!e || e.operation !== 'PUT') return undefined; // incomplete: treat as no snapshot
       parts.push(e.value);
     }

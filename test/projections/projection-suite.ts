@@ -214,6 +214,20 @@ export function projectionSuite(url: () => string, replicas: number): void {
     });
   });
 
+  it('stores a snapshot larger than one KV value in chunks and loads it whole, in order', async () => {
+    await withRuntime(async (rt) => {
+      const store = createSnapshotStore(rt.buckets.snapshots);
+      // About 3 MiB of JSON: several chunks, each a distinct text, so a misordered load shows.
+      const state = {
+        rows: Array.from({ length: 30_000 }, (_, i) => `row ${i} `.padEnd(100, '·')),
+      };
+      await store.save('big', { seq: 7, savedAtMs: 1, state });
+      const meta = (await rt.buckets.snapshots.get('big.meta'))?.json<{ chunks: number }>();
+      expect(meta?.chunks).toBeGreaterThan(2);
+      expect(await store.load('big')).toEqual({ seq: 7, savedAtMs: 1, state });
+    });
+  });
+
   it('passes over a snapshot it cannot read and folds the stream from its start', async () => {
     await withRuntime(async (rt) => {
       const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.bad' };
