@@ -69,7 +69,10 @@ async function waitForStarts(
   from: number,
   to: number,
   atLeast: number,
-  /** Event types that mark an instance begun: its start, or (claimed ahead) its report. */
+  /**
+   * Event types that mark an instance begun: its start, or its report (of an attempt claimed ahead,
+   * or of a run that ended before its worker recorded its start).
+   */
   began: ReadonlySet<string>,
 ): Promise<{ ms: number; started: number }> {
   const t0 = Date.now();
@@ -160,9 +163,7 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
         from,
         to,
         s.jobs * Math.floor(s.runMs / s.periodMs),
-        new Set(
-          s.claimAheadMs ? ['InstanceSucceeded', 'InstanceAttemptFailed'] : ['InstanceStarted'],
-        ),
+        new Set(['InstanceStarted', 'InstanceSucceeded', 'InstanceAttemptFailed']),
       );
     } finally {
       const stats = await sut.stop();
@@ -198,26 +199,28 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
       fireOf.set(e.data.instanceId, e.data.fireTimeMs);
       fire.push(e.atMs - e.data.fireTimeMs);
     }
-    // An attempt claimed ahead (InstanceStarted.startsAtMs) began when its report says.
-    const ranFrom = new Map<string, number>();
-    for (const { event: e } of events)
+    // When attempt 1's processor began: its report says, for an attempt claimed ahead
+    // (InstanceStarted.startsAtMs) and for a run that ended before its worker recorded its start
+    // (no InstanceStarted); else its InstanceStarted says (recorded as it began, or later with
+    // beganAtMs).
+    const beganAt = new Map<string, number>();
+    for (const { event: e } of events) {
+      if (e.type === 'InstanceStarted' && e.data.attempt === 1 && e.data.startsAtMs === undefined)
+        beganAt.set(e.data.instanceId, e.data.beganAtMs ?? e.atMs);
       if (
         (e.type === 'InstanceSucceeded' || e.type === 'InstanceAttemptFailed') &&
         e.data.attempt === 1 &&
         e.data.startedAtMs !== undefined
       )
-        ranFrom.set(e.data.instanceId, e.data.startedAtMs);
+        beganAt.set(e.data.instanceId, e.data.startedAtMs);
+    }
     const start: number[] = [];
     const firstTicksStart: number[] = [];
-    for (const { event: e } of events) {
-      if (e.type !== 'InstanceStarted' || e.data.attempt !== 1) continue;
-      const t = fireOf.get(e.data.instanceId);
-      const first = t === undefined ? firstTickOf.get(e.data.instanceId) : undefined;
-      if (t === undefined && first === undefined) continue;
-      const began = e.data.startsAtMs === undefined ? e.atMs : ranFrom.get(e.data.instanceId);
-      if (began === undefined) continue;
+    for (const [instanceId, began] of beganAt) {
+      const t = fireOf.get(instanceId);
       if (t !== undefined) start.push(began - t);
-      else if (first !== undefined) firstTicksStart.push(began - first);
+      const first = t === undefined ? firstTickOf.get(instanceId) : undefined;
+      if (first !== undefined) firstTicksStart.push(began - first);
     }
     let expected = 0;
     let missingFires = 0;
@@ -326,7 +329,7 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
     'one nats-server; per trial and scenario a fresh installation and fresh child processes: the scheduler (startServer) in one, each of two workers (concurrency 64, no-op processor) in its own, as deployed; jobs registered through RegisterJob commands while it runs',
     `window: from 3 s (1,000 jobs every second) or ${1 + FIRST_TICKS * 10} s (10,000 cron jobs) after the last registration for the run length; the cron ticks from 1 s after it to the window (${FIRST_TICKS} ticks, the first full ones after the processes start) are reported apart, without a target: they are slower while V8 compiles the path a tick takes (the first of them took 36–99 ms from the first to the last processor call of a worker's 5,000 claimed attempts, later ones 9–27 ms; with --no-opt every tick after the first took 10–21 ms; 2026-12-06); until 2026-12-06 the window began 1 s after the last registration and held them; a fire belongs to it by its intended time; after the window the system keeps running until the window’s instances have started (no new start for 2 s; at most 30 s), so late ones are measured rather than cut off; an instance still not started then counts with the time it had waited (a lower bound); then it stops and lateness is read back from the stream`,
     'a tick of the window that was not fired is counted as skipped when a JobFiresSkipped event covers it (its misfire or overlap policy; a misfire means the scheduler was more than 5 s behind), else as missing; neither has a lateness, so a trial with skips says so in its note',
-    'start lateness = InstanceStarted.atMs − fireTimeMs (attempt 1, when a worker began it; for an attempt claimed ahead, the startedAtMs of its report): the lateness the targets are about; fire recorded − intended = JobFired.atMs − fireTimeMs (when the scheduler decided; negative: ahead of time)',
+    'start lateness = when attempt 1 began − fireTimeMs: InstanceStarted.atMs, or the startedAtMs of its report for an attempt claimed ahead and (since 2026-12-06) for a run that ended before its worker recorded its start (the default recordStartAfterMs, 200 ms: a no-op run records no InstanceStarted); the lateness the targets are about; fire recorded − intended = JobFired.atMs − fireTimeMs (when the scheduler decided; negative: ahead of time)',
     'the scheduler runs with its defaults: it records each scheduled tick and hands its task to a worker up to fireAheadMs (1,000 ms) early, and the worker starts it at its intended time; the scenario "fired at the tick" runs the same load with fireAheadMs 0 (the behaviour before 2026-12-02), for comparison, without a target',
     `the scenarios "claimed ahead" run the 1,000 jobs every second with the workers' claimAheadMs at 1,000 ms (the scheduler's default fireAheadMs), and the 10,000 cron jobs with the scheduler's fireAheadMs and the workers' claimAheadMs at ${fmt(CLAIMED_AHEAD_MS)} ms: each worker records a task's start (InstanceStarted with startsAtMs) when it receives it, and at the tick only calls the processor; its start lateness is the report's startedAtMs − fireTimeMs (when the processor began), and the window waits for reports instead of starts`,
     'baseline: an ideal scheduler in one Node process (sorted due times, one setTimeout) publishing one 256-byte JetStream message per fire, lateness = ack − due; same number of fires per tick and the same phases (spread over the second for fixed rate; all at once for cron, bursts 2 s apart)',

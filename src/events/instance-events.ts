@@ -43,9 +43,23 @@ export const InstanceDispatched = message(
 export const InstanceStarted = message(
   'InstanceStarted',
   1,
-  z.strictObject({ instanceId, attempt, workerId, startsAtMs: z.number().int().optional() }),
+  z.strictObject({
+    instanceId,
+    attempt,
+    workerId,
+    startsAtMs: z.number().int().optional(),
+    /**
+     * Recorded while the processor already ran (a run past its worker's `recordStartAfterMs`):
+     * when it began.
+     */
+    beganAtMs: z.number().int().optional(),
+  }),
 );
-/** When the processor of an attempt claimed ahead (InstanceStarted.startsAtMs) really began. */
+/**
+ * When the processor really began: of an attempt claimed ahead (InstanceStarted.startsAtMs), or of
+ * one whose start this report records (a run that ended before its worker's `recordStartAfterMs`:
+ * the attempt then has no InstanceStarted, and this report is guarded by the dispatch's sequence).
+ */
 const ranFrom = { startedAtMs: z.number().int().optional() };
 export const InstanceProgressed = message(
   'InstanceProgressed',

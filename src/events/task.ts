@@ -30,8 +30,34 @@ export const taskMessageSchema = z.strictObject({
    * start an attempt and a cancelled or timed-out instance cannot be started.
    */
   dispatchSeq: z.number().int().nonnegative(),
+  /**
+   * When the attempt was dispatched (the scheduler's clock): a worker runs a task before recording
+   * its start only while it is fresh (see UNRECORDED_RUN_MAX_AGE_MS). Absent: the start is
+   * recorded first.
+   */
+  dispatchedAtMs: z.number().int().optional(),
 });
 export type TaskMessage = z.infer<typeof taskMessageSchema>;
+
+/**
+ * A worker may run a task before its start is recorded (see the worker's `recordStartAfterMs`)
+ * only while the task is younger than this: its own clock against the task's `dispatchedAtMs`.
+ */
+export const UNRECORDED_RUN_MAX_AGE_MS = 5_000;
+
+/** The longest `recordStartAfterMs` a worker takes. */
+export const MAX_RECORD_START_AFTER_MS = 1_000;
+
+/**
+ * The scheduler hands out a second copy of a dispatched task (under a new message id: its worker
+ * was found lost, or a pull may have been lost) only once the task is at least this old. A worker
+ * runs a task this old only after recording its start, and the copy's start and any run of the
+ * first copy not recorded yet are guarded by the same sequence: so the first copy cannot still be
+ * running unrecorded (it began before {@link UNRECORDED_RUN_MAX_AGE_MS} and recorded its start at
+ * most {@link MAX_RECORD_START_AFTER_MS} later), as long as the clocks of the scheduler and the
+ * worker are within a few seconds of each other.
+ */
+export const SECOND_COPY_MIN_AGE_MS = 10_000;
 
 /** The most tasks one task message carries. */
 export const MAX_TASKS_PER_MESSAGE = 32;

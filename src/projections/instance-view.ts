@@ -142,8 +142,16 @@ function copied(v: InstanceView, lastSeq: number): InstanceView {
   return c;
 }
 
-/** A claimed attempt's report says when its processor really began; the planned start gives way. */
-function ranFrom(state: InstanceView, next: InstanceView, startedAtMs: number | undefined): void {
+/**
+ * A report says who ran the attempt, and, for a claimed attempt or one whose start it records
+ * (a run shorter than the worker's `recordStartAfterMs`), when its processor really began.
+ */
+function ranFrom(
+  state: InstanceView,
+  next: InstanceView,
+  { workerId, startedAtMs }: { workerId: string; startedAtMs?: number | undefined },
+): void {
+  next.workerId = workerId;
   if (startedAtMs === undefined) return;
   if (state.startedAtMs === state.attemptStartedAtMs) next.startedAtMs = startedAtMs;
   next.attemptStartedAtMs = startedAtMs;
@@ -165,8 +173,10 @@ export function evolveInstance(
   const next = copied(state, seq);
   switch (event.type) {
     case 'InstanceStarted': {
-      // Claimed ahead: the attempt (and its timeout) begins at its fire time, not at the claim.
-      const from = Math.max(event.atMs, event.data.startsAtMs ?? event.atMs);
+      // Claimed ahead: the attempt (and its timeout) begins at its fire time, not at the claim;
+      // recorded while it ran: when it began.
+      const from =
+        event.data.beganAtMs ?? Math.max(event.atMs, event.data.startsAtMs ?? event.atMs);
       next.status = 'running';
       next.workerId = event.data.workerId;
       next.startedAtMs = state.startedAtMs ?? from;
@@ -178,13 +188,13 @@ export function evolveInstance(
       if (event.data.note !== undefined) next.note = event.data.note;
       return next;
     case 'InstanceSucceeded':
-      ranFrom(state, next, event.data.startedAtMs);
+      ranFrom(state, next, event.data);
       next.status = 'succeeded';
       next.finishedAtMs = event.atMs;
       if (event.data.result !== undefined) next.result = event.data.result;
       return next;
     case 'InstanceAttemptFailed':
-      ranFrom(state, next, event.data.startedAtMs);
+      ranFrom(state, next, event.data);
       next.status = 'attempt-ended';
       next.endReason = 'error';
       next.error = event.data.error;

@@ -264,6 +264,25 @@ describe('audit timeline', () => {
     );
   });
 
+  it('shows when a run began: a start recorded while it ran, a report that records its start', () => {
+    const late = makeEvent(
+      'InstanceStarted',
+      { instanceId: inst, attempt: 1, workerId: 'w-1', beganAtMs: T0 - 200 },
+      worker,
+    );
+    expect(formatTimelineLine(stored(45, { ok: true, event: late }))).toBe(
+      `2026-11-23T20:13:00.123Z  #45  InstanceStarted  ${inst}  attempt 1 started on w-1, began 2026-11-23T20:12:59.800Z  by worker w-1`,
+    );
+    const report = makeEvent(
+      'InstanceSucceeded',
+      { instanceId: inst, attempt: 1, workerId: 'w-1', startedAtMs: T0 - 3 },
+      worker,
+    );
+    expect(formatTimelineLine(stored(46, { ok: true, event: report }))).toBe(
+      `2026-11-23T20:13:00.123Z  #46  InstanceSucceeded  ${inst}  attempt 1 succeeded on w-1 (began 2026-11-23T20:12:59.997Z)  by worker w-1`,
+    );
+  });
+
   it('shows an undecodable message with its reason and subject', () => {
     const line = formatTimelineLine(
       stored(7, { ok: false, reason: 'not-json', detail: 'Unexpected token' }),

@@ -122,7 +122,10 @@ export function checkChains(events: readonly StoredEvent[]): ChainProblem[] {
       case 'InstanceProgressed':
       case 'InstanceSucceeded':
       case 'InstanceAttemptFailed':
-        if (a?.phase !== 'started')
+        // A run shorter than its worker's recordStartAfterMs: the report records the start too.
+        if (a?.phase === 'dispatched' && ev.type !== 'InstanceProgressed')
+          Object.assign(a, { phase: 'ended', workerId: ev.data.workerId });
+        else if (a?.phase !== 'started')
           flag(`${ev.type} for attempt ${n} accepted while ${a?.phase ?? 'never dispatched'}`);
         else if (a.workerId !== ev.data.workerId)
           flag(`${ev.type} for attempt ${n} from ${ev.data.workerId}, started by ${a.workerId}`);

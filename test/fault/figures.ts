@@ -201,8 +201,9 @@ function firstAttemptBegan(e: JetschedEvent): { instanceId: string; atMs: number
   switch (e.type) {
     case 'InstanceStarted':
       // Claimed ahead (startsAtMs): its report says when it began.
+      // Recorded while it ran (beganAtMs): when it began.
       return e.data.attempt === 1 && e.data.startsAtMs === undefined
-        ? { instanceId: e.data.instanceId, atMs: e.atMs }
+        ? { instanceId: e.data.instanceId, atMs: e.data.beganAtMs ?? e.atMs }
         : undefined;
     case 'InstanceSucceeded':
     case 'InstanceAttemptFailed':

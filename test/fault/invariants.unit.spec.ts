@@ -325,6 +325,19 @@ describe('the fault suite’s invariant checker', () => {
     ]);
   });
 
+  it('takes a report straight after the dispatch as the start and end of a short run, and one more report as a violation', () => {
+    const h = history().define('a');
+    const id = `a~${A + 1000}`;
+    h.fire('a', 1, 's-1', 5, true).succeed(id, 1, 'w-1', A + 1030, A + 1020);
+    const r = check(h.events, { settled: false });
+    expect(r.chains).toEqual([]);
+    expect(r.lateness.started).toMatchObject({ n: 1, p50: 20 });
+    h.succeed(id, 1, 'w-2', A + 1040, A + 1021);
+    expect(check(h.events, { settled: false }).chains.map((c) => c.problem)).toEqual([
+      'InstanceSucceeded appended after the instance ended',
+    ]);
+  });
+
   it('takes a fire that dispatched its first attempt as that attempt’s dispatch', () => {
     const h = history().define('a');
     const id = `a~${A + 1000}`;

@@ -32,6 +32,23 @@ const full: Required<InstanceView> = {
   retryDueAtMs: at + 5,
 };
 
+/** Attempt 1 of an instance, dispatched at `at` (timeout 5 s), not started. */
+function dispatchedAt(instanceId: string, fireTimeMs: number): InstanceView {
+  return {
+    instanceId,
+    jobId: 'a',
+    group: 'g',
+    processor: 'p',
+    priority: 0,
+    timeoutMs: 5000,
+    fireTimeMs,
+    status: 'dispatched',
+    attempt: 1,
+    lastSeq: 0,
+    dispatchedAtMs: at,
+  };
+}
+
 describe('the instance fold', () => {
   it('carries every field of the view into the next one and changes only what the event says', () => {
     const before = structuredClone(full);
@@ -69,20 +86,49 @@ describe('the instance fold', () => {
     expect(evolveInstance(full, again, 7)).toBe(full);
   });
 
+  describe('an attempt run before its start was recorded (the worker’s recordStartAfterMs)', () => {
+    const dispatched = dispatchedAt('a~3', at);
+
+    it('takes a report straight after the dispatch as its start and end: who ran it, and when', () => {
+      const done = evolveInstance(
+        dispatched,
+        makeEvent(
+          'InstanceSucceeded',
+          { instanceId: 'a~3', attempt: 1, workerId: 'w-2', startedAtMs: at + 7 },
+          worker,
+        ),
+        1,
+      );
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        workerId: 'w-2',
+        startedAtMs: at + 7,
+        attemptStartedAtMs: at + 7,
+        finishedAtMs: at + 50,
+      });
+    });
+
+    it('counts a start recorded while it ran (beganAtMs), and its timeout, from when it began', () => {
+      const running = evolveInstance(
+        dispatched,
+        makeEvent(
+          'InstanceStarted',
+          { instanceId: 'a~3', attempt: 1, workerId: 'w-1', beganAtMs: at + 7 },
+          { ...worker, nowMs: at + 207 },
+        ),
+        1,
+      )!;
+      expect(running).toMatchObject({
+        status: 'running',
+        startedAtMs: at + 7,
+        attemptStartedAtMs: at + 7,
+      });
+      expect(attemptDeadlineMs(running)).toBe(at + 5007);
+    });
+  });
+
   describe('an attempt claimed ahead of its fire time (InstanceStarted.startsAtMs)', () => {
-    const dispatched: InstanceView = {
-      instanceId: 'a~2',
-      jobId: 'a',
-      group: 'g',
-      processor: 'p',
-      priority: 0,
-      timeoutMs: 5000,
-      fireTimeMs: at + 4000,
-      status: 'dispatched',
-      attempt: 1,
-      lastSeq: 0,
-      dispatchedAtMs: at,
-    };
+    const dispatched = dispatchedAt('a~2', at + 4000);
     const claim = makeEvent(
       'InstanceStarted',
       { instanceId: 'a~2', attempt: 1, workerId: 'w-1', startsAtMs: at + 4000 },

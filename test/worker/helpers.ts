@@ -30,6 +30,12 @@ export interface DispatchOptions {
   timeoutMs?: number;
   /** Fire time this far ahead (a fire made ahead, as the scheduler's fireAheadMs does). Default 0. */
   fireInMs?: number;
+  /**
+   * The task says when it was dispatched, as the scheduler's tasks do (a worker may then run it
+   * before recording its start). Default: it does not (as an older scheduler's), so its start is
+   * recorded first.
+   */
+  stamped?: boolean;
 }
 
 /** Plays the scheduler: appends InstanceDispatched (attempt 1) and returns the task it would publish. */
@@ -67,6 +73,7 @@ export async function dispatchInstance(rt: Runtime, o: DispatchOptions): Promise
     fireTimeMs,
     priority: 5,
     dispatchSeq: ack.seq,
+    ...(o.stamped && { dispatchedAtMs: event.atMs }),
     ...(o.params !== undefined && { params: o.params }),
     ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
   };

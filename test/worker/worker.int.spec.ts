@@ -392,6 +392,141 @@ describe('worker', () => {
     expect(w.running()).toBe(0);
   });
 
+  describe('a fresh task, run before its start is recorded (recordStartAfterMs)', () => {
+    /** The test's clocks are one: a worker may trust a dispatch made after it began listening. */
+    const sameClock = { maxClockSkewMs: 0 };
+
+    it('records a run that ends sooner by its report alone, saying who ran it and when it began', async () => {
+      const w = await startWorker({ ok: async () => 'fine' }, sameClock);
+      const before = Date.now();
+      const d = await dispatch(rt, { group, processor: 'ok', stamped: true });
+
+      const events = await historyWith(d, 'InstanceSucceeded');
+      expect(types(events)).toEqual(['InstanceDispatched', 'InstanceSucceeded']);
+      const succeeded = events[1] as Succeeded;
+      expect(succeeded.data).toMatchObject({ workerId: w.workerId, result: 'fine' });
+      expect(succeeded.data.startedAtMs).toBeGreaterThanOrEqual(before);
+      expect(succeeded.data.startedAtMs).toBeLessThanOrEqual(succeeded.atMs);
+      await waitFor(async () => (await consumerCounts()).ackPending === 0, { what: 'task acked' });
+      expect(w.stats()).toMatchObject({ completed: 1, refusedReports: 0, skipped: 0 });
+    });
+
+    it('records the start of a run still going after recordStartAfterMs, then its outcome', async () => {
+      const release = gate();
+      let beganAt = 0;
+      const w = await startWorker(
+        {
+          slow: async () => {
+            beganAt = Date.now();
+            await release.promise;
+            return 'late';
+          },
+        },
+        { ...sameClock, recordStartAfterMs: 150 },
+      );
+      const d = await dispatch(rt, { group, processor: 'slow', stamped: true });
+
+      const started = (await historyWith(d, 'InstanceStarted'))[1] as Started;
+      expect(started.data.workerId).toBe(w.workerId);
+      expect(started.atMs - beganAt).toBeGreaterThanOrEqual(149);
+      // It says when the processor began.
+      expect(started.data.beganAtMs).toBeLessThanOrEqual(beganAt);
+      expect(beganAt - started.data.beganAtMs!).toBeLessThan(50);
+      release.open();
+      const events = await historyWith(d, 'InstanceSucceeded');
+      expect(types(events)).toEqual(['InstanceDispatched', 'InstanceStarted', 'InstanceSucceeded']);
+    });
+
+    it('records the start before the first progress report', async () => {
+      await startWorker(
+        {
+          steps: async (ctx) => {
+            await ctx.progress(0.5);
+            return 'done';
+          },
+        },
+        sameClock,
+      );
+      const d = await dispatch(rt, { group, processor: 'steps', stamped: true });
+
+      const events = await historyWith(d, 'InstanceSucceeded');
+      expect(types(events)).toEqual([
+        'InstanceDispatched',
+        'InstanceStarted',
+        'InstanceProgressed',
+        'InstanceSucceeded',
+      ]);
+    });
+
+    it('does not run a task whose instance it heard cancelled while the task was on its way', async () => {
+      let runs = 0;
+      const w = await startWorker({ job: async () => runs++ }, sameClock);
+      const d = await dispatchInstance(rt, { group, processor: 'job', stamped: true });
+      await cancel(rt, d, { signal: true });
+      await publishTask(rt, group, d.task);
+
+      await waitFor(() => w.stats().skipped === 1, { what: 'task skipped' });
+      expect(runs).toBe(0);
+      expect(types(await history(rt, d))).toEqual(['InstanceDispatched', 'InstanceCancelled']);
+    });
+
+    it('aborts a run when its late start is refused: the instance was cancelled, unannounced', async () => {
+      const began = gate();
+      let reason: unknown;
+      const w = await startWorker(
+        {
+          waits: async (ctx) => {
+            began.open();
+            await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+            reason = ctx.signal.reason;
+            throw ctx.signal.reason;
+          },
+        },
+        { ...sameClock, recordStartAfterMs: 300 },
+      );
+      const d = await dispatch(rt, { group, processor: 'waits', stamped: true });
+      await began.promise;
+      await cancel(rt, d, { signal: false });
+
+      await waitFor(() => w.stats().refusedReports === 1, { what: 'report refused' });
+      expect(reason).toBeInstanceOf(AttemptAbortedError);
+      expect((reason as AttemptAbortedError).reason).toBe('moved-on');
+      expect(types(await history(rt, d))).toEqual(['InstanceDispatched', 'InstanceCancelled']);
+    });
+
+    it('records its start first when it began hearing cancels less than maxClockSkewMs before the dispatch', async () => {
+      await startWorker({ ok: async () => 'fine' }, { maxClockSkewMs: 60_000 });
+      const d = await dispatch(rt, { group, processor: 'ok', stamped: true });
+
+      const events = await historyWith(d, 'InstanceSucceeded');
+      expect(types(events)).toEqual(['InstanceDispatched', 'InstanceStarted', 'InstanceSucceeded']);
+    });
+
+    it('lets only one of two workers given copies of one fresh task record it; both may run it', async () => {
+      let runs = 0;
+      const job: Processor = async () => ++runs;
+      const a = await startWorker({ job }, { ...sameClock, workerId: 'worker-a', concurrency: 1 });
+      const b = await startWorker({ job }, { ...sameClock, workerId: 'worker-b', concurrency: 1 });
+      const d = await dispatchInstance(rt, { group, processor: 'job', stamped: true });
+      await Promise.all([
+        publishTask(rt, group, d.task, ':copy-1'),
+        publishTask(rt, group, d.task, ':copy-2'),
+      ]);
+
+      const handled = () =>
+        a.stats().completed + b.stats().completed + a.stats().skipped + b.stats().skipped;
+      await waitFor(() => handled() === 2, { what: 'both copies handled' });
+      expect(types(await history(rt, d))).toEqual(['InstanceDispatched', 'InstanceSucceeded']);
+      // Each copy ran, or found the attempt held by its own worker or recorded and did not. Of
+      // two runs, the second's report (the same outcome, under the same id) is answered as a
+      // duplicate of the first: the outcome is recorded once.
+      expect(runs).toBeGreaterThanOrEqual(1);
+      expect(runs).toBeLessThanOrEqual(2);
+      expect(a.stats().completed + b.stats().completed).toBe(runs);
+      expect(a.stats().skipped + b.stats().skipped).toBe(2 - runs);
+    });
+  });
+
   describe('messages of several tasks (a burst of one job)', () => {
     /** Dispatches `n` instances (each its own subject) and returns them. */
     const dispatchMany = (n: number, processor: string) =>

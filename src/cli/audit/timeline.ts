@@ -37,6 +37,11 @@ const NOTE_MAX = 160;
 const describeError = (e: ErrorInfo): string => oneLine(`${e.name}: ${e.message}`, NOTE_MAX);
 
 /** An attempt handed to a worker group: by InstanceDispatched, or by the JobFired of a first attempt. */
+/** A report that says when its run began (claimed ahead, or its start recorded by the report). */
+function ranFrom(d: { startedAtMs?: number | undefined }): string {
+  return d.startedAtMs === undefined ? '' : ` (began ${iso(d.startedAtMs)})`;
+}
+
 function dispatchText(attempt: number, d: DispatchSpec): string {
   const timeout = d.timeoutMs === undefined ? '' : `, timeout ${formatDurationMs(d.timeoutMs)}`;
   return `attempt ${attempt} dispatched to group ${d.group} (${d.processor}, priority ${d.priority}${timeout})`;
@@ -106,14 +111,17 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
     }
     case 'InstanceDispatched':
       return { id: event.data.instanceId, text: dispatchText(event.data.attempt, event.data) };
-    case 'InstanceStarted':
+    case 'InstanceStarted': {
+      const d = event.data;
+      const began = d.beganAtMs === undefined ? '' : `, began ${iso(d.beganAtMs)}`;
       return {
-        id: event.data.instanceId,
+        id: d.instanceId,
         text:
-          event.data.startsAtMs === undefined
-            ? `attempt ${event.data.attempt} started on ${event.data.workerId}`
-            : `attempt ${event.data.attempt} claimed by ${event.data.workerId}, starts ${iso(event.data.startsAtMs)}`,
+          d.startsAtMs === undefined
+            ? `attempt ${d.attempt} started on ${d.workerId}${began}`
+            : `attempt ${d.attempt} claimed by ${d.workerId}, starts ${iso(d.startsAtMs)}`,
       };
+    }
     case 'InstanceProgressed': {
       const d = event.data;
       const parts = [
@@ -128,13 +136,13 @@ export function summarize(event: JetschedEvent): { id: string; text: string } {
     case 'InstanceSucceeded':
       return {
         id: event.data.instanceId,
-        text: `attempt ${event.data.attempt} succeeded on ${event.data.workerId}`,
+        text: `attempt ${event.data.attempt} succeeded on ${event.data.workerId}${ranFrom(event.data)}`,
       };
     case 'InstanceAttemptFailed': {
       const d = event.data;
       return {
         id: d.instanceId,
-        text: `attempt ${d.attempt} failed on ${d.workerId}: ${describeError(d.error)}`,
+        text: `attempt ${d.attempt} failed on ${d.workerId}${ranFrom(d)}: ${describeError(d.error)}`,
       };
     }
     case 'InstanceTimedOut':

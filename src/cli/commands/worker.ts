@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { ValidationError } from '../../events/errors.js';
-import { createWorker } from '../../services/worker/index.js';
+import { createWorker, DEFAULT_RECORD_START_AFTER_MS } from '../../services/worker/index.js';
 import type { Processor } from '../../services/worker/types.js';
 import type { CliDeps } from '../deps.js';
 import { parseNonNegativeInt, parsePositiveInt } from '../parse.js';
@@ -45,6 +45,11 @@ export function registerWorker(program: Command, deps: CliDeps): void {
       'record the start of a task handed out before its fire time this long ahead of it, so that at the tick only the processor is called (0: at the fire time)',
       '0',
     )
+    .option(
+      '--record-start-after <ms>',
+      'run a fresh task at once and record its start only if it still runs after this long; a shorter run is recorded by its report alone (0: record every start before running; at most 1000)',
+      String(DEFAULT_RECORD_START_AFTER_MS),
+    )
     .option('--id <workerId>', 'stable worker id')
     .action(
       async (
@@ -53,6 +58,7 @@ export function registerWorker(program: Command, deps: CliDeps): void {
           processors: string;
           concurrency: string;
           claimAhead: string;
+          recordStartAfter: string;
           id?: string;
         },
         cmd: Command,
@@ -65,6 +71,7 @@ export function registerWorker(program: Command, deps: CliDeps): void {
             processors,
             concurrency: parsePositiveInt('--concurrency', o.concurrency),
             claimAheadMs: parseNonNegativeInt('--claim-ahead', o.claimAhead),
+            recordStartAfterMs: parseNonNegativeInt('--record-start-after', o.recordStartAfter),
             ...(o.id && { workerId: o.id }),
             log: rt.log,
           });

@@ -5,7 +5,7 @@ import type { EventContext } from '../../events/build.js';
 import { makeEvent } from '../../events/build.js';
 import { ConcurrencyError } from '../../events/errors.js';
 import type { StoredEvent } from '../../events/event.js';
-import { msgIds } from '../../events/task.js';
+import { msgIds, SECOND_COPY_MIN_AGE_MS } from '../../events/task.js';
 import { firesOf } from '../../events/batches.js';
 import {
   subjects,
@@ -40,7 +40,10 @@ import { createWriter, type Fired, type FireRequest } from './writer.js';
 import { createFailureLog } from './failure-log.js';
 import { warmEventParsers } from '../../events/codec.js';
 
-/** Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader change). */
+/**
+ * Re-offer a not-yet-started task under a new id this often (covers a pull lost in a leader
+ * change); at least SECOND_COPY_MIN_AGE_MS.
+ */
 const REOFFER_MS = 30_000;
 export const DEFAULT_FIRE_AHEAD_MS = 1000;
 
@@ -277,7 +280,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       for (const inst of v.runner.state.instances.values()) {
         if (inst.status === 'running' && inst.workerId === workerId)
           mark(`inst:${inst.instanceId}`);
-        // A task the dead worker pulled but never started waits for its ack deadline: hand it out again.
+        // A task the dead worker pulled and did not record the start of (not run yet, or run
+        // without its start recorded) waits for its ack deadline: hand it out again.
         if (inst.status === 'dispatched') {
           reofferNow.add(inst.instanceId);
           mark(`inst:${inst.instanceId}`);
@@ -315,6 +319,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     // and its job may now fire again (fixed delay) or start a fire it held back (buffer-one).
     schedule(`inst:${parsed.id}`, undefined);
     taskStored.delete(parsed.id);
+    reofferNow.delete(parsed.id);
     const jobId = jobIdOfInstance(parsed.id);
     if (!state || jobId === undefined) return;
     if (state.jobs.get(jobId)?.spec.schedule.kind === 'fixedDelay') mark(`job:${jobId}`);
@@ -563,8 +568,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   /**
    * A job that stopped firing (paused, deleted, disabled) before the intended time of a tick fired
-   * ahead: that tick's instance is cancelled, so its worker does not start it (its start is
-   * sequence-checked).
+   * ahead: that tick's instance is cancelled and the workers are told, so its worker does not start
+   * it (its start is sequence-checked).
    */
   async function cancelFiredAhead(state: ScheduleState, job: JobView, now: number): Promise<void> {
     for (const instanceId of [...(state.active.get(job.jobId) ?? [])]) {
@@ -585,7 +590,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           msgIds.cancelled(instanceId),
         ),
       );
-      if (claimed) writer.abort(instanceId, 1, 'cancelled');
+      // Told whether claimed or not: a worker that holds the task and would run it before
+      // recording its start (see the worker's recordStartAfterMs) records it first once told.
+      writer.abort(instanceId, 1, 'cancelled');
       log.info(
         { jobId: job.jobId, instanceId, fireTimeMs: inst.fireTimeMs, claimed },
         'fire made ahead cancelled: the job stopped firing',
@@ -778,7 +785,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         // A task handed out ahead of its fire time is not expected to start before that time.
         const since = Math.max(inst.dispatchedAtMs, inst.fireTimeMs);
         const age = now - since;
-        if (reofferNow.delete(instanceId)) {
+        if (reofferNow.has(instanceId)) {
+          // A second copy: not before a worker would record its start before running it, so
+          // that the first copy, if another worker holds it, cannot still run unrecorded.
+          if (age < SECOND_COPY_MIN_AGE_MS)
+            return schedule(`inst:${instanceId}`, since + SECOND_COPY_MIN_AGE_MS);
+          reofferNow.delete(instanceId);
           await writer.publishTask(inst, inst.lastSeq, `lost${now}`);
         } else if (age >= REOFFER_MS) {
           const round = Math.floor(age / REOFFER_MS);

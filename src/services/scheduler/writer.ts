@@ -74,6 +74,7 @@ export function createWriter(
       fireTimeMs: d.fireTimeMs,
       priority: d.priority,
       dispatchSeq,
+      dispatchedAtMs: d.dispatchedAtMs,
     };
     if (d.params !== undefined) task.params = d.params;
     if (d.timeoutMs !== undefined) task.timeoutMs = d.timeoutMs;
@@ -81,7 +82,13 @@ export function createWriter(
   }
 
   /** The task of a fire's first attempt, dispatched with the fire (`dispatch`, the fire's own). */
-  function firstTaskOf(jobId: string, partition: number, fire: FiredData, dispatch: DispatchSpec) {
+  function firstTaskOf(
+    jobId: string,
+    partition: number,
+    fire: FiredData,
+    dispatch: DispatchSpec,
+    dispatchedAtMs: number,
+  ) {
     const { processor, priority, params, timeoutMs } = dispatch;
     const { instanceId, fireTimeMs } = fire;
     const source = {
@@ -93,6 +100,7 @@ export function createWriter(
       priority,
       params,
       timeoutMs,
+      dispatchedAtMs,
     };
     return taskOf(source, 0, partition);
   }
@@ -132,7 +140,11 @@ export function createWriter(
           : msgIds.fire(job.jobId, fire.fireTimeMs),
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
-      return { instanceId: data.instanceId, stored, task: this.firstTask(job.jobId, data) };
+      return {
+        instanceId: data.instanceId,
+        stored,
+        task: this.firstTask(job.jobId, data, event.atMs),
+      };
     },
 
     /**
@@ -159,7 +171,7 @@ export function createWriter(
         msgIds.fireBatch(head.instanceId, batch.length),
       );
       const stored = await append(this.jobSubject(job.jobId), event, job.lastSeq);
-      const tasks = this.firstTasks(job.jobId, batch);
+      const tasks = this.firstTasks(job.jobId, batch, event.atMs);
       const fired = batch.map((data) => ({
         instanceId: data.instanceId,
         stored,
@@ -172,10 +184,10 @@ export function createWriter(
      * Publishes the task of a fire's first attempt when it was dispatched with the fire, with the
      * other such tasks of this turn (see {@link createTaskCoalescer}).
      */
-    firstTask(jobId: string, data: FiredData): Promise<boolean> | undefined {
+    firstTask(jobId: string, data: FiredData, firedAtMs: number): Promise<boolean> | undefined {
       const dispatch = data.dispatch;
       if (!dispatch) return undefined;
-      const task = firstTaskOf(jobId, partitionOf(jobId, partitions), data, dispatch);
+      const task = firstTaskOf(jobId, partitionOf(jobId, partitions), data, dispatch, firedAtMs);
       return coalescer.publish(dispatch.group, task);
     },
 
@@ -184,12 +196,12 @@ export function createWriter(
      * other first attempts of this turn (see {@link createTaskCoalescer}). For each fire
      * dispatched: the publish that carries its task.
      */
-    firstTasks(jobId: string, batch: readonly FiredData[]) {
+    firstTasks(jobId: string, batch: readonly FiredData[], firedAtMs: number) {
       const sent = new Map<string, Promise<boolean>>();
       const partition = partitionOf(jobId, partitions);
       for (const data of batch) {
         if (!data.dispatch) continue;
-        const task = firstTaskOf(jobId, partition, data, data.dispatch);
+        const task = firstTaskOf(jobId, partition, data, data.dispatch, firedAtMs);
         sent.set(data.instanceId, coalescer.publish(data.dispatch.group, task));
       }
       return sent;
@@ -247,7 +259,7 @@ export function createWriter(
         trusted: true,
       });
       if (!ack.duplicate) apply({ seq: ack.seq, subject, storedAtMs: event.atMs, event });
-      await this.publishTask(event.data, ack.seq);
+      await this.publishTask({ ...event.data, dispatchedAtMs: event.atMs }, ack.seq);
       return ack;
     },
 
@@ -289,6 +301,7 @@ type TaskSource = Pick<
   | 'timeoutMs'
   | 'priority'
   | 'group'
+  | 'dispatchedAtMs'
 >;
 
 /** A fire recorded (or found recorded: `stored` undefined for a repeated append), with its task. */

@@ -9,11 +9,11 @@ import type { AppendResult, EventStore } from '../../events/event-store.js';
 import { subjects, type Names } from '../../events/subjects.js';
 import { msgIds, type TaskMessage } from '../../events/task.js';
 import {
+  AbortReason,
   AttemptAbortedError,
   AttemptEndedError,
   UnknownProcessorError,
   WorkerAbsentError,
-  type AbortReason,
 } from './errors.js';
 import type { LogShipper } from './log-shipper.js';
 import { isPayloadProblem, retrying } from './retry.js';
@@ -39,6 +39,13 @@ export interface AttemptDeps {
    * lapsed. A claimed attempt runs only in the epoch it was claimed in.
    */
   presenceEpoch: (nowMs: number) => number | undefined;
+  /**
+   * A task run as soon as it is received (a first delivery, younger than
+   * UNRECORDED_RUN_MAX_AGE_MS) defers its start ({@link Attempt.deferStart}) and records it only if
+   * its processor is still running this long (ms) after it began. 0: the start is always recorded
+   * before the processor runs.
+   */
+  recordStartAfterMs: number;
 }
 
 export const StartOutcome = { Started: 'started', MovedOn: 'moved-on' } as const;
@@ -61,6 +68,15 @@ export interface Attempt {
    * from then.
    */
   start(claim?: { startsAtMs: number }): Promise<StartOutcome>;
+  /**
+   * Instead of {@link start}: the attempt runs without its start recorded first. The start is
+   * recorded, guarded by the dispatch's sequence as {@link start} records it, once the processor
+   * has run `recordStartAfterMs`, or before it reports progress or is timed out; if that is refused
+   * (the instance moved on), the processor is aborted (`moved-on`). A run that ends sooner records
+   * its start and outcome as one event: the report, with `startedAtMs`, guarded by that same
+   * sequence, so of two workers running one attempt only one can record it.
+   */
+  deferStart(): void;
   /**
    * Runs the processor (with its timeout) and appends the final report. Call after `start` said
    * started. `onProcessorDone` is called as soon as the processor has returned or thrown, before
@@ -118,6 +134,10 @@ class HeldAttempt implements Attempt {
   private chain: Promise<unknown> | undefined;
   /** Set by a claim: the report then says when the processor really began. */
   private claimed = false;
+  /** Running with its start not recorded yet ({@link deferStart}); the report then says when it began. */
+  private deferred = false;
+  /** Records a deferred start once the processor has run `recordStartAfterMs`. */
+  private lateStart: NodeJS.Timeout | undefined;
   /** The worker's presence epoch when the claim was recorded. */
   private claimEpoch: number | undefined;
   private madeContext: TaskContext | undefined;
@@ -195,19 +215,62 @@ class HeldAttempt implements Attempt {
     return ours && (await deps.store.lastSeq(this.subject)) === seq;
   }
 
-  async start(claim?: { startsAtMs: number }): Promise<StartOutcome> {
-    const { deps, task, instanceId, attempt, log } = this;
-    const workerId = deps.workerId;
+  start(claim?: { startsAtMs: number }): Promise<StartOutcome> {
     this.claimed = claim !== undefined;
     // Taken before the append: a lapse while it is on its way counts against the claim.
-    this.claimEpoch = this.claimed ? deps.presenceEpoch(deps.clock.now()) : undefined;
+    this.claimEpoch = this.claimed ? this.deps.presenceEpoch(this.deps.clock.now()) : undefined;
+    return this.recordStart(claim);
+  }
+
+  deferStart(): void {
+    this.deferred = true;
+  }
+
+  /** The processor of a deferred start still runs: its start is recorded now. */
+  private readonly startLate = (): void => {
+    this.lateStart = undefined;
+    this.serial(() => this.startIfDeferred()).catch((err: unknown) =>
+      this.log.error(
+        { err },
+        'could not record the start of a running attempt; its report will say when it began',
+      ),
+    );
+  };
+
+  /**
+   * Within the attempt's appends: records a deferred start if it is not recorded yet. False when
+   * that was refused: the attempt is then ended and its processor aborted.
+   */
+  private async startIfDeferred(): Promise<boolean> {
+    if (!this.deferred) return !this.ended;
+    clearTimeout(this.lateStart);
+    this.lateStart = undefined;
+    if ((await this.recordStart({ beganAtMs: this.startedAtMs })) === StartOutcome.Started) {
+      this.deferred = false;
+      return true;
+    }
+    this.deferred = false;
+    this.ended = true;
+    this.abort(AbortReason.MovedOn);
+    return false;
+  }
+
+  /**
+   * Appends InstanceStarted guarded by the dispatch's sequence (see {@link start}): a claim's, or
+   * (`beganAtMs`) a deferred one's.
+   */
+  private async recordStart(
+    claim?: { startsAtMs: number } | { beganAtMs: number },
+  ): Promise<StartOutcome> {
+    const { deps, task, instanceId, attempt, log } = this;
+    const workerId = deps.workerId;
     // Built for each try (the message id is the attempt's), so that `atMs` is when it started.
     const tryStart = () =>
       deps.store.append(
         this.subject,
         makeEvent(
           'InstanceStarted',
-          { instanceId, attempt, workerId, ...(claim && { startsAtMs: claim.startsAtMs }) },
+          { instanceId, attempt, workerId, ...claim },
           { actor: { kind: 'worker', id: workerId }, nowMs: deps.clock.now() },
           msgIds.start(instanceId, attempt),
         ),
@@ -235,7 +298,7 @@ class HeldAttempt implements Attempt {
       if (err instanceof ConcurrencyError) {
         log.info(
           { dispatchSeq: task.dispatchSeq },
-          'instance moved on before start (cancelled, timed out or taken); not running it',
+          'instance moved on before the start was recorded (cancelled, timed out or taken)',
         );
         return StartOutcome.MovedOn;
       }
@@ -264,6 +327,8 @@ class HeldAttempt implements Attempt {
     this.abort('timeout');
     void this.serial(async () => {
       try {
+        // A timeout ends a started attempt: one not recorded yet records its start first.
+        if (!(await this.startIfDeferred())) return;
         const ack = await this.append(
           'InstanceTimedOut',
           { instanceId, attempt, timeoutMs },
@@ -287,7 +352,8 @@ class HeldAttempt implements Attempt {
   private progress(fraction?: number, note?: string): Promise<void> {
     const { instanceId, attempt } = this;
     return this.serial(async () => {
-      if (this.ended) throw new AttemptEndedError(instanceId, attempt);
+      if (this.ended || !(await this.startIfDeferred()))
+        throw new AttemptEndedError(instanceId, attempt);
       const data: EventData<'InstanceProgressed'> = {
         instanceId,
         attempt,
@@ -310,7 +376,7 @@ class HeldAttempt implements Attempt {
   private async report(outcome: Outcome, startedAtMs: number): Promise<RunOutcome> {
     const { instanceId, attempt, log } = this;
     const workerId = this.deps.workerId;
-    const ranFrom = this.claimed ? { startedAtMs } : {};
+    const ranFrom = this.claimed || this.deferred ? { startedAtMs } : {};
     try {
       if (outcome.ok) {
         try {
@@ -418,6 +484,7 @@ class HeldAttempt implements Attempt {
     const timeoutMs = task.timeoutMs;
     if (timeoutMs !== undefined)
       this.timer = setTimeout(() => this.onTimeout(timeoutMs), timeoutMs);
+    if (this.deferred) this.lateStart = setTimeout(this.startLate, deps.recordStartAfterMs);
     const ctx = this.context();
     let returned: Promise<unknown>;
     try {
@@ -460,6 +527,8 @@ class HeldAttempt implements Attempt {
 
   private processorEnded(outcome: Outcome): void {
     clearTimeout(this.timer);
+    clearTimeout(this.lateStart);
+    this.lateStart = undefined;
     this.outcome = outcome;
     try {
       this.onProcessorDone?.();

@@ -6,6 +6,11 @@ export const AbortReason = {
   Timeout: 'timeout',
   Superseded: 'superseded',
   Shutdown: 'shutdown',
+  /**
+   * The attempt ran without its start recorded (see `recordStartAfterMs`), and recording it late
+   * was refused: the instance had moved on (cancelled, timed out, or started by another worker).
+   */
+  MovedOn: 'moved-on',
 } as const;
 export type AbortReason = (typeof AbortReason)[keyof typeof AbortReason];
 

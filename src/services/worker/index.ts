@@ -1,4 +1,4 @@
-export { createWorker } from './worker.js';
+export { createWorker, DEFAULT_RECORD_START_AFTER_MS } from './worker.js';
 export { readInstanceLogs, type StoredLogLine } from './instance-logs.js';
 export { logLineSchema, type LogLine } from './log-line.js';
 export { workerHeartbeatKey, type WorkerHeartbeat } from './heartbeat.js';

@@ -2,6 +2,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { ValidationError } from '../../events/errors.js';
 import {
+  UNRECORDED_RUN_MAX_AGE_MS,
   taskBatchMessageSchema,
   taskMessageFor,
   taskMessageSchema,
@@ -16,6 +17,7 @@ import {
   type AttemptDeps,
 } from './attempt.js';
 import type { ActiveAttempts } from './active-attempts.js';
+import type { AbortsHeard } from './aborts-heard.js';
 import type { RunGate } from './run-gate.js';
 import { shareMessage, type Share, type TaskLease } from './task-lease.js';
 import type { WorkerStats } from './types.js';
@@ -30,6 +32,10 @@ export interface TaskHandlerDeps extends AttemptDeps {
   stats: WorkerStats;
   /** Attempts currently running, for control messages and shutdown. */
   active: ActiveAttempts;
+  /** The aborts this worker heard lately, and since when it hears them all. */
+  aborts: AbortsHeard;
+  /** See WorkerOptions.maxClockSkewMs. */
+  maxClockSkewMs: number;
   /** Fire-time waits and run slots, shared by the worker's tasks. */
   gate: RunGate;
   /**
@@ -212,7 +218,43 @@ function inSlot(gate: RunGate, fn: (release: () => void) => Promise<void>): Prom
   );
 }
 
-/** Starts the attempt (sequence-checked), runs it and acks the task once its outcome is recorded. */
+/**
+ * Whether a task may run before its start is recorded (see Attempt.deferStart). Not when:
+ * - the message was delivered before (the task may have run, recorded, already);
+ * - the task is old enough for the scheduler to make a second copy of it soon (see
+ *   SECOND_COPY_MIN_AGE_MS), or does not say when it was dispatched (an older scheduler's);
+ * - this worker heard an abort of the instance, or may have missed one: it was not hearing them
+ *   all since before the dispatch (a cancel is recorded after the dispatch and then announced).
+ * Such a task records its start first, and a refused start keeps it from running.
+ */
+export function mayRunUnrecorded(
+  task: Pick<TaskMessage, 'instanceId' | 'dispatchedAtMs'>,
+  o: {
+    redelivered: boolean;
+    nowMs: number;
+    recordStartAfterMs: number;
+    aborts: AbortsHeard;
+    /** How far apart the clocks of the scheduler and this worker may be. */
+    maxClockSkewMs: number;
+  },
+): boolean {
+  const at = task.dispatchedAtMs;
+  const since = o.aborts.sinceMs;
+  return (
+    o.recordStartAfterMs > 0 &&
+    !o.redelivered &&
+    at !== undefined &&
+    o.nowMs - at < UNRECORDED_RUN_MAX_AGE_MS &&
+    since !== undefined &&
+    since <= at - o.maxClockSkewMs &&
+    !o.aborts.has(task.instanceId)
+  );
+}
+
+/**
+ * Starts the attempt (sequence-checked) or defers its start (see {@link mayRunUnrecorded}), runs it
+ * and acks the task once its outcome is recorded.
+ */
 async function runTask(
   m: TaskLease,
   task: TaskMessage,
@@ -220,7 +262,14 @@ async function runTask(
   log: Logger,
   releaseSlot: () => void,
 ) {
-  const attempt = await begin(m, task, deps, log);
+  const deferred = mayRunUnrecorded(task, {
+    redelivered: m.redelivered,
+    nowMs: deps.clock.now(),
+    recordStartAfterMs: deps.recordStartAfterMs,
+    aborts: deps.aborts,
+    maxClockSkewMs: deps.maxClockSkewMs,
+  });
+  const attempt = await begin(m, task, deps, log, deferred ? 'deferred' : undefined);
   if (!attempt) return;
   if (deps.abandoned()) {
     deps.active.delete(attempt);
@@ -292,7 +341,8 @@ async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDep
 }
 
 /**
- * Records the attempt's start (or claim); undefined when it is not this worker's to run. A started
+ * Records the attempt's start (or claim), or defers it (`'deferred'`: see Attempt.deferStart);
+ * undefined when it is not this worker's to run. A started (or deferred)
  * attempt is returned in `deps.active`, for the caller to remove when it is done.
  */
 async function begin(
@@ -300,7 +350,7 @@ async function begin(
   task: TaskMessage,
   deps: TaskHandlerDeps,
   log: Logger,
-  claim?: { startsAtMs: number },
+  claim?: { startsAtMs: number } | 'deferred',
 ): Promise<Attempt | undefined> {
   if (deps.abandoned()) {
     nak(m, log);
@@ -319,6 +369,10 @@ async function begin(
   // would be acked as a duplicate naming this very worker, and the processor would run twice).
   // The caller removes it once the attempt is done.
   deps.active.add(attempt);
+  if (claim === 'deferred') {
+    attempt.deferStart();
+    return attempt;
+  }
   let started: StartOutcome;
   try {
     started = await attempt.start(claim);

@@ -7,6 +7,8 @@ import type { JsMsg } from '@nats-io/jetstream';
 export interface TaskLease {
   /** The message's stream sequence (for logs). */
   readonly seq: number;
+  /** The message was delivered before (to this worker or another): its tasks may have run. */
+  readonly redelivered: boolean;
   /** The task is settled: started and reported, or found not this worker's to run. */
   ack(): void;
   /** The task should be offered again, after `millis` (at once without). */
@@ -39,6 +41,7 @@ export function shareMessage<T>(
   let open = items.length;
   let nakAfter: number | undefined;
   let lastWorking = -Infinity;
+  const redelivered = m.redelivered;
   const settle = () => {
     if (--open > 0) return;
     if (nakAfter === undefined) m.ack();
@@ -48,6 +51,7 @@ export function shareMessage<T>(
     let settled = false;
     return {
       seq: m.seq,
+      redelivered,
       ack() {
         if (settled) return;
         settled = true;

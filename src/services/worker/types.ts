@@ -72,6 +72,26 @@ export interface WorkerOptions {
    */
   claimAheadMs?: number;
   /**
+   * A task is run as soon as it is received, its start recorded only if its processor is still
+   * running this long (ms) after it began (or reports progress, or times out); a run that ends
+   * sooner records its start and outcome as one event: the report, with `startedAtMs`, guarded by
+   * the dispatch's sequence as the start is. Of two workers running one attempt only one records
+   * it, and a cancel still wins: its control message aborts the run, and the report is refused.
+   * What is given up: until the start is recorded, the attempt shows as dispatched, and a run whose
+   * instance was cancelled or its task taken by another worker meanwhile may have done its work
+   * (processor runs are at least once per attempt either way). Only a first delivery of a task
+   * younger than 5 s is run so (see UNRECORDED_RUN_MAX_AGE_MS); any other records its start first.
+   * 0: every start is recorded before the processor runs. Default 200, at most 1000.
+   */
+  recordStartAfterMs?: number;
+  /**
+   * How far apart (ms) the clocks of the schedulers and this worker may be. A task is run before its
+   * start is recorded only if it was dispatched at least this long after the worker began hearing
+   * control messages (after it started or reconnected): a cancel announced before then may have
+   * been missed. Default 1000.
+   */
+  maxClockSkewMs?: number;
+  /**
    * Ack wait of the group's shared consumer in ms, set when this worker creates it (an existing
    * consumer keeps its own). In-progress acks are sent every third of it. Default 30 000.
    */

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
-import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { Msg, Status, Subscription } from '@nats-io/transport-node';
 import { tokenSchema } from '../../domain/job-spec.js';
 import { ValidationError } from '../../events/errors.js';
 import { subjects } from '../../events/subjects.js';
-import { controlMessageSchema } from '../../events/task.js';
+import { controlMessageSchema, MAX_RECORD_START_AFTER_MS } from '../../events/task.js';
+import { createAbortsHeard } from './aborts-heard.js';
 import { createActiveAttempts } from './active-attempts.js';
 import { createHeartbeat, workerHeartbeatKey, type HeartbeatLoop } from './heartbeat.js';
 import { createPresence, type Presence } from './presence.js';
@@ -30,6 +31,11 @@ function defaultWorkerId(): string {
   return `${host}-${process.pid}-${randomUUID().slice(0, 8)}`;
 }
 
+/** See WorkerOptions.recordStartAfterMs. */
+export const DEFAULT_RECORD_START_AFTER_MS = 200;
+/** See WorkerOptions.maxClockSkewMs. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 1_000;
+
 function checkOptions(o: WorkerOptions, workerId: string): void {
   const issues: { path: string; message: string }[] = [];
   if (!tokenSchema.safeParse(o.group).success)
@@ -45,6 +51,13 @@ function checkOptions(o: WorkerOptions, workerId: string): void {
   positiveInt('ackWaitMs', o.ackWaitMs, 1000);
   positiveInt('heartbeatMs', o.heartbeatMs);
   positiveInt('pullExpiresMs', o.pullExpiresMs, 1000);
+  positiveInt('maxClockSkewMs', o.maxClockSkewMs, 0);
+  const r = o.recordStartAfterMs;
+  if (r !== undefined && !(Number.isInteger(r) && r >= 0 && r <= MAX_RECORD_START_AFTER_MS))
+    issues.push({
+      path: 'recordStartAfterMs',
+      message: `must be an integer from 0 to ${MAX_RECORD_START_AFTER_MS}`,
+    });
   if (issues.length) throw new ValidationError('worker options', issues);
 }
 
@@ -78,6 +91,9 @@ export function createWorker(opts: WorkerOptions): Worker {
   };
   const shipper = createLogShipper({ publisher: runtime.publisher, log });
   const active = createActiveAttempts();
+  const aborts = createAbortsHeard();
+  /** The connection's status events, while the worker runs (they tell when it may miss control messages). */
+  let statuses: (AsyncIterable<Status> & { stop?: () => void }) | undefined;
   /** Tasks received and not yet settled: waiting for their fire time, for a run slot, or running. */
   const held = new Set<Promise<void>>();
   const gate = createRunGate({ concurrency, clock, onWaiting: () => wake() });
@@ -140,6 +156,8 @@ export function createWorker(opts: WorkerOptions): Worker {
       log,
       canRetry,
       abandoned,
+      aborts,
+      maxClockSkewMs: opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS,
       presenceEpoch: (nowMs) => presence?.epoch(nowMs),
       workingEveryMs,
       retryStartAfterMs: 1000,
@@ -147,6 +165,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       active,
       gate,
       claimAheadMs,
+      recordStartAfterMs: opts.recordStartAfterMs ?? DEFAULT_RECORD_START_AFTER_MS,
       // A message of several tasks may fill the run slots and queue as many again behind them.
       room: () => 2 * concurrency - busy(),
       handOn: async (subject, payload, msgId) => {
@@ -229,6 +248,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       return;
     }
     const c = parsed.data;
+    aborts.heard(c.instanceId, clock.now());
     for (const a of active.of(c.instanceId)) {
       if (c.attempt === undefined || c.attempt === a.attempt) a.abort(c.reason);
     }
@@ -246,6 +266,9 @@ export function createWorker(opts: WorkerOptions): Worker {
     await shipper.flush();
     control?.unsubscribe();
     control = undefined;
+    statuses?.stop?.();
+    statuses = undefined;
+    aborts.deaf();
     try {
       await heartbeat?.stop();
     } catch (err) {
@@ -328,11 +351,31 @@ export function createWorker(opts: WorkerOptions): Worker {
     );
   }
 
+  /** While disconnected, control messages are lost: tasks then record their starts first. */
+  function watchConnection(): void {
+    const it = nc.status() as AsyncIterable<Status> & { stop?: () => void };
+    statuses = it;
+    void (async () => {
+      for await (const s of it) {
+        if (s.type === 'disconnect') aborts.deaf();
+        // Resubscribed as it reconnected; flushed, the server has the subscription again.
+        else if (s.type === 'reconnect')
+          await nc.flush().then(
+            () => aborts.listening(clock.now()),
+            () => undefined,
+          );
+      }
+    })().catch((err: unknown) => log.warn({ err }, 'connection status watch ended'));
+  }
+
   async function doStart(): Promise<void> {
     try {
       warmTaskParsers(); // compiled now, not while the first task message waits
       const consumer = await ensureTaskConsumer(jsm, names, group, opts.ackWaitMs ?? 30_000, log);
       control = nc.subscribe(subjects.control(names, '*'), { callback: onControl });
+      watchConnection();
+      await nc.flush(); // the server has the subscription: from now on, every abort is heard
+      aborts.listening(clock.now());
       const ttlMs = (await runtime.buckets.heartbeats.status()).ttl;
       heartbeat = createHeartbeat({
         kv: runtime.buckets.heartbeats,
@@ -371,6 +414,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     } catch (err) {
       state = State.Stopped;
       control?.unsubscribe();
+      statuses?.stop?.();
       throw err;
     }
   }
