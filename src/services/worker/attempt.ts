@@ -391,7 +391,9 @@ class HeldAttempt implements Attempt {
             },
             msgIds.succeed(instanceId, attempt),
           );
-          log.info({ seq: ack.seq, duplicate: ack.duplicate }, 'attempt succeeded');
+          // Debug: at thousands of attempts a second, a line each would cost a worker a tenth of
+          // its CPU (bench/stages.ts, 2026-12-06); the event is the record.
+          log.debug({ seq: ack.seq, duplicate: ack.duplicate }, 'attempt succeeded');
           return RunOutcome.Reported;
         } catch (err) {
           if (!isPayloadProblem(err)) throw err;

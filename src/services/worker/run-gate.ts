@@ -19,6 +19,8 @@ export interface RunGate {
   readonly waiting: number;
   /** Attempts holding a run slot. */
   readonly running: number;
+  /** True once {@link close} was called. */
+  readonly closed: boolean;
   /**
    * Calls `onDue(true)` at `fireTimeMs` (at once when it has passed; after at most
    * {@link MAX_WAIT_FOR_FIRE_TIME_MS}), or `onDue(false)` as soon as the gate is closed (unless
@@ -174,6 +176,9 @@ export function createRunGate(opts: {
     },
     get running() {
       return running;
+    },
+    get closed() {
+      return closed;
     },
     whenDue,
     untilDue: (fireTimeMs, wait) =>

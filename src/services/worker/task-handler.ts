@@ -170,7 +170,10 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
   let alive = task.fireTimeMs - deps.clock.now() >= deps.workingEveryMs ? keepAlive() : undefined;
   const claimFromMs = deps.claimAheadMs > 0 ? task.fireTimeMs - deps.claimAheadMs : undefined;
   try {
-    if (!(await deps.gate.untilDue(claimFromMs ?? task.fireTimeMs))) {
+    // Most tasks are due when they come: they do not wait for a turn of the event loop.
+    const dueAtMs = claimFromMs ?? task.fireTimeMs;
+    const due = dueAtMs <= deps.clock.now() ? !deps.gate.closed : await deps.gate.untilDue(dueAtMs);
+    if (!due) {
       deps.log.debug(
         { ...ids, seq: m.seq },
         'worker leaving before the fire time; handing the task back',
