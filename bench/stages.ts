@@ -101,15 +101,25 @@ await withNatsServer(async (server) => {
     const r = byInst.get(d.instanceId) ?? {};
     r[e.event.type] = e.storedAtMs;
     r[`${e.event.type}.at`] = e.event.atMs;
+    // When the run began: its start, or (a run shorter than the worker's recordStartAfterMs, which
+    // records no InstanceStarted) what its report says.
+    const began =
+      e.event.type === 'InstanceStarted'
+        ? (e.event.data.beganAtMs ?? e.event.atMs)
+        : e.event.type === 'InstanceSucceeded'
+          ? e.event.data.startedAtMs
+          : undefined;
+    if (began !== undefined) r['began'] ??= began;
     byInst.set(d.instanceId, r);
   }
   const stages: [string, string, string][] = [
     ['trigger stored → fire decided', 'trigger', 'JobFired.at'],
     ['fire decided → fire stored', 'JobFired.at', 'JobFired'],
     // A first attempt is dispatched by its JobFired (InstanceDispatched only for held-back fires).
-    ['fire stored → start decided', 'JobFired', 'InstanceStarted.at'],
+    ['fire stored → run began', 'JobFired', 'began'],
+    ['run began → success decided', 'began', 'InstanceSucceeded.at'],
+    // Only runs whose start was recorded on its own (longer than recordStartAfterMs):
     ['start decided → stored', 'InstanceStarted.at', 'InstanceStarted'],
-    ['start stored → success decided', 'InstanceStarted', 'InstanceSucceeded.at'],
     ['success decided → stored', 'InstanceSucceeded.at', 'InstanceSucceeded'],
   ];
   for (const [name, a, b] of stages) {
