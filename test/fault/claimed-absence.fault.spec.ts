@@ -82,7 +82,8 @@ describe('a worker stopped after claiming an attempt', () => {
     expect(Date.now()).toBeLessThan(fireAtMs); // claimed ahead of its time, as set up
     stopped.kill('SIGSTOP');
 
-    const other = worker('w-b', []);
+    // At debug: an attempt's success is logged at that level.
+    const other = worker('w-b', [], 'debug');
     await waitForLog(other, logMsg('worker started'), 60_000);
     const lost = await waitForLog(scheduler, logMsg('worker lost; attempt ended'), 30_000, {
       what: 'the scheduler finding w-a lost',

@@ -79,7 +79,8 @@ describe('failover: schedulers, workers and a NATS node die while 120 jobs fire 
       ChildHandle,
     ];
     const [w1, w2, w3] = ['w-1', 'w-2', 'w-3'].map((id) =>
-      startWorker({ ...base, id, group: 'fault', processorsModule }),
+      // At debug: the acked appends checked below are the successes they log at that level.
+      startWorker({ ...base, id, group: 'fault', processorsModule, logLevel: 'debug' }),
     ) as [ChildHandle, ChildHandle, ChildHandle];
     procs.push(s1, s2, s3, w1, w2, w3);
     const faults: Faults = {};

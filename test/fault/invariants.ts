@@ -152,6 +152,8 @@ export interface InvariantReport {
     fires: number;
     dispatches: number;
     starts: number;
+    /** Acked appends the workers logged, checked against the stream. */
+    ackedChecked: number;
     terminal: number;
     workerLost: number;
     retries: number;
@@ -248,6 +250,10 @@ export function checkInvariants(events: readonly StoredEvent[], o: CheckOptions)
   // acked appends are in the stream as acked (nothing acked was lost across the node kill)
   const bySeq = new Map(events.map((e) => [e.seq, e]));
   const lostAcks: InvariantReport['lostAcks'] = [];
+  if (o.acked?.length === 0)
+    violations.push(
+      'no acked append was logged by the workers: nothing to check (are they at debug?)',
+    );
   for (const a of o.acked ?? []) {
     const e = bySeq.get(a.seq);
     const d = e?.event.data as { instanceId?: string; attempt?: number } | undefined;
@@ -280,6 +286,7 @@ export function checkInvariants(events: readonly StoredEvent[], o: CheckOptions)
         count('InstanceDispatched') +
         fires.filter((f) => f.event.type === 'JobFired' && f.event.data.dispatch).length,
       starts: count('InstanceStarted'),
+      ackedChecked: o.acked?.length ?? 0,
       terminal: terminal.terminalEvents,
       workerLost: count('InstanceWorkerLost'),
       retries: count('InstanceRetryScheduled'),

@@ -18,7 +18,7 @@ export function formatReport(r: InvariantReport, tag = '[fault]'): string {
     `(a) duplicate fires: ${r.duplicateFires.length}`,
     `(g) acknowledged triggers: ${r.triggers.acked}, never fired ${r.triggers.unfired.length}`,
     `(b) fire-all ticks: ${r.ticks.expectedTicks} expected over ${r.ticks.jobsChecked} jobs, ${r.ticks.missingCount} missing, ${r.ticks.firesAfterPause.length} fired after pause, ${r.ticks.offGrid.length} off grid, ${r.ticks.skippedTicks} skipped`,
-    `(c) terminal: ${r.terminal.firedInstances} fired, ${r.terminal.missingCount} without end, ${r.terminal.multiple.length} ended more than once, ${r.terminal.orphans.length} orphans; chain problems ${r.chains.length}; acked appends lost ${r.lostAcks.length}`,
+    `(c) terminal: ${r.terminal.firedInstances} fired, ${r.terminal.missingCount} without end, ${r.terminal.multiple.length} ended more than once, ${r.terminal.orphans.length} orphans; chain problems ${r.chains.length}; acked appends lost ${r.lostAcks.length} of ${r.counts.ackedChecked}`,
     ...r.fencing.map(
       (f) =>
         `(d) fencing ${f.window.actorId} from ${new Date(f.window.fromMs).toISOString()}${f.window.untilMs ? ` to ${new Date(f.window.untilMs).toISOString()}` : ''}: ${f.offending.length} append(s) without lease`,
