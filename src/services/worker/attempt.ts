@@ -245,11 +245,9 @@ class HeldAttempt implements Attempt {
     if (!this.deferred) return !this.ended;
     clearTimeout(this.lateStart);
     this.lateStart = undefined;
-    if ((await this.recordStart({ beganAtMs: this.startedAtMs })) === StartOutcome.Started) {
-      this.deferred = false;
-      return true;
-    }
+    const started = await this.recordStart({ beganAtMs: this.startedAtMs });
     this.deferred = false;
+    if (started === StartOutcome.Started) return true;
     this.ended = true;
     this.abort(AbortReason.MovedOn);
     return false;
