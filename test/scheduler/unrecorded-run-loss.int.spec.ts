@@ -5,33 +5,20 @@
  * (SECOND_COPY_MIN_AGE_MS). The next worker records its start first and runs it: same attempt,
  * one outcome.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SECOND_COPY_MIN_AGE_MS } from '../../src/events/task.js';
-import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { startServer } from '../../src/services/server.js';
 import { createWorker } from '../../src/services/worker/index.js';
 import { createClient } from '../../src/services/commands/client.js';
-import { useNats, uniquePrefix } from '../support/nats.js';
+import { useNats } from '../support/nats.js';
 import { gate } from '../worker/helpers.js';
-import { allEvents, ofType, silent, watch } from './helpers.js';
+import { allEvents, ofType, silent, useServerThenWorker, watch } from './helpers.js';
 
 const nats = useNats();
+const env = useServerThenWorker(nats);
 
 describe('a worker that stops in the middle of a run it has not recorded', () => {
-  let rt: Runtime;
-  const stops: (() => Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
-  });
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await rt?.close();
-  });
-
   it('leaves the task to be offered again once it is old enough, and another worker runs it, recorded once', async () => {
-    const server = await startServer({ runtime: rt, schedulerId: 'sched-1', log: silent });
-    stops.push(() => server.stop());
+    const rt = env.rt;
     const began = gate();
     const first = createWorker({
       runtime: rt,
@@ -70,8 +57,11 @@ describe('a worker that stops in the middle of a run it has not recorded', () =>
         pullExpiresMs: 1000,
       });
       await second.start();
-      stops.push(() => second.stop());
-      await view.waitUntil((s) => s.instances.get(instanceId)?.status === 'succeeded', 30_000);
+      try {
+        await view.waitUntil((s) => s.instances.get(instanceId)?.status === 'succeeded', 30_000);
+      } finally {
+        await second.stop();
+      }
 
       const events = (await allEvents(rt)).filter(
         (e) => 'instanceId' in e.event.data && e.event.data.instanceId === instanceId,
