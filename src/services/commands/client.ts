@@ -6,6 +6,7 @@ import { JetschedError, ValidationError } from '../../events/errors.js';
 import { subjects } from '../../events/subjects.js';
 import type { CommandType } from '../../domain/commands.js';
 import { createCommandHandler, type CommandReply } from './handler.js';
+import { createTriggerCoalescer, type TriggerData } from './trigger-coalescer.js';
 
 /** A failed command, as answered by the server. */
 export class CommandError extends JetschedError {
@@ -18,19 +19,42 @@ export class CommandError extends JetschedError {
   }
 }
 
+export interface ClientOptions {
+  actor?: Actor;
+  /** How long a command's reply is waited for, in ms. Default 30,000. */
+  timeoutMs?: number;
+  /** Executes a command in this process when no server answers (see {@link createClient}). */
+  localFallback?: boolean;
+  /**
+   * TriggerJob commands sent during one turn of the event loop go as one TriggerJobs command, each
+   * call still getting its own reply or error (see {@link createTriggerCoalescer}). Default true.
+   */
+  coalesceTriggers?: boolean;
+}
+
 /**
  * Sends commands to `<prefix>.cmd.<Type>` (request-reply). With `localFallback`, a command nobody
  * answers (no server running) is executed in this process against the stream instead, with the
  * same validation and concurrency checks.
  */
-export function createClient(
-  rt: Runtime,
-  opts: { actor?: Actor; timeoutMs?: number; localFallback?: boolean } = {},
-) {
+export function createClient(rt: Runtime, opts: ClientOptions = {}) {
   const actor = opts.actor ?? { kind: 'client' as const, id: `cli-${process.pid}` };
   let local: ReturnType<typeof createCommandHandler> | undefined;
+  const triggers =
+    opts.coalesceTriggers === false
+      ? undefined
+      : createTriggerCoalescer({
+          sendOne: (data) => request('TriggerJob', data),
+          sendMany: (list) => request('TriggerJobs', { triggers: list }),
+        });
 
-  async function send(type: CommandType, data: unknown): Promise<CommandReply & { ok: true }> {
+  /** Sends a command; TriggerJob goes with the others of its turn unless coalescing is off. */
+  function send(type: CommandType, data: unknown): Promise<CommandReply & { ok: true }> {
+    if (type === 'TriggerJob' && triggers && isTrigger(data)) return triggers.trigger(data);
+    return request(type, data);
+  }
+
+  async function request(type: CommandType, data: unknown): Promise<CommandReply & { ok: true }> {
     const command = { type, v: 1, id: randomUUID(), atMs: Date.now(), actor, data };
     let reply: CommandReply;
     try {
@@ -53,5 +77,15 @@ export function createClient(
     return reply;
   }
   return { send };
+}
+
+/** Data that can go in a TriggerJobs command; anything else is sent as it is, to be refused. */
+function isTrigger(data: unknown): data is TriggerData {
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    !Array.isArray(data) &&
+    typeof (data as { jobId?: unknown }).jobId === 'string'
+  );
 }
 export type Client = ReturnType<typeof createClient>;

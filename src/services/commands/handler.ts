@@ -25,7 +25,8 @@ export type CommandReply =
   | {
       ok: true;
       result: Record<string, unknown>;
-      appended: { seq: number; type: string; duplicate?: boolean }[];
+      /** What the command appended; for TriggerJobs, each with the job it was appended to. */
+      appended: { seq: number; type: string; duplicate?: boolean; jobId?: string }[];
     }
   | {
       ok: false;
@@ -154,7 +155,12 @@ export function createCommandHandler(
         const job = loaded.get(e.data.jobId);
         if (!job) throw new Error(`TriggerJobs: no subject for job ${e.data.jobId}`);
         const ack = await store.append(job.subject, e);
-        return { seq: ack.seq, type: e.type, ...(ack.duplicate && { duplicate: true }) };
+        return {
+          seq: ack.seq,
+          type: e.type,
+          ...(ack.duplicate && { duplicate: true }),
+          jobId: e.data.jobId,
+        };
       }),
     );
     return { ok: true, result: reply, appended };
