@@ -2,10 +2,11 @@
  * Where an instance's time goes: one end-to-end run (triggers appended straight to the stream),
  * timed as the throughput suite times it, with each process's CPU per instance; then each stage's
  * latency read back from the stored events.
- * Usage: node dist/bench/stages.js [instances=10000] [jobs=100] [send=append|per-job|command]
+ * Usage: node dist/bench/stages.js [instances=10000] [jobs=100] [send=append|per-job|command|calls]
  * (`per-job`: TriggerJobs commands of 100 triggers of one job each, 4 in flight, as the
  * throughput suite's "of one job each" variant sends them; `command`: one TriggerJob per run,
- * 100 in flight, as its TriggerJob variant does.)
+ * 100 in flight, as its TriggerJob variant does; `calls`: one TriggerJob per run, 100 in flight
+ * over all jobs, as a producer would send them.)
  */
 import {
   withNatsServer,
@@ -69,6 +70,13 @@ await withNatsServer(async (server) => {
           await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `b${i}` });
       }),
     );
+  } else if (send === 'calls') {
+    // A producer's TriggerJob calls, 100 in flight whatever their jobs (the client coalesces the
+    // calls of one turn into a TriggerJobs command).
+    const client = benchClient(rt);
+    await pipelined(instances, 100, async (i) => {
+      await client.send('TriggerJob', { jobId: jobIds[i % jobs] ?? '' });
+    });
   } else {
     await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
   }

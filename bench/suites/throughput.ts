@@ -13,11 +13,13 @@ import {
 import { fmt, median, pipelined } from '../lib/stats.js';
 
 /**
- * How the triggers are sent: appended straight to the stream, one TriggerJob command each, or
- * TriggerJobs commands whose triggers go round-robin over the jobs (`bulk`) or are all of one job,
- * the commands going round-robin over the jobs (`bulk-per-job`).
+ * How the triggers are sent: appended straight to the stream, one TriggerJob command each (one
+ * lane per job, each trigger with an id of its own), TriggerJob calls with no id of their own as a
+ * producer makes them, `commandWindow` in flight (`calls`), or TriggerJobs commands whose triggers
+ * go round-robin over the jobs (`bulk`) or are all of one job, the commands going round-robin over
+ * the jobs (`bulk-per-job`).
  */
-type Mode = 'direct' | 'command' | 'bulk' | 'bulk-per-job';
+type Mode = 'direct' | 'command' | 'calls' | 'bulk' | 'bulk-per-job';
 
 interface E2eResult {
   /** Instances per second, first trigger sent to the workers' last recorded outcome. */
@@ -57,6 +59,10 @@ async function e2eTrial(
       const t0 = performance.now();
       if (mode === 'direct') {
         await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
+      } else if (mode === 'calls') {
+        await pipelined(instances, cfg.commandWindow, async (i) => {
+          await client.send('TriggerJob', { jobId: jobIds[i % jobs] });
+        });
       } else if (mode === 'bulk' || mode === 'bulk-per-job') {
         const commands = Math.ceil(instances / cfg.bulkSize);
         await pipelined(commands, cfg.bulkWindow, async (k) => {
@@ -103,7 +109,7 @@ async function e2eTrial(
   }
 }
 
-/** Raw publish baseline, then end to end through the scheduler: direct triggers, commands, one job. */
+/** Raw publish baseline, then end to end through the scheduler: direct triggers, commands, one job, calls. */
 export async function throughputSuite(url: string, cfg: BenchConfig, c: Collector): Promise<void> {
   const t = cfg.throughput;
   const pub = baseline(
@@ -127,6 +133,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   const BULK = `end to end, TriggerJobs commands of ${t.bulkSize} triggers (${t.jobs} jobs, ${t.directInstances} instances, ${t.bulkWindow} commands in flight)`;
   const BULK_PER_JOB = `end to end, TriggerJobs commands of ${t.bulkSize} triggers of one job each (${t.jobs} jobs, ${t.directInstances} instances, ${t.bulkWindow} commands in flight)`;
   const SINGLE = `end to end, one manual job, triggers appended (${t.singleJobInstances} instances)`;
+  const CALLS = `end to end, one manual job, TriggerJob calls (${t.commandWindow} in flight, ${t.directInstances} instances)`;
   c.define({ name: RAW, unit: 'msgs/s' });
   c.define({ name: RAW_DEFAULT, unit: 'msgs/s', baseline: pub });
   c.define({ name: RAW_PIPELINED, unit: 'msgs/s', baseline: pub });
@@ -136,10 +143,12 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   c.define({ name: BULK, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: BULK_PER_JOB, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: SINGLE, unit: 'instances/s', baseline: pub });
+  c.define({ name: CALLS, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.setup.push(
     `one nats-server (file storage, loopback); the scheduler (startServer) and two workers (concurrency ${t.workerConcurrency} each, no-op processor) run as three forked child processes (scheduler; worker; worker), as deployed, each on its own connection; the harness (trigger sender) is the parent process`,
     'the workers run with their defaults: since 2026-12-06 (e847c83) a worker runs a fresh task at once and records its start only if the processor still runs after recordStartAfterMs (200 ms), so a no-op run is recorded by its report alone; tasks dispatched less than maxClockSkewMs (1 s) after a worker began hearing control messages record their start first, as before',
     `${t.jobs} manual jobs registered first (not timed); triggers spread round-robin over them (in the TriggerJobs variant "of one job each", the commands are, each holding triggers of one job only, which it records as one JobTriggerRequestedBatch since 2026-12-06; in the other TriggerJobs variant each trigger of a command is of another job, so each is its own JobTriggerRequested; the triggers of TriggerJobs take their ids from the command, until 2026-12-06 they had ids of their own); time = first trigger sent → the workers have recorded an outcome for every instance (their report appended and acknowledged; counted in the workers and asked over IPC, every 50 ms until 90 % are in and every 5 ms after (every 5 ms throughout until 2026-12-06), so that watching takes no CPU or deliveries from the system under test; until 2026-12-04 a headers-only ordered consumer in the harness watched every instance event live); then, untimed, the stream is read back: every instance succeeded, none has two terminal events`,
+    'since 2026-12-06 the client sends the TriggerJob calls made in one turn of the event loop as one TriggerJobs command, each call still answered (or refused) on its own; in the TriggerJob variant (one lane per job, 100 lanes) each call carries a trigger id of its own, so each trigger is still its own JobTriggerRequested; in the variant of TriggerJob calls of one job (100 in flight, no trigger ids), the calls of a turn are recorded as one JobTriggerRequestedBatch',
     `per trial: raw publish of ${cfg.publish.messages} messages, then each variant on a fresh installation (own prefix) and fresh child processes`,
     `sizes since 2026-12-06: ${t.directInstances.toLocaleString('en-US')} instances per variant (TriggerJob: ${t.commandInstances.toLocaleString('en-US')}; one job: ${t.singleJobInstances.toLocaleString('en-US')}), up from 10,000 (3,000; 1,000): a trial of 10,000 took about 2.5 s, most of it in processes V8 was still compiling (bench/stages.js on one build the same hour: 20,000 instances at 5,783/s, 60,000 at 6,964/s), so the rates below are not comparable with reports before that date`,
   );
@@ -178,5 +187,8 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
     const single = await e2eTrial(url, t, 'direct', 1, t.singleJobInstances);
     c.add(SINGLE, single.rate);
     c.notes.push(`trial ${trial}: ${single.note}`);
+    const calls = await e2eTrial(url, t, 'calls', 1, t.directInstances);
+    c.add(CALLS, calls.rate);
+    c.notes.push(`trial ${trial}: ${calls.note}`);
   }
 }
