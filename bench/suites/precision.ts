@@ -334,10 +334,21 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
     `the scenarios "claimed ahead" run the 1,000 jobs every second with the workers' claimAheadMs at 1,000 ms (the scheduler's default fireAheadMs), and the 10,000 cron jobs with the scheduler's fireAheadMs and the workers' claimAheadMs at ${fmt(CLAIMED_AHEAD_MS)} ms: each worker records a task's start (InstanceStarted with startsAtMs) when it receives it, and at the tick only calls the processor; its start lateness is the report's startedAtMs − fireTimeMs (when the processor began), and the window waits for reports instead of starts`,
     'baseline: an ideal scheduler in one Node process (sorted due times, one setTimeout) publishing one 256-byte JetStream message per fire, lateness = ack − due; same number of fires per tick and the same phases (spread over the second for fixed rate; all at once for cron, bursts 2 s apart)',
   );
-  // BENCH_PRECISION=every (or cron) runs one scenario only, while investigating.
+  // BENCH_PRECISION=every (or cron) runs one scenario only, while investigating;
+  // BENCH_FIRE_AHEAD_MS gives the scenarios that run the scheduler's default lead another one.
   const only = process.env['BENCH_PRECISION'];
+  const lead = process.env['BENCH_FIRE_AHEAD_MS'];
   const defs = scenarios
     .filter((s) => !only || s.key === only)
+    .map((s) =>
+      lead === undefined || s.fireAheadMs !== undefined
+        ? s
+        : {
+            ...s,
+            fireAheadMs: Number(lead),
+            label: `${s.label} (fireAheadMs ${fmt(Number(lead))})`,
+          },
+    )
     .map((s) => {
       const b = {
         p50: baseline('timer + publish p50', 'ms'),

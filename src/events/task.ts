@@ -41,7 +41,9 @@ export type TaskMessage = z.infer<typeof taskMessageSchema>;
 
 /**
  * A worker may run a task before its start is recorded (see the worker's `recordStartAfterMs`)
- * only while the task is younger than this: its own clock against the task's `dispatchedAtMs`.
+ * only while the task is younger than this: its own clock against the task's `dispatchedAtMs`, or
+ * its `fireTimeMs` when that is later (a task handed out ahead waits for it; the scheduler counts
+ * a task's age for {@link SECOND_COPY_MIN_AGE_MS} from the later of the two as well).
  */
 export const UNRECORDED_RUN_MAX_AGE_MS = 5_000;
 

@@ -14,13 +14,18 @@ function ask(o: {
   heardSince?: number | 'deaf';
   heardAbortOf?: string;
   maxClockSkewMs?: number;
+  fireTimeMs?: number;
 }) {
   const aborts = createAbortsHeard();
   if (o.heardSince !== 'deaf') aborts.listening(o.heardSince ?? T0);
   if (o.heardAbortOf) aborts.heard(o.heardAbortOf, T0 + 4_000);
   const dispatchedAtMs = 'dispatchedAtMs' in o ? o.dispatchedAtMs : T0 + 5_000;
   return mayRunUnrecorded(
-    { instanceId: 'job-1~t-a', ...(dispatchedAtMs !== undefined && { dispatchedAtMs }) },
+    {
+      instanceId: 'job-1~t-a',
+      fireTimeMs: o.fireTimeMs ?? T0 + 5_000,
+      ...(dispatchedAtMs !== undefined && { dispatchedAtMs }),
+    },
     {
       redelivered: o.redelivered ?? false,
       nowMs: o.nowMs ?? T0 + 5_010,
@@ -47,6 +52,14 @@ describe('whether a worker may run a task before recording its start', () => {
   it(`may not once the task is ${UNRECORDED_RUN_MAX_AGE_MS} ms old (a second copy may come)`, () => {
     expect(ask({ nowMs: T0 + 5_000 + UNRECORDED_RUN_MAX_AGE_MS - 1 })).toBe(true);
     expect(ask({ nowMs: T0 + 5_000 + UNRECORDED_RUN_MAX_AGE_MS })).toBe(false);
+  });
+
+  it('counts the age of a task handed out ahead from its fire time, as the scheduler does', () => {
+    const fireTimeMs = T0 + 9_000; // handed out 4 s ahead
+    const aged = fireTimeMs + UNRECORDED_RUN_MAX_AGE_MS;
+    expect(ask({ fireTimeMs, nowMs: fireTimeMs + 10 })).toBe(true);
+    expect(ask({ fireTimeMs, nowMs: aged - 1 })).toBe(true);
+    expect(ask({ fireTimeMs, nowMs: aged })).toBe(false);
   });
 
   it('may not for a task that does not say when it was dispatched', () => {

@@ -225,13 +225,15 @@ function inSlot(gate: RunGate, fn: (release: () => void) => Promise<void>): Prom
  * Whether a task may run before its start is recorded (see Attempt.deferStart). Not when:
  * - the message was delivered before (the task may have run, recorded, already);
  * - the task is old enough for the scheduler to make a second copy of it soon (see
- *   SECOND_COPY_MIN_AGE_MS), or does not say when it was dispatched (an older scheduler's);
+ *   SECOND_COPY_MIN_AGE_MS), or does not say when it was dispatched (an older scheduler's). Its
+ *   age counts from its dispatch or, for a task handed out ahead of its fire time, from that time,
+ *   as the scheduler counts it;
  * - this worker heard an abort of the instance, or may have missed one: it was not hearing them
  *   all since before the dispatch (a cancel is recorded after the dispatch and then announced).
  * Such a task records its start first, and a refused start keeps it from running.
  */
 export function mayRunUnrecorded(
-  task: Pick<TaskMessage, 'instanceId' | 'dispatchedAtMs'>,
+  task: Pick<TaskMessage, 'instanceId' | 'dispatchedAtMs' | 'fireTimeMs'>,
   o: {
     redelivered: boolean;
     nowMs: number;
@@ -247,7 +249,7 @@ export function mayRunUnrecorded(
     o.recordStartAfterMs > 0 &&
     !o.redelivered &&
     at !== undefined &&
-    o.nowMs - at < UNRECORDED_RUN_MAX_AGE_MS &&
+    o.nowMs - Math.max(at, task.fireTimeMs) < UNRECORDED_RUN_MAX_AGE_MS &&
     since !== undefined &&
     since <= at - o.maxClockSkewMs &&
     !o.aborts.has(task.instanceId)
