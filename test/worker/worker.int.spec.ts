@@ -411,6 +411,20 @@ describe('worker', () => {
       expect(w.stats()).toMatchObject({ completed: 1, refusedReports: 0, skipped: 0 });
     });
 
+    it('runs a task handed out ahead at its fire time, recorded by its report alone', async () => {
+      let ranAtMs: number | undefined;
+      await startWorker({ job: async () => void (ranAtMs = Date.now()) }, sameClock);
+      const d = await dispatch(rt, { group, processor: 'job', fireInMs: 1500, stamped: true });
+
+      const events = await historyWith(d, 'InstanceSucceeded');
+      expect(types(events)).toEqual(['InstanceDispatched', 'InstanceSucceeded']);
+      const succeeded = events[1] as Succeeded;
+      expect(ranAtMs).toBeGreaterThanOrEqual(d.task.fireTimeMs);
+      expect(succeeded.data.startedAtMs).toBeGreaterThanOrEqual(d.task.fireTimeMs);
+      expect(succeeded.data.startedAtMs).toBeLessThanOrEqual(ranAtMs ?? 0);
+      await waitFor(async () => (await consumerCounts()).ackPending === 0, { what: 'task acked' });
+    });
+
     it('records the start of a run still going after recordStartAfterMs, then its outcome', async () => {
       const release = gate();
       let beganAt = 0;

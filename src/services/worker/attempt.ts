@@ -78,6 +78,11 @@ export interface Attempt {
    */
   deferStart(): void;
   /**
+   * Makes now what a run needs (the processor's context), for a run at a tick shared by many
+   * attempts to find it made (a claim makes it too).
+   */
+  prepare(): void;
+  /**
    * Runs the processor (with its timeout) and appends the final report. Call after `start` said
    * started. `onProcessorDone` is called as soon as the processor has returned or thrown, before
    * the report is appended.
@@ -224,6 +229,10 @@ class HeldAttempt implements Attempt {
 
   deferStart(): void {
     this.deferred = true;
+  }
+
+  prepare(): void {
+    this.context();
   }
 
   /** The processor of a deferred start still runs: its start is recorded now. */

@@ -170,6 +170,26 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
   let alive = task.fireTimeMs - deps.clock.now() >= deps.workingEveryMs ? keepAlive() : undefined;
   const claimFromMs = deps.claimAheadMs > 0 ? task.fireTimeMs - deps.claimAheadMs : undefined;
   try {
+    if (
+      claimFromMs === undefined &&
+      deps.recordStartAfterMs > 0 &&
+      task.fireTimeMs > deps.clock.now()
+    ) {
+      const ran = await runWhenDue(m, task, deps, () => (alive ??= keepAlive()));
+      if (ran === WhenDue.Ran) return;
+      if (ran === WhenDue.NotDue) {
+        deps.log.debug(
+          { ...ids, seq: m.seq },
+          'worker leaving before the fire time; handing the task back',
+        );
+        nak(m, deps.log);
+        return;
+      }
+      alive ??= keepAlive();
+      const log = deps.log.child(ids);
+      await inSlot(deps.gate, (release) => runTask(m, task, deps, log, release));
+      return;
+    }
     // Most tasks are due when they come: they do not wait for a turn of the event loop.
     const dueAtMs = claimFromMs ?? task.fireTimeMs;
     const due = dueAtMs <= deps.clock.now() ? !deps.gate.closed : await deps.gate.untilDue(dueAtMs);
@@ -191,6 +211,89 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
   } finally {
     clearInterval(alive);
   }
+}
+
+/** How {@link runWhenDue} ended. */
+const WhenDue = {
+  /** Run and reported (or left to the supervisor). */
+  Ran: 'ran',
+  /** The worker is leaving: the task goes back to the group. */
+  NotDue: 'not-due',
+  /** Its start must be recorded before it runs: the caller takes the usual path. */
+  StartFirst: 'start-first',
+} as const;
+type WhenDue = (typeof WhenDue)[keyof typeof WhenDue];
+
+/**
+ * A task handed out ahead of its fire time and not claimed: at that time it runs from the gate's
+ * timer, in the same turn, when it may run before its start is recorded ({@link
+ * mayRunUnrecorded}, decided then), with no promise between the tick and its processor; so a tick
+ * shared by thousands of tasks starts them together, as claimed attempts start. Its logger,
+ * attempt and context are made as it comes, as a claimed attempt's are, for the tick to find them; the
+ * attempt is active (it hears control messages) only once it runs. `running` is called as it
+ * starts (the caller keeps the task alive from then on).
+ */
+function runWhenDue(
+  m: TaskLease,
+  task: TaskMessage,
+  deps: TaskHandlerDeps,
+  running: () => void,
+): Promise<WhenDue> {
+  const log = deps.log.child({
+    instanceId: task.instanceId,
+    jobId: task.jobId,
+    attempt: task.attempt,
+  });
+  const attempt = createAttempt(task, deps, log);
+  attempt.prepare();
+  return new Promise<WhenDue>((resolve) => {
+    deps.gate.whenDue(task.fireTimeMs, (due) => {
+      if (!due) return resolve(WhenDue.NotDue);
+      deps.gate.withSlot(() => {
+        const fresh =
+          !deps.abandoned() &&
+          !deps.active.has(task.instanceId, task.attempt) &&
+          mayRunUnrecorded(task, {
+            redelivered: m.redelivered,
+            nowMs: deps.clock.now(),
+            recordStartAfterMs: deps.recordStartAfterMs,
+            aborts: deps.aborts,
+            maxClockSkewMs: deps.maxClockSkewMs,
+          });
+        if (!fresh) {
+          deps.gate.release();
+          resolve(WhenDue.StartFirst);
+          return;
+        }
+        running();
+        deps.active.add(attempt);
+        attempt.deferStart();
+        let held = true;
+        const giveBack = () => {
+          if (!held) return;
+          held = false;
+          deps.gate.release();
+        };
+        const settle = (outcome: RunOutcome) =>
+          afterRun(m, outcome, deps, log).finally(() => {
+            deps.active.delete(attempt);
+            resolve(WhenDue.Ran);
+          });
+        attempt.runThen(
+          giveBack,
+          (outcome) => {
+            giveBack();
+            void settle(outcome);
+          },
+          (err) => {
+            giveBack();
+            logUnreported(err, log);
+            void settle(RunOutcome.Abandoned);
+          },
+        );
+      });
+    });
+  });
 }
 
 /**
