@@ -229,9 +229,9 @@ type WhenDue = (typeof WhenDue)[keyof typeof WhenDue];
  * timer, in the same turn, when it may run before its start is recorded ({@link
  * mayRunUnrecorded}, decided then), with no promise between the tick and its processor; so a tick
  * shared by thousands of tasks starts them together, as claimed attempts start. Its logger,
- * attempt and context are made as it comes, as a claimed attempt's are, for the tick to find them; the
- * attempt is active (it hears control messages) only once it runs. `running` is called as it
- * starts (the caller keeps the task alive from then on).
+ * attempt and context are made as it comes, as a claimed attempt's are, for the tick to find
+ * them; the attempt is active (it hears control messages) only once it runs. `running` is called
+ * as it starts (the caller keeps the task alive from then on).
  */
 function runWhenDue(
   m: TaskLease,
