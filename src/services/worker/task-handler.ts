@@ -165,11 +165,12 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
       if (!deps.abandoned()) m.working();
     }, deps.workingEveryMs);
   // A task handed out ahead of its fire time starts at that time, not before. While it waits it
-  // holds as little as possible (a worker may hold a second's worth of tasks): no logger, and no
-  // in-progress acks unless the wait is long enough to need them.
+  // sends no in-progress acks unless the wait is long enough to need them (a worker may hold
+  // seconds' worth of tasks); what it holds meanwhile, see runWhenDue and claimAndRun.
   let alive = task.fireTimeMs - deps.clock.now() >= deps.workingEveryMs ? keepAlive() : undefined;
   const claimFromMs = deps.claimAheadMs > 0 ? task.fireTimeMs - deps.claimAheadMs : undefined;
   try {
+    let due: boolean;
     if (
       claimFromMs === undefined &&
       deps.recordStartAfterMs > 0 &&
@@ -177,22 +178,12 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
     ) {
       const ran = await runWhenDue(m, task, deps, () => (alive ??= keepAlive()));
       if (ran === WhenDue.Ran) return;
-      if (ran === WhenDue.NotDue) {
-        deps.log.debug(
-          { ...ids, seq: m.seq },
-          'worker leaving before the fire time; handing the task back',
-        );
-        nak(m, deps.log);
-        return;
-      }
-      alive ??= keepAlive();
-      const log = deps.log.child(ids);
-      await inSlot(deps.gate, (release) => runTask(m, task, deps, log, release));
-      return;
+      due = ran === WhenDue.StartFirst; // its start is recorded first, below
+    } else {
+      // Most tasks are due when they come: they do not wait for a turn of the event loop.
+      const dueAtMs = claimFromMs ?? task.fireTimeMs;
+      due = dueAtMs <= deps.clock.now() ? !deps.gate.closed : await deps.gate.untilDue(dueAtMs);
     }
-    // Most tasks are due when they come: they do not wait for a turn of the event loop.
-    const dueAtMs = claimFromMs ?? task.fireTimeMs;
-    const due = dueAtMs <= deps.clock.now() ? !deps.gate.closed : await deps.gate.untilDue(dueAtMs);
     if (!due) {
       deps.log.debug(
         { ...ids, seq: m.seq },
@@ -253,13 +244,7 @@ function runWhenDue(
         const fresh =
           !deps.abandoned() &&
           !deps.active.has(task.instanceId, task.attempt) &&
-          mayRunUnrecorded(task, {
-            redelivered: m.redelivered,
-            nowMs: deps.clock.now(),
-            recordStartAfterMs: deps.recordStartAfterMs,
-            aborts: deps.aborts,
-            maxClockSkewMs: deps.maxClockSkewMs,
-          });
+          mayRunUnrecordedNow(m, task, deps);
         if (!fresh) {
           deps.gate.release();
           resolve(WhenDue.StartFirst);
@@ -359,6 +344,17 @@ export function mayRunUnrecorded(
   );
 }
 
+/** {@link mayRunUnrecorded} for this delivery of the task, now, in this worker. */
+function mayRunUnrecordedNow(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps): boolean {
+  return mayRunUnrecorded(task, {
+    redelivered: m.redelivered,
+    nowMs: deps.clock.now(),
+    recordStartAfterMs: deps.recordStartAfterMs,
+    aborts: deps.aborts,
+    maxClockSkewMs: deps.maxClockSkewMs,
+  });
+}
+
 /**
  * Starts the attempt (sequence-checked) or defers its start (see {@link mayRunUnrecorded}), runs it
  * and acks the task once its outcome is recorded.
@@ -370,13 +366,7 @@ async function runTask(
   log: Logger,
   releaseSlot: () => void,
 ) {
-  const deferred = mayRunUnrecorded(task, {
-    redelivered: m.redelivered,
-    nowMs: deps.clock.now(),
-    recordStartAfterMs: deps.recordStartAfterMs,
-    aborts: deps.aborts,
-    maxClockSkewMs: deps.maxClockSkewMs,
-  });
+  const deferred = mayRunUnrecordedNow(m, task, deps);
   const attempt = await begin(m, task, deps, log, deferred ? 'deferred' : undefined);
   if (!attempt) return;
   if (deps.abandoned()) {
