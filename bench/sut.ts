@@ -21,6 +21,8 @@ export interface SutConfig {
   workerConcurrency: number;
   /** The scheduler's fireAheadMs; unset: its default. */
   fireAheadMs?: number;
+  /** The scheduler's maxFireAheadMs; unset: its default. */
+  maxFireAheadMs?: number;
   /** The workers' claimAheadMs; unset: their default. */
   claimAheadMs?: number;
   /** Watch the workers' event loops too (a 5 ms timer and a GC observer each); the scheduler's always is. */
@@ -152,6 +154,7 @@ if (cfg.role === 'scheduler') {
     schedulerId: cfg.schedulerId,
     log,
     ...(cfg.fireAheadMs !== undefined && { fireAheadMs: cfg.fireAheadMs }),
+    ...(cfg.maxFireAheadMs !== undefined && { maxFireAheadMs: cfg.maxFireAheadMs }),
   });
   const monitor = monitorLoop();
   stop = async () => {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { startServer } from '../../src/services/server.js';
+import { startServer, type ServerOptions } from '../../src/services/server.js';
 import { createWorker, type Worker } from '../../src/services/worker/index.js';
 import { createClient } from '../../src/services/commands/client.js';
 import type { Processor } from '../../src/services/worker/types.js';
@@ -43,13 +43,14 @@ export async function triggerBurst(rt: Runtime, count: number): Promise<string[]
 }
 
 /**
- * A server (scheduler + command endpoint, `sched-1`) and one worker (`w-1`, group "default") on a
- * fresh prefix, for the tests of one file: started in beforeAll, stopped in afterAll. The returned
- * object's `rt` is set once beforeAll has run.
+ * A server (scheduler + command endpoint, `sched-1`, with `serverOptions`) and one worker (`w-1`,
+ * group "default") on a fresh prefix, for the tests of one file: started in beforeAll, stopped in
+ * afterAll. The returned object's `rt` is set once beforeAll has run.
  */
 export function useServerAndWorker(
   nats: { readonly url: string },
   processors: Record<string, Processor>,
+  serverOptions: Omit<ServerOptions, 'runtime'> = {},
 ): { rt: Runtime } {
   const env = {} as { rt: Runtime };
   const stops: (() => Promise<void>)[] = [];
@@ -60,7 +61,12 @@ export function useServerAndWorker(
       log: silent,
     });
     env.rt = rt;
-    const server = await startServer({ runtime: rt, schedulerId: 'sched-1', log: silent });
+    const server = await startServer({
+      runtime: rt,
+      schedulerId: 'sched-1',
+      log: silent,
+      ...serverOptions,
+    });
     stops.push(() => server.stop());
     const worker = createWorker({
       runtime: rt,

@@ -11,9 +11,17 @@ describe('scheduler options', () => {
     ['misfireThresholdMs', -1],
     ['fireAheadMs', 2.5],
     ['fireAheadMs', -1000],
+    ['maxFireAheadMs', 0.5],
+    ['maxFireAheadMs', -1],
   ] as const)('refuses %s = %s with a RangeError naming it', (name, value) => {
     expect(() => createScheduler({ runtime: offline, [name]: value })).toThrow(
       new RangeError(`${name} must be an integer ≥ 0, got ${value}`),
+    );
+  });
+
+  it('refuses a negative fireAheadPerTickMs with a RangeError naming it', () => {
+    expect(() => createScheduler({ runtime: offline, fireAheadPerTickMs: -0.5 })).toThrow(
+      new RangeError('fireAheadPerTickMs must be ≥ 0, got -0.5'),
     );
   });
 });

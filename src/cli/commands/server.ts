@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { startServer } from '../../services/server.js';
-import { DEFAULT_FIRE_AHEAD_MS } from '../../services/scheduler/scheduler.js';
+import {
+  DEFAULT_FIRE_AHEAD_MS,
+  DEFAULT_MAX_FIRE_AHEAD_MS,
+} from '../../services/scheduler/scheduler.js';
 import type { CliDeps } from '../deps.js';
 import { parseNonNegativeInt } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
@@ -16,17 +19,27 @@ export function registerServer(program: Command, deps: CliDeps): void {
       'record scheduled ticks and hand them to workers this early; they start on time (0: at the tick)',
       String(DEFAULT_FIRE_AHEAD_MS),
     )
+    .option(
+      '--max-fire-ahead <ms>',
+      'ticks shared by many jobs are fired earlier than --fire-ahead, at most this early (--fire-ahead or less: never earlier)',
+      String(DEFAULT_MAX_FIRE_AHEAD_MS),
+    )
     .action(
-      async (o: { id?: string; misfireThreshold: string; fireAhead: string }, cmd: Command) => {
+      async (
+        o: { id?: string; misfireThreshold: string; fireAhead: string; maxFireAhead: string },
+        cmd: Command,
+      ) => {
         // Refused before anything connects.
         const misfireThresholdMs = parseNonNegativeInt('--misfire-threshold', o.misfireThreshold);
         const fireAheadMs = parseNonNegativeInt('--fire-ahead', o.fireAhead);
+        const maxFireAheadMs = parseNonNegativeInt('--max-fire-ahead', o.maxFireAhead);
         await deps.withRuntime(cmd, async (rt) => {
           const server = await startServer({
             runtime: rt,
             ...(o.id && { schedulerId: o.id }),
             misfireThresholdMs,
             fireAheadMs,
+            maxFireAheadMs,
           });
           deps.stderr.write(
             `jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`,

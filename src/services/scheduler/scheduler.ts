@@ -34,6 +34,7 @@ import type { ScheduleState } from '../../projections/state.js';
 import { dueFires, DEFAULT_MISFIRE_THRESHOLD_MS } from '../../schedule/due-fires.js';
 import { decideOverlap } from '../../schedule/overlap.js';
 import { createAgenda } from './agenda.js';
+import { createFireLeads } from '../../schedule/fire-lead.js';
 import { systemClock, type Clock } from './clock.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
 import { createWriter, type Fired, type FireRequest } from './writer.js';
@@ -46,6 +47,8 @@ import { warmEventParsers } from '../../events/codec.js';
  */
 const REOFFER_MS = 30_000;
 export const DEFAULT_FIRE_AHEAD_MS = 1000;
+export const DEFAULT_FIRE_AHEAD_PER_TICK_MS = 0.5;
+export const DEFAULT_MAX_FIRE_AHEAD_MS = 10_000;
 
 export interface SchedulerOptions {
   runtime: Runtime;
@@ -62,8 +65,20 @@ export interface SchedulerOptions {
    * scheduler is busy or many jobs share a tick. A fire is made ahead only when the job's
    * overlap policy would start it now anyway; a pause, deletion or disabling that lands before
    * the tick's time cancels its instance. 0 fires every tick at its time. Default 1000 ms.
+   * Ticks that share a second with many others are fired earlier still (see `fireAheadPerTickMs`).
    */
   fireAheadMs?: number;
+  /**
+   * A tick shares its second with others already planned: it is fired this much earlier for each
+   * of them, so that a crowd (thousands of cron jobs on one tick) is recorded over the seconds
+   * before its time instead of after it. Default 0.5 ms (a crowd of 10,000 gets up to 5 s more).
+   */
+  fireAheadPerTickMs?: number;
+  /**
+   * The longest lead a crowded tick gets (never more than half the job's period). Default 10,000
+   * ms; not less than `fireAheadMs`.
+   */
+  maxFireAheadMs?: number;
   /** Max keys handled at once (each may await appends). Default 1024. */
   maxInFlight?: number;
   random?: () => number;
@@ -104,12 +119,22 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const ownership = opts.ownership ?? ownAllPartitions(rt.partitions);
   const misfireThresholdMs = opts.misfireThresholdMs ?? DEFAULT_MISFIRE_THRESHOLD_MS;
   const fireAheadMs = opts.fireAheadMs ?? DEFAULT_FIRE_AHEAD_MS;
+  const maxFireAheadMs = opts.maxFireAheadMs ?? DEFAULT_MAX_FIRE_AHEAD_MS;
+  const fireAheadPerTickMs = opts.fireAheadPerTickMs ?? DEFAULT_FIRE_AHEAD_PER_TICK_MS;
   for (const [name, ms] of [
     ['fireAheadMs', fireAheadMs],
+    ['maxFireAheadMs', maxFireAheadMs],
     ['misfireThresholdMs', misfireThresholdMs],
   ] as const)
     if (!(Number.isInteger(ms) && ms >= 0))
       throw new RangeError(`${name} must be an integer ≥ 0, got ${ms}`);
+  if (!(Number.isFinite(fireAheadPerTickMs) && fireAheadPerTickMs >= 0))
+    throw new RangeError(`fireAheadPerTickMs must be ≥ 0, got ${fireAheadPerTickMs}`);
+  const leads = createFireLeads({
+    baseMs: fireAheadMs,
+    perTickMs: fireAheadPerTickMs,
+    maxMs: Math.max(maxFireAheadMs, fireAheadMs),
+  });
   const maxInFlight = opts.maxInFlight ?? 1024;
   const republishAfterMs = opts.taskRepublishAfterMs ?? 5_000;
   const log = (opts.log ?? rt.log).child({ schedulerId });
@@ -227,6 +252,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     views.delete(p);
     v.ready = false;
     foldsChanged();
+    for (const jobId of v.runner.state.jobs.keys()) leads.forget(jobId);
     await v.runner.stop();
     log.info({ partition: p }, 'partition released');
   }
@@ -492,7 +518,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const now = clock.now();
     if (job && (job.status !== 'active' || !job.spec.enabled))
       await cancelFiredAhead(state, job, now);
-    if (!job || job.status === 'deleted') return schedule(`job:${jobId}`, undefined);
+    if (!job || job.status === 'deleted') {
+      leads.forget(jobId);
+      return schedule(`job:${jobId}`, undefined);
+    }
 
     // Durable triggers (manual, delayed, backfill, rerun) that are due.
     let nextTrigger: number | undefined;
@@ -538,7 +567,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         nowMs: now,
         runsSoFar: job.runs,
         misfireThresholdMs,
-        aheadMs: fireAheadMs,
+        aheadMs: leads.of(jobId),
       });
       if (
         plan.skipped.count > 0 &&
@@ -554,15 +583,21 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         log.info({ jobId, skipped: plan.skipped }, 'misfired ticks skipped by policy');
         job = state.jobs.get(jobId)!;
       }
-      wakeAt = plan.nextMs === undefined ? undefined : plan.nextMs - fireAheadMs;
+      if (plan.nextMs !== undefined) {
+        const since = plan.fires.at(-1) ?? job.lastTickMs ?? now;
+        wakeAt = plan.nextMs - leads.plan(jobId, plan.nextMs, plan.nextMs - since);
+      }
       for (const t of plan.fires) {
         if (!(await fireTick(state, job, t, now))) {
-          wakeAt = t; // not decided ahead: this tick and what follows are planned at its time
+          // Not decided ahead: this tick and what follows are planned at its time.
+          wakeAt = t;
+          leads.forget(jobId);
           break;
         }
         job = state.jobs.get(jobId)!;
       }
     }
+    if (wakeAt === undefined) leads.forget(jobId);
     schedule(`job:${jobId}`, minDefined(wakeAt, nextTrigger));
   }
 
