@@ -176,7 +176,10 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
       deps.recordStartAfterMs > 0 &&
       task.fireTimeMs > deps.clock.now()
     ) {
-      const ran = await runWhenDue(m, task, deps, () => (alive ??= keepAlive()));
+      // Kept alive from now on (its first in-progress ack is due after workingEveryMs anyway):
+      // made at the tick, a timer per task would be part of the tick's work.
+      alive ??= keepAlive();
+      const ran = await runWhenDue(m, task, deps);
       if (ran === WhenDue.Ran) return;
       due = ran === WhenDue.StartFirst; // its start is recorded first, below
     } else {
@@ -220,16 +223,11 @@ type WhenDue = (typeof WhenDue)[keyof typeof WhenDue];
  * timer, in the same turn, when it may run before its start is recorded ({@link
  * mayRunUnrecorded}, decided then), with no promise between the tick and its processor; so a tick
  * shared by thousands of tasks starts them together, as claimed attempts start. Its logger,
- * attempt and context are made as it comes, as a claimed attempt's are, for the tick to find
- * them; the attempt is active (it hears control messages) only once it runs. `running` is called
- * as it starts (the caller keeps the task alive from then on).
+ * attempt and context, and the callbacks of its run, are made as it comes, as a claimed attempt's
+ * are, for the tick to find them: what a tick allocates is copied by every scavenge until the
+ * reports are written. The attempt is active (it hears control messages) only once it runs.
  */
-function runWhenDue(
-  m: TaskLease,
-  task: TaskMessage,
-  deps: TaskHandlerDeps,
-  running: () => void,
-): Promise<WhenDue> {
+function runWhenDue(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps): Promise<WhenDue> {
   const log = deps.log.child({
     instanceId: task.instanceId,
     jobId: task.jobId,
@@ -238,46 +236,44 @@ function runWhenDue(
   const attempt = createAttempt(task, deps, log);
   attempt.prepare();
   return new Promise<WhenDue>((resolve) => {
-    deps.gate.whenDue(task.fireTimeMs, (due) => {
-      if (!due) return resolve(WhenDue.NotDue);
-      deps.gate.withSlot(() => {
-        const fresh =
-          !deps.abandoned() &&
-          !deps.active.has(task.instanceId, task.attempt) &&
-          mayRunUnrecordedNow(m, task, deps);
-        if (!fresh) {
-          deps.gate.release();
-          resolve(WhenDue.StartFirst);
-          return;
-        }
-        running();
-        deps.active.add(attempt);
-        attempt.deferStart();
-        let held = true;
-        const giveBack = () => {
-          if (!held) return;
-          held = false;
-          deps.gate.release();
-        };
-        const settle = (outcome: RunOutcome) =>
-          afterRun(m, outcome, deps, log).finally(() => {
-            deps.active.delete(attempt);
-            resolve(WhenDue.Ran);
-          });
-        attempt.runThen(
-          giveBack,
-          (outcome) => {
-            giveBack();
-            void settle(outcome);
-          },
-          (err) => {
-            giveBack();
-            logUnreported(err, log);
-            void settle(RunOutcome.Abandoned);
-          },
-        );
+    let held = false;
+    const giveBack = () => {
+      if (!held) return;
+      held = false;
+      deps.gate.release();
+    };
+    const settle = (outcome: RunOutcome) =>
+      afterRun(m, outcome, deps, log).finally(() => {
+        deps.active.delete(attempt);
+        resolve(WhenDue.Ran);
       });
-    });
+    const reported = (outcome: RunOutcome) => {
+      giveBack();
+      void settle(outcome);
+    };
+    const failed = (err: unknown) => {
+      giveBack();
+      logUnreported(err, log);
+      void settle(RunOutcome.Abandoned);
+    };
+    const runInSlot = () => {
+      held = true;
+      const fresh =
+        !deps.abandoned() &&
+        !deps.active.has(task.instanceId, task.attempt) &&
+        mayRunUnrecordedNow(m, task, deps);
+      if (!fresh) {
+        giveBack();
+        resolve(WhenDue.StartFirst);
+        return;
+      }
+      deps.active.add(attempt);
+      attempt.deferStart();
+      attempt.runThen(giveBack, reported, failed);
+    };
+    deps.gate.whenDue(task.fireTimeMs, (due) =>
+      due ? deps.gate.withSlot(runInSlot) : resolve(WhenDue.NotDue),
+    );
   });
 }
 
