@@ -3,6 +3,7 @@
  * timed as the throughput suite times it, with each process's CPU per instance; then each stage's
  * latency read back from the stored events.
  * Usage: node dist/bench/stages.js [instances=10000] [jobs=100] [send=append|per-job|command|calls]
+ * [warmup=20000]
  * (`per-job`: TriggerJobs commands of 100 triggers of one job each, 4 in flight, as the
  * throughput suite's "of one job each" variant sends them; `command`: one TriggerJob per run,
  * 100 in flight, as its TriggerJob variant does; `calls`: one TriggerJob per run, 100 in flight
@@ -23,6 +24,7 @@ import { cpuMsOf } from './lib/cpu.js';
 const instances = Number(process.argv[2] ?? 10_000);
 const jobs = Number(process.argv[3] ?? 100);
 const send = process.argv[4] ?? 'append';
+const warmup = Number(process.argv[5] ?? 20_000);
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -45,6 +47,43 @@ await withNatsServer(async (server) => {
   );
   const jobIds = Array.from({ length: jobs }, (_, j) => `job-${j}`);
   await registerJobs(benchClient(rt), jobIds.map(manualJob), 100);
+  /** Sends `count` triggers the way `send` says; `tag` keeps one batch's trigger ids apart. */
+  async function sendBatch(count: number, tag: string): Promise<void> {
+    if (send === 'per-job') {
+      const client = benchClient(rt);
+      await pipelined(Math.ceil(count / 100), 4, async (k) => {
+        const n = Math.min(100, count - k * 100);
+        const jobId = jobIds[k % jobs] ?? '';
+        await client.send('TriggerJobs', {
+          triggers: Array.from({ length: n }, () => ({ jobId })),
+        });
+      });
+    } else if (send === 'command') {
+      const client = benchClient(rt);
+      // One lane per job set, so two of our own commands never race for one job's sequence.
+      const lanes = Math.min(100, jobs);
+      await Promise.all(
+        Array.from({ length: lanes }, async (_, k) => {
+          for (let i = k; i < count; i += lanes)
+            await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `${tag}${i}` });
+        }),
+      );
+    } else if (send === 'calls') {
+      // A producer's TriggerJob calls, 100 in flight whatever their jobs (the client coalesces the
+      // calls of one turn into a TriggerJobs command).
+      const client = benchClient(rt);
+      await pipelined(count, 100, async (i) => {
+        await client.send('TriggerJob', { jobId: jobIds[i % jobs] ?? '' });
+      });
+    } else {
+      await pipelined(count, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `${tag}${i}`));
+    }
+  }
+  // Fresh processes first run `warmup` instances (not measured): the rates are the steady state's.
+  if (warmup > 0) {
+    await sendBatch(warmup, 'w');
+    await completedAt(sut, warmup, 120_000);
+  }
   const from = (await lastStreamSeq(rt.jsm, rt.names.eventStream)) + 1;
   const procs = [
     ...sut.processes,
@@ -53,36 +92,10 @@ await withNatsServer(async (server) => {
   ];
   const cpu0 = procs.map((p) => cpuMsOf(p.pid));
   const t0 = performance.now();
-  if (send === 'per-job') {
-    const client = benchClient(rt);
-    await pipelined(Math.ceil(instances / 100), 4, async (k) => {
-      const n = Math.min(100, instances - k * 100);
-      const jobId = jobIds[k % jobs] ?? '';
-      await client.send('TriggerJobs', { triggers: Array.from({ length: n }, () => ({ jobId })) });
-    });
-  } else if (send === 'command') {
-    const client = benchClient(rt);
-    // One lane per job set, so two of our own commands never race for one job's sequence.
-    const lanes = Math.min(100, jobs);
-    await Promise.all(
-      Array.from({ length: lanes }, async (_, k) => {
-        for (let i = k; i < instances; i += lanes)
-          await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `b${i}` });
-      }),
-    );
-  } else if (send === 'calls') {
-    // A producer's TriggerJob calls, 100 in flight whatever their jobs (the client coalesces the
-    // calls of one turn into a TriggerJobs command).
-    const client = benchClient(rt);
-    await pipelined(instances, 100, async (i) => {
-      await client.send('TriggerJob', { jobId: jobIds[i % jobs] ?? '' });
-    });
-  } else {
-    await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
-  }
+  await sendBatch(instances, 'b');
   // Done when the workers have recorded every outcome (asked over IPC, as the throughput suite
   // does: a live watcher would take CPU and deliveries from the system under test).
-  const tDone = await completedAt(sut, instances, 120_000);
+  const tDone = await completedAt(sut, warmup + instances, 120_000);
   const cpu = procs.map(
     (p, i) => `${p.name} ${(((cpuMsOf(p.pid) - cpu0[i]!) / instances) * 1000).toFixed(0)} µs`,
   );
@@ -93,9 +106,11 @@ await withNatsServer(async (server) => {
   const stats = await sut.stop();
   console.log(JSON.stringify(stats));
   const perInstance = (m?: { out: number; in: number }) =>
-    m ? `${(m.out / instances).toFixed(2)} out, ${(m.in / instances).toFixed(2)} in` : '?';
+    m
+      ? `${(m.out / (warmup + instances)).toFixed(2)} out, ${(m.in / (warmup + instances)).toFixed(2)} in`
+      : '?';
   console.log(
-    `NATS messages per instance (whole run, incl. registration): scheduler ${perInstance(stats.scheduler.messages)}; ` +
+    `NATS messages per instance (whole run, warm-up and registration included): scheduler ${perInstance(stats.scheduler.messages)}; ` +
       stats.workers.map((w, i) => `worker${i} ${perInstance(w.messages)}`).join('; '),
   );
   const events = await readEvents(rt.js, rt.jsm, rt.names.eventStream, [`${prefix}.evt.>`], from);

@@ -22,6 +22,11 @@ export interface BenchConfig {
     /** TriggerJobs requests in flight. */
     bulkWindow: number;
     workerConcurrency: number;
+    /**
+     * Instances run through each variant's fresh processes before its timed instances (same mode,
+     * same jobs), not timed: the timed rate is the steady state's, not the start-up's.
+     */
+    warmupInstances: number;
   };
   precision: {
     everySecondJobs: number;
@@ -59,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           bulkSize: 100,
           bulkWindow: 4,
           workerConcurrency: 64,
+          warmupInstances: 500,
         },
         precision: {
           everySecondJobs: 100,
@@ -84,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           bulkSize: 100,
           bulkWindow: 4,
           workerConcurrency: 64,
+          warmupInstances: 20_000,
         },
         precision: {
           everySecondJobs: 1000,

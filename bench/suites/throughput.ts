@@ -11,6 +11,8 @@ import {
   watchInstances,
 } from '../lib/jobs.js';
 import { fmt, median, pipelined } from '../lib/stats.js';
+import type { Runtime } from '../../src/services/runtime.js';
+import type { Client } from '../../src/services/commands/client.js';
 
 /**
  * How the triggers are sent: appended straight to the stream, one TriggerJob command each (one
@@ -22,14 +24,59 @@ import { fmt, median, pipelined } from '../lib/stats.js';
 type Mode = 'direct' | 'command' | 'calls' | 'bulk' | 'bulk-per-job';
 
 interface E2eResult {
-  /** Instances per second, first trigger sent to the workers' last recorded outcome. */
+  /** Instances per second, first timed trigger sent to the workers' last recorded outcome. */
   rate: number;
-  /** Triggers (events or commands) per second, while sending. */
+  /** Triggers (events or commands) per second, while sending the timed instances. */
   sendRate: number;
+  /** The same for the warm-up instances that fresh processes ran first (not timed). */
+  warmupRate: number;
   note: string;
 }
 
-/** One end-to-end trial on a fresh installation (its own prefix) and a fresh scheduler + 2 workers. */
+/**
+ * Sends `count` triggers over `jobIds` the way `mode` does; `tag` keeps the trigger ids of one
+ * batch (the warm-up, the timed instances) apart from another's.
+ */
+async function sendTriggers(
+  rt: Runtime,
+  client: Client,
+  cfg: BenchConfig['throughput'],
+  mode: Mode,
+  jobIds: string[],
+  count: number,
+  tag: string,
+): Promise<void> {
+  const jobs = jobIds.length;
+  if (mode === 'direct') {
+    await pipelined(count, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `${tag}${i}`));
+  } else if (mode === 'calls') {
+    await pipelined(count, cfg.commandWindow, async (i) => {
+      await client.send('TriggerJob', { jobId: jobIds[i % jobs] });
+    });
+  } else if (mode === 'bulk' || mode === 'bulk-per-job') {
+    const commands = Math.ceil(count / cfg.bulkSize);
+    await pipelined(commands, cfg.bulkWindow, async (k) => {
+      const triggers = [];
+      for (let i = k * cfg.bulkSize; i < Math.min(count, (k + 1) * cfg.bulkSize); i++)
+        triggers.push({ jobId: jobIds[(mode === 'bulk' ? i : k) % jobs] });
+      await client.send('TriggerJobs', { triggers });
+    });
+  } else {
+    // One lane per job set, so two of our own commands never race for one job's sequence.
+    const lanes = Math.min(cfg.commandWindow, jobs);
+    await Promise.all(
+      Array.from({ length: lanes }, async (_, k) => {
+        for (let i = k; i < count; i += lanes)
+          await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `${tag}${i}` });
+      }),
+    );
+  }
+}
+
+/**
+ * One end-to-end trial on a fresh installation (its own prefix) and a fresh scheduler + 2 workers:
+ * `cfg.warmupInstances` first, not timed, then `instances` timed.
+ */
 async function e2eTrial(
   url: string,
   cfg: BenchConfig['throughput'],
@@ -56,44 +103,30 @@ async function e2eTrial(
       const jobIds = Array.from({ length: jobs }, (_, j) => `job-${j}`);
       await registerJobs(client, jobIds.map(manualJob), 100);
       const from = (await lastStreamSeq(rt.jsm, rt.names.eventStream)) + 1;
+      const total = cfg.warmupInstances + instances;
+      const timeoutMs = Math.max(60_000, (total / 100) * 1000);
+      // Fresh processes are still compiling and growing their heaps: the warm-up's rate is the
+      // start-up's (kept in the note), the timed one the steady state's.
+      const w0 = performance.now();
+      await sendTriggers(rt, client, cfg, mode, jobIds, cfg.warmupInstances, 'w');
+      const warmupRate =
+        cfg.warmupInstances /
+        (((await completedAt(sut, cfg.warmupInstances, timeoutMs)) - w0) / 1000);
       const t0 = performance.now();
-      if (mode === 'direct') {
-        await pipelined(instances, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `b${i}`));
-      } else if (mode === 'calls') {
-        await pipelined(instances, cfg.commandWindow, async (i) => {
-          await client.send('TriggerJob', { jobId: jobIds[i % jobs] });
-        });
-      } else if (mode === 'bulk' || mode === 'bulk-per-job') {
-        const commands = Math.ceil(instances / cfg.bulkSize);
-        await pipelined(commands, cfg.bulkWindow, async (k) => {
-          const triggers = [];
-          for (let i = k * cfg.bulkSize; i < Math.min(instances, (k + 1) * cfg.bulkSize); i++)
-            triggers.push({ jobId: jobIds[(mode === 'bulk' ? i : k) % jobs] });
-          await client.send('TriggerJobs', { triggers });
-        });
-      } else {
-        // One lane per job set, so two of our own commands never race for one job's sequence.
-        const lanes = Math.min(cfg.commandWindow, jobs);
-        await Promise.all(
-          Array.from({ length: lanes }, async (_, k) => {
-            for (let i = k; i < instances; i += lanes)
-              await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `b${i}` });
-          }),
-        );
-      }
+      await sendTriggers(rt, client, cfg, mode, jobIds, instances, 'b');
       const tSent = performance.now();
-      const timeoutMs = Math.max(60_000, (instances / 100) * 1000);
-      const tDone = await completedAt(sut, instances, timeoutMs);
+      const tDone = await completedAt(sut, total, timeoutMs);
       // Checked from the stream once timed (a live watcher would take CPU and deliveries from the
-      // system under test): every instance succeeded, and none has two terminal events.
+      // system under test): every instance (the warm-up's too) succeeded, and none has two
+      // terminal events.
       const watch = await watchInstances(rt.js, rt, from);
-      await watch.succeeded(instances, timeoutMs);
+      await watch.succeeded(total, timeoutMs);
       const dups = watch.duplicateTerminals();
       await watch.close();
       const rate = instances / ((tDone - t0) / 1000);
       const sendRate = instances / ((tSent - t0) / 1000);
-      const note = `${mode}, ${jobs} job(s), ${instances} instances: ${fmt(rate)} instances/s end to end, triggers sent at ${fmt(sendRate)}/s; instances with >1 terminal event: ${dups}`;
-      result = { rate, sendRate, note };
+      const note = `${mode}, ${jobs} job(s), ${cfg.warmupInstances} warm-up instances at ${fmt(warmupRate)}/s (not timed), then ${instances} instances: ${fmt(rate)} instances/s end to end, triggers sent at ${fmt(sendRate)}/s; instances with >1 terminal event: ${dups}`;
+      result = { rate, sendRate, warmupRate, note };
     } finally {
       const stats = await sut.stop();
       const w = stats.workers.map((x) => x.completed).join('+');
@@ -132,6 +165,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   const COMMAND_RATE = `TriggerJob command rate (${t.commandWindow} in flight)`;
   const BULK = `end to end, TriggerJobs commands of ${t.bulkSize} triggers (${t.jobs} jobs, ${t.directInstances} instances, ${t.bulkWindow} commands in flight)`;
   const BULK_PER_JOB = `end to end, TriggerJobs commands of ${t.bulkSize} triggers of one job each (${t.jobs} jobs, ${t.directInstances} instances, ${t.bulkWindow} commands in flight)`;
+  const BULK_PER_JOB_WARMUP = `the same, its warm-up: the first ${t.warmupInstances} instances of fresh processes (reference)`;
   const SINGLE = `end to end, one manual job, triggers appended (${t.singleJobInstances} instances)`;
   const CALLS = `end to end, one manual job, TriggerJob calls (${t.commandWindow} in flight, ${t.directInstances} instances)`;
   c.define({ name: RAW, unit: 'msgs/s' });
@@ -142,14 +176,16 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   c.define({ name: COMMAND_RATE, unit: 'commands/s', baseline: pub });
   c.define({ name: BULK, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.define({ name: BULK_PER_JOB, unit: 'instances/s', baseline: pub, target: throughputTarget });
+  c.define({ name: BULK_PER_JOB_WARMUP, unit: 'instances/s', baseline: pub });
   c.define({ name: SINGLE, unit: 'instances/s', baseline: pub });
   c.define({ name: CALLS, unit: 'instances/s', baseline: pub, target: throughputTarget });
   c.setup.push(
     `one nats-server (file storage, loopback); the scheduler (startServer) and two workers (concurrency ${t.workerConcurrency} each, no-op processor) run as three forked child processes (scheduler; worker; worker), as deployed, each on its own connection; the harness (trigger sender) is the parent process`,
     'the workers run with their defaults: since 2026-12-06 (e847c83) a worker runs a fresh task at once and records its start only if the processor still runs after recordStartAfterMs (200 ms), so a no-op run is recorded by its report alone; tasks dispatched less than maxClockSkewMs (1 s) after a worker began hearing control messages record their start first, as before',
-    `${t.jobs} manual jobs registered first (not timed); triggers spread round-robin over them (in the TriggerJobs variant "of one job each", the commands are, each holding triggers of one job only, which it records as one JobTriggerRequestedBatch since 2026-12-06; in the other TriggerJobs variant each trigger of a command is of another job, so each is its own JobTriggerRequested; the triggers of TriggerJobs take their ids from the command, until 2026-12-06 they had ids of their own); time = first trigger sent → the workers have recorded an outcome for every instance (their report appended and acknowledged; counted in the workers and asked over IPC, every 50 ms until 90 % are in and every 5 ms after (every 5 ms throughout until 2026-12-06), so that watching takes no CPU or deliveries from the system under test; until 2026-12-04 a headers-only ordered consumer in the harness watched every instance event live); then, untimed, the stream is read back: every instance succeeded, none has two terminal events`,
+    `${t.jobs} manual jobs registered first (not timed); triggers spread round-robin over them (in the TriggerJobs variant "of one job each", the commands are, each holding triggers of one job only, which it records as one JobTriggerRequestedBatch since 2026-12-06; in the other TriggerJobs variant each trigger of a command is of another job, so each is its own JobTriggerRequested; the triggers of TriggerJobs take their ids from the command, until 2026-12-06 they had ids of their own); time = first timed trigger sent → the workers have recorded an outcome for every instance (their report appended and acknowledged; counted in the workers and asked over IPC, every 50 ms until 90 % are in and every 5 ms after (every 5 ms throughout until 2026-12-06), so that watching takes no CPU or deliveries from the system under test; until 2026-12-04 a headers-only ordered consumer in the harness watched every instance event live); then, untimed, the stream is read back: every instance succeeded, none has two terminal events`,
     `since 2026-12-06 the client sends the TriggerJob calls made in one turn of the event loop as one TriggerJobs command, each call still answered (or refused) on its own; in the TriggerJob variant (one lane per job, ${Math.min(t.commandWindow, t.jobs)} lanes) each call carries a trigger id of its own, so each trigger is still its own JobTriggerRequested; in the variant of TriggerJob calls of one job (${t.commandWindow} in flight, no trigger ids; new on 2026-12-06), the calls of a turn are recorded as one JobTriggerRequestedBatch`,
     `per trial: raw publish of ${cfg.publish.messages} messages, then each variant on a fresh installation (own prefix) and fresh child processes`,
+    `warm-up since 2026-12-07: each variant's fresh processes first run ${t.warmupInstances.toLocaleString('en-US')} instances sent the same way (not timed; its rate is in the trial's note, and for the TriggerJobs variant "of one job each" a row of its own), then the timed instances: the rates are the steady state's. Fresh processes ran their first 40,000 instances 30–45 % slower than the next 40,000 (a scratch script, same processes, phases one after another, 3 rounds; 2026-12-06), so the rates below are not comparable with reports before that date; the stream check covers the warm-up's instances too`,
     `sizes since 2026-12-06: ${t.directInstances.toLocaleString('en-US')} instances per variant (TriggerJob: ${t.commandInstances.toLocaleString('en-US')}; one job: ${t.singleJobInstances.toLocaleString('en-US')}), up from 10,000 (3,000; 1,000): a trial of 10,000 took about 2.5 s, most of it in processes V8 was still compiling (bench/stages.js on one build the same hour: 20,000 instances at 5,783/s, 60,000 at 6,964/s), so the rates below are not comparable with reports before that date`,
   );
   for (let trial = 1; trial <= cfg.trials; trial++) {
@@ -183,6 +219,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
     c.notes.push(`trial ${trial}: ${bulk.note}`);
     const perJob = await e2eTrial(url, t, 'bulk-per-job', t.jobs, t.directInstances);
     c.add(BULK_PER_JOB, perJob.rate);
+    c.add(BULK_PER_JOB_WARMUP, perJob.warmupRate);
     c.notes.push(`trial ${trial}: ${perJob.note}`);
     const single = await e2eTrial(url, t, 'direct', 1, t.singleJobInstances);
     c.add(SINGLE, single.rate);
