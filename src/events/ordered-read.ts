@@ -59,6 +59,8 @@ export class ReplayStalledError extends Error {
 
 /** The delivery facts a JetStream message's reply subject carries. */
 export interface AckReply {
+  /** How many times the message has been delivered, this delivery included. */
+  deliveryCount: number;
   streamSeq: number;
   deliverySeq: number;
   /** When the message was stored, in whole milliseconds (the subject gives nanoseconds). */
@@ -101,6 +103,7 @@ export function parseAckReply(reply: string): AckReply | null {
   const from = (k: number) => tokenStarts[k] ?? 0;
   const to = (k: number) => (k + 1 < tokens ? from(k + 1) - 1 : reply.length);
   return {
+    deliveryCount: integerAt(reply, from(at), to(at)),
     streamSeq: integerAt(reply, from(at + 1), to(at + 1)),
     deliverySeq: integerAt(reply, from(at + 2), to(at + 2)),
     timestampMs: integerAt(reply, from(at + 3), to(at + 3), 6),

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseAckReply } from '../../src/events/ordered-read.js';
 
 describe('the delivery facts of a JetStream reply subject', () => {
-  const facts = { streamSeq: 42, deliverySeq: 7, timestampMs: 1796514192896, pending: 99 };
+  const facts = {
+    deliveryCount: 1,
+    streamSeq: 42,
+    deliverySeq: 7,
+    timestampMs: 1796514192896,
+    pending: 99,
+  };
 
   it('reads the older form: stream, consumer, then the numbers', () => {
     expect(parseAckReply('$JS.ACK.events.oc_1.1.42.7.1796514192896000000.99')).toEqual(facts);
@@ -15,6 +21,16 @@ describe('the delivery facts of a JetStream reply subject', () => {
     expect(parseAckReply('$JS.ACK._.ACCHASH.events.oc_1.1.42.7.1796514192896000000.99')).toEqual(
       facts,
     );
+  });
+
+  it('reads how many times the message was delivered (a redelivery counts more than 1)', () => {
+    expect(parseAckReply('$JS.ACK.events.oc_1.3.42.7.1796514192896000000.99')?.deliveryCount).toBe(
+      3,
+    );
+    expect(
+      parseAckReply('$JS.ACK.hub.ACCHASH.events.oc_1.2.42.7.1796514192896000000.99.xK3f')
+        ?.deliveryCount,
+    ).toBe(2);
   });
 
   it('is null for a subject that is no JetStream delivery (flow control, an inbox, a short one)', () => {

@@ -1,4 +1,3 @@
-import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { ValidationError } from '../../events/errors.js';
 import {
@@ -20,6 +19,7 @@ import type { ActiveAttempts } from './active-attempts.js';
 import type { AbortsHeard } from './aborts-heard.js';
 import type { RunGate } from './run-gate.js';
 import { shareMessage, type Share, type TaskLease } from './task-lease.js';
+import type { TaskDelivery } from './task-puller.js';
 import type { WorkerStats } from './types.js';
 
 export interface TaskHandlerDeps extends AttemptDeps {
@@ -69,7 +69,7 @@ export function warmTaskParsers(): void {
 }
 
 /** A message's tasks: one, or several (a `tasks` array). */
-function parseTasks(m: JsMsg): Parsed {
+function parseTasks(m: TaskDelivery): Parsed {
   let raw: unknown;
   try {
     raw = m.json();
@@ -94,7 +94,7 @@ function parseTasks(m: JsMsg): Parsed {
  * on its share of it (see {@link shareMessage}). Returns the handling of each task (none for a
  * malformed message); none of them rejects.
  */
-export function handleTaskMessage(m: JsMsg, deps: TaskHandlerDeps): Promise<void>[] {
+export function handleTaskMessage(m: TaskDelivery, deps: TaskHandlerDeps): Promise<void>[] {
   const parsed = parseTasks(m);
   if (!parsed.ok) {
     deps.stats.malformed++;
@@ -130,7 +130,7 @@ function runShare(s: Share<TaskMessage>, deps: TaskHandlerDeps): Promise<void> {
  * is refused by its expected sequence). If that publish fails, runs them here after all.
  */
 async function handOn(
-  m: JsMsg,
+  m: TaskDelivery,
   shares: Share<TaskMessage>[],
   deps: TaskHandlerDeps,
 ): Promise<void> {

@@ -1,4 +1,4 @@
-import type { JsMsg } from '@nats-io/jetstream';
+import type { TaskDelivery } from './task-puller.js';
 
 /**
  * What handling one task needs of the message it came in: the message itself when it carries one
@@ -33,7 +33,7 @@ export interface Share<T> {
  * In-progress acks of several leases are sent at most once per `workingGapMs`.
  */
 export function shareMessage<T>(
-  m: JsMsg,
+  m: Pick<TaskDelivery, 'seq' | 'redelivered' | 'ack' | 'nak' | 'working'>,
   items: readonly T[],
   workingGapMs: number,
   now: () => number = () => performance.now(),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
+import type { Consumer } from '@nats-io/jetstream';
 import type { Msg, Status, Subscription } from '@nats-io/transport-node';
 import { tokenSchema } from '../../domain/job-spec.js';
 import { ValidationError } from '../../events/errors.js';
@@ -15,6 +15,7 @@ import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
 import { handleTaskMessage, warmTaskParsers, type TaskHandlerDeps } from './task-handler.js';
 import { createRunGate } from './run-gate.js';
+import { createTaskPuller, type TaskPull, type TaskPuller } from './task-puller.js';
 import type { Worker, WorkerOptions, WorkerStats } from './types.js';
 import { packageVersion } from './version.js';
 
@@ -101,7 +102,9 @@ export function createWorker(opts: WorkerOptions): Worker {
   const busy = () => held.size - gate.waiting;
   let state: State = State.New;
   let startedAtMs = 0;
-  let fetch: ConsumerMessages | undefined;
+  let fetch: TaskPull | undefined;
+  /** Pulls over one subscription for the worker's life (made with the first pull). */
+  let puller: TaskPuller | undefined;
   let pulling: Promise<void> = Promise.resolve();
   let control: Subscription | undefined;
   let heartbeat: HeartbeatLoop | undefined;
@@ -176,26 +179,24 @@ export function createWorker(opts: WorkerOptions): Worker {
       await freeSlot();
       if (state !== State.Running) break;
       try {
+        // Asked for again after a failure: the consumer may have to be made anew.
         consumer ??= await js.consumers.get(names.taskStream, consumerName);
-        const pull = await consumer.fetch({
+        puller ??= createTaskPuller(
+          nc,
+          { stream: names.taskStream, consumer: consumerName },
+          (expiresMs) =>
+            log.warn({ pullExpiresMs: expiresMs }, 'task pull outlived its expiry; pulling again'),
+        );
+        // drain() or stop() may have come while the consumer was being looked up.
+        if (state !== State.Running) break;
+        const pull = puller.pull({
           // At least one: tasks waiting for their fire time may have come due since freeSlot().
           // A message may carry several tasks (a burst of one job): ask for about as many
           // messages as the free slots take, going by the tasks per message seen lately.
-          max_messages: Math.max(1, Math.floor((concurrency - busy()) / tasksPerMessage)),
-          expires: pullExpiresMs,
+          batch: Math.max(1, Math.floor((concurrency - busy()) / tasksPerMessage)),
+          expiresMs: pullExpiresMs,
         });
         fetch = pull;
-        // drain() or stop() may have come while the pull was being set up.
-        if (state !== State.Running) await pull.close();
-        // A pull lost in a JetStream leader change may never end by itself: end it ourselves.
-        const guard = setTimeout(() => {
-          log.warn({ pullExpiresMs }, 'task pull outlived its expiry; closing it');
-          void pull.close();
-        }, pullExpiresMs + 5000);
-        pull
-          .closed()
-          .finally(() => clearTimeout(guard))
-          .catch(() => undefined);
         for await (const m of pull) {
           if (state !== State.Running) {
             // Received as drain or stop closed the pull: hand it straight back to the group.
@@ -306,9 +307,10 @@ export function createWorker(opts: WorkerOptions): Worker {
           'draining: no more pulls; waiting for running attempts to report',
         );
         wake();
-        // Closing the pull unsubscribes its inbox, so the server drops the request; tasks already
+        // Closing the puller unsubscribes its inbox, so the server drops the request; tasks already
         // received are handed back (nak) by the loop. A task in flight at that very moment is
         // redelivered after the ack wait.
+        puller?.close();
         await fetch?.close();
         await pulling;
         while (held.size > 0) await Promise.allSettled([...held]);
@@ -332,6 +334,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         );
         wake();
         gate.close();
+        puller?.close();
         await fetch?.close();
         for (const a of active) a.abort('shutdown');
         await pulling;
