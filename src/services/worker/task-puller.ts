@@ -186,6 +186,7 @@ export function createTaskPuller(
     },
     close() {
       if (current) end(current);
+      if (sub.isClosed()) return;
       sub.unsubscribe();
       statuses.stop?.();
     },

@@ -179,7 +179,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       await freeSlot();
       if (state !== State.Running) break;
       try {
-        // Asked for again after a failure: the consumer may have to be made anew.
+        // Looked up again after a failure: a deleted consumer fails here, and the loop backs off.
         consumer ??= await js.consumers.get(names.taskStream, consumerName);
         puller ??= createTaskPuller(
           nc,
