@@ -17,8 +17,8 @@ import {
   readEvents,
 } from './lib/nats.js';
 import { completedAt, startSut } from './lib/sut.js';
-import { appendTrigger, benchClient, manualJob, registerJobs } from './lib/jobs.js';
-import { pipelined } from './lib/stats.js';
+import { benchClient, manualJob, registerJobs } from './lib/jobs.js';
+import { sendTriggers } from './lib/send.js';
 import { cpuMsOf } from './lib/cpu.js';
 
 const instances = Number(process.argv[2] ?? 10_000);
@@ -47,38 +47,23 @@ await withNatsServer(async (server) => {
   );
   const jobIds = Array.from({ length: jobs }, (_, j) => `job-${j}`);
   await registerJobs(benchClient(rt), jobIds.map(manualJob), 100);
-  /** Sends `count` triggers the way `send` says; `tag` keeps one batch's trigger ids apart. */
-  async function sendBatch(count: number, tag: string): Promise<void> {
-    if (send === 'per-job') {
-      const client = benchClient(rt);
-      await pipelined(Math.ceil(count / 100), 4, async (k) => {
-        const n = Math.min(100, count - k * 100);
-        const jobId = jobIds[k % jobs] ?? '';
-        await client.send('TriggerJobs', {
-          triggers: Array.from({ length: n }, () => ({ jobId })),
-        });
-      });
-    } else if (send === 'command') {
-      const client = benchClient(rt);
-      // One lane per job set, so two of our own commands never race for one job's sequence.
-      const lanes = Math.min(100, jobs);
-      await Promise.all(
-        Array.from({ length: lanes }, async (_, k) => {
-          for (let i = k; i < count; i += lanes)
-            await client.send('TriggerJob', { jobId: jobIds[i % jobs], triggerId: `${tag}${i}` });
-        }),
-      );
-    } else if (send === 'calls') {
-      // A producer's TriggerJob calls, 100 in flight whatever their jobs (the client coalesces the
-      // calls of one turn into a TriggerJobs command).
-      const client = benchClient(rt);
-      await pipelined(count, 100, async (i) => {
-        await client.send('TriggerJob', { jobId: jobIds[i % jobs] ?? '' });
-      });
-    } else {
-      await pipelined(count, 1000, (i) => appendTrigger(rt, jobIds[i % jobs] ?? '', `${tag}${i}`));
-    }
-  }
+  // As the throughput suite sends them: `per-job` as its "of one job each" variant, `command` and
+  // `calls` as its TriggerJob variants (100 in flight), `append` as its appended triggers.
+  const mode =
+    ({ 'per-job': 'bulk-per-job', command: 'command', calls: 'calls' } as const)[
+      send as 'per-job' | 'command' | 'calls'
+    ] ?? 'direct';
+  const client = benchClient(rt);
+  const sendBatch = (count: number, tag: string) =>
+    sendTriggers(
+      rt,
+      client,
+      { commandWindow: 100, bulkSize: 100, bulkWindow: 4 },
+      mode,
+      jobIds,
+      count,
+      tag,
+    );
   // Fresh processes first run `warmup` instances (not measured): the rates are the steady state's.
   if (warmup > 0) {
     await sendBatch(warmup, 'w');
