@@ -102,7 +102,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const busy = () => held.size - gate.waiting;
   let state: State = State.New;
   let startedAtMs = 0;
-  let fetch: TaskPull | undefined;
+  let openPull: TaskPull | undefined;
   /** Pulls over one subscription for the worker's life (made with the first pull). */
   let puller: TaskPuller | undefined;
   let pulling: Promise<void> = Promise.resolve();
@@ -196,7 +196,7 @@ export function createWorker(opts: WorkerOptions): Worker {
           batch: Math.max(1, Math.floor((concurrency - busy()) / tasksPerMessage)),
           expiresMs: pullExpiresMs,
         });
-        fetch = pull;
+        openPull = pull;
         for await (const m of pull) {
           if (state !== State.Running) {
             // Received as drain or stop closed the pull: hand it straight back to the group.
@@ -218,7 +218,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         log.warn({ err, failures, delayMs }, 'pulling tasks failed; retrying');
         await sleep(delayMs);
       } finally {
-        fetch = undefined;
+        openPull = undefined;
       }
     }
   }
@@ -311,7 +311,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         // received are handed back (nak) by the loop. A task in flight at that very moment is
         // redelivered after the ack wait.
         puller?.close();
-        await fetch?.close();
+        await openPull?.close();
         await pulling;
         while (held.size > 0) await Promise.allSettled([...held]);
         state = State.Stopped;
@@ -335,7 +335,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         wake();
         gate.close();
         puller?.close();
-        await fetch?.close();
+        await openPull?.close();
         for (const a of active) a.abort('shutdown');
         await pulling;
       }
