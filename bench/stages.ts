@@ -26,6 +26,41 @@ const jobs = Number(process.argv[3] ?? 100);
 const send = process.argv[4] ?? 'append';
 const warmup = Number(process.argv[5] ?? 20_000);
 
+interface ConnCount {
+  in: number;
+  out: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+/** Messages and bytes each client connection sent and received, as the server counts them. */
+async function connectionCounts(server: {
+  monitor(path: string): Promise<unknown>;
+}): Promise<Map<string, ConnCount>> {
+  const connz = (await server.monitor('connz?limit=1000')) as {
+    connections: {
+      cid: number;
+      name?: string;
+      in_msgs: number;
+      out_msgs: number;
+      in_bytes: number;
+      out_bytes: number;
+    }[];
+  };
+  const counts = new Map<string, ConnCount>();
+  for (const c of connz.connections) {
+    const name = c.name ?? `cid ${c.cid}`;
+    const prev = counts.get(name) ?? { in: 0, out: 0, inBytes: 0, outBytes: 0 };
+    counts.set(name, {
+      in: prev.in + c.in_msgs,
+      out: prev.out + c.out_msgs,
+      inBytes: prev.inBytes + c.in_bytes,
+      outBytes: prev.outBytes + c.out_bytes,
+    });
+  }
+  return counts;
+}
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -75,6 +110,7 @@ await withNatsServer(async (server) => {
     { name: 'nats-server', pid: server.pid },
     { name: 'harness', pid: process.pid },
   ];
+  const conns0 = await connectionCounts(server);
   const cpu0 = procs.map((p) => cpuMsOf(p.pid));
   const t0 = performance.now();
   await sendBatch(instances, 'b');
@@ -85,6 +121,15 @@ await withNatsServer(async (server) => {
     (p, i) => `${p.name} ${(((cpuMsOf(p.pid) - cpu0[i]!) / instances) * 1000).toFixed(0)} µs`,
   );
   console.log(`CPU per instance: ${cpu.join(', ')}`);
+  const conns1 = await connectionCounts(server);
+  console.log('messages per instance at nats-server, by connection (in = sent to the server):');
+  for (const [name, c] of conns1) {
+    const b = conns0.get(name) ?? { in: 0, out: 0, inBytes: 0, outBytes: 0 };
+    const per = (x: number) => (x / instances).toFixed(2);
+    console.log(
+      `  ${name.padEnd(28)} in ${per(c.in - b.in)} (${per(c.inBytes - b.inBytes)} B), out ${per(c.out - b.out)} (${per(c.outBytes - b.outBytes)} B)`,
+    );
+  }
   console.log(
     `${instances} instances in ${((tDone - t0) / 1000).toFixed(2)} s = ${Math.round(instances / ((tDone - t0) / 1000))}/s`,
   );
