@@ -3,7 +3,9 @@
  * message id, an expected last subject sequence, a type header), then delivered to 0, 1 or 2
  * consumers that read everything (as a scheduler's fold does). Against a plain publish to one
  * subject. Prints the rate and the CPU per message of nats-server and of this process (which
- * publishes and consumes), medians of `runs`.
+ * publishes and consumes), medians of `runs`. The last variant is what batching a worker's reports
+ * would cost: 32 reports' worth (about 120 B each) in one message on one subject, read by one
+ * consumer, its costs also given per report.
  * Usage: node dist/bench/server-cost.js [messages=60000] [runs=3]
  */
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -16,12 +18,17 @@ import { fmt, median, pipelined, sleep } from './lib/stats.js';
 const messages = Number(process.argv[2] ?? 60_000);
 const runs = Number(process.argv[3] ?? 3);
 const payload = new Uint8Array(300).fill(97); // about the size of an InstanceStarted
+const REPORTS_PER_MESSAGE = 32;
+/** 32 reports of about 120 B (an instance id, its attempt and start time) in one envelope. */
+const reportsPayload = new Uint8Array(150 + REPORTS_PER_MESSAGE * 120).fill(97);
 
 interface Variant {
   name: string;
   subject: (stream: string, i: number) => string;
   options: (i: number) => PublishOptions;
   consumers: number;
+  /** Instances whose state changes one message carries (default 1). */
+  perMessage?: number;
 }
 
 const asEvent = {
@@ -66,6 +73,13 @@ const variants: Variant[] = [
   },
   { name: 'event append, read by 1 consumer', ...asEvent, consumers: 1 },
   { name: 'event append, read by 2 consumers', ...asEvent, consumers: 2 },
+  {
+    name: `${REPORTS_PER_MESSAGE} reports in one message, read by 1 consumer`,
+    subject: (s) => `${s}.evt.0.reports.w0`,
+    options: () => ({ headers: { 'Jetsched-Type': 'InstancesReported' } }),
+    consumers: 1,
+    perMessage: REPORTS_PER_MESSAGE,
+  },
 ];
 
 await withNatsServer(async (server) => {
@@ -73,7 +87,10 @@ await withNatsServer(async (server) => {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const publisher = createJsPublisher(nc, { timeoutMs: 30_000 });
-  const results = new Map<string, { rate: number[]; server: number[]; client: number[] }>();
+  const results = new Map<
+    string,
+    { rate: number[]; server: number[]; client: number[]; per: number }
+  >();
   let k = 0;
   for (let run = 1; run <= runs; run++) {
     for (const v of variants) {
@@ -90,11 +107,15 @@ await withNatsServer(async (server) => {
       const c0 = cpuMsOf(process.pid);
       const t0 = performance.now();
       await pipelined(messages, 1000, async (i) => {
-        await publisher.publish(v.subject(stream, i), payload, v.options(i));
+        await publisher.publish(
+          v.subject(stream, i),
+          v.perMessage ? reportsPayload : payload,
+          v.options(i),
+        );
       });
       while (delivered < messages * v.consumers) await sleep(2);
       const seconds = (performance.now() - t0) / 1000;
-      const r = results.get(v.name) ?? { rate: [], server: [], client: [] };
+      const r = results.get(v.name) ?? { rate: [], server: [], client: [], per: v.perMessage ?? 1 };
       r.rate.push(messages / seconds);
       r.server.push(((cpuMsOf(server.pid) - s0) * 1000) / messages);
       r.client.push(((cpuMsOf(process.pid) - c0) * 1000) / messages);
@@ -104,9 +125,14 @@ await withNatsServer(async (server) => {
     }
   }
   console.log(`${messages} messages of ${payload.length} B per run, ${runs} runs (medians):`);
-  for (const [name, r] of results)
+  for (const [name, r] of results) {
+    const perInstance =
+      r.per > 1
+        ? `; per instance: nats-server ${(median(r.server) / r.per).toFixed(2)} µs, this process ${(median(r.client) / r.per).toFixed(2)} µs`
+        : '';
     console.log(
-      `  ${name.padEnd(36)} ${fmt(median(r.rate)).padStart(7)} msgs/s  nats-server ${median(r.server).toFixed(1)} µs/msg  this process ${median(r.client).toFixed(1)} µs/msg`,
+      `  ${name.padEnd(44)} ${fmt(median(r.rate)).padStart(7)} msgs/s  nats-server ${median(r.server).toFixed(1)} µs/msg  this process ${median(r.client).toFixed(1)} µs/msg${perInstance}`,
     );
+  }
   await nc.close();
 });
