@@ -76,7 +76,7 @@ const variants: Variant[] = [
   {
     name: `${REPORTS_PER_MESSAGE} reports in one message, read by 1 consumer`,
     subject: (s) => `${s}.evt.0.reports.w0`,
-    options: () => ({ headers: { 'Jetsched-Type': 'InstancesReported' } }),
+    options: () => ({ headers: { 'Jetsched-Type': 'InstancesSucceeded' } }),
     consumers: 1,
     perMessage: REPORTS_PER_MESSAGE,
   },

@@ -33,6 +33,8 @@ interface ConnCount {
   outBytes: number;
 }
 
+const NO_COUNT: ConnCount = { in: 0, out: 0, inBytes: 0, outBytes: 0 };
+
 /** Messages and bytes each client connection sent and received, as the server counts them. */
 async function connectionCounts(server: {
   monitor(path: string): Promise<unknown>;
@@ -50,7 +52,7 @@ async function connectionCounts(server: {
   const counts = new Map<string, ConnCount>();
   for (const c of connz.connections) {
     const name = c.name ?? `cid ${c.cid}`;
-    const prev = counts.get(name) ?? { in: 0, out: 0, inBytes: 0, outBytes: 0 };
+    const prev = counts.get(name) ?? NO_COUNT;
     counts.set(name, {
       in: prev.in + c.in_msgs,
       out: prev.out + c.out_msgs,
@@ -124,7 +126,7 @@ await withNatsServer(async (server) => {
   const conns1 = await connectionCounts(server);
   console.log('messages per instance at nats-server, by connection (in = sent to the server):');
   for (const [name, c] of conns1) {
-    const b = conns0.get(name) ?? { in: 0, out: 0, inBytes: 0, outBytes: 0 };
+    const b = conns0.get(name) ?? NO_COUNT;
     const per = (x: number) => (x / instances).toFixed(2);
     console.log(
       `  ${name.padEnd(28)} in ${per(c.in - b.in)} (${per(c.inBytes - b.inBytes)} B), out ${per(c.out - b.out)} (${per(c.outBytes - b.outBytes)} B)`,
