@@ -15,7 +15,7 @@ import { createLogShipper } from './log-shipper.js';
 import { ensureTaskConsumer } from './task-consumer.js';
 import { handleTaskMessage, warmTaskParsers, type TaskHandlerDeps } from './task-handler.js';
 import { createRunGate } from './run-gate.js';
-import { createTaskPuller, type TaskPull, type TaskPuller } from './task-puller.js';
+import { createTaskPuller, type TaskPuller } from './task-puller.js';
 import type { Worker, WorkerOptions, WorkerStats } from './types.js';
 import { packageVersion } from './version.js';
 
@@ -102,7 +102,6 @@ export function createWorker(opts: WorkerOptions): Worker {
   const busy = () => held.size - gate.waiting;
   let state: State = State.New;
   let startedAtMs = 0;
-  let openPull: TaskPull | undefined;
   /** Pulls over one subscription for the worker's life (made with the first pull). */
   let puller: TaskPuller | undefined;
   let pulling: Promise<void> = Promise.resolve();
@@ -196,7 +195,6 @@ export function createWorker(opts: WorkerOptions): Worker {
           batch: Math.max(1, Math.floor((concurrency - busy()) / tasksPerMessage)),
           expiresMs: pullExpiresMs,
         });
-        openPull = pull;
         for await (const m of pull) {
           if (state !== State.Running) {
             // Received as drain or stop closed the pull: hand it straight back to the group.
@@ -217,8 +215,6 @@ export function createWorker(opts: WorkerOptions): Worker {
         const delayMs = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
         log.warn({ err, failures, delayMs }, 'pulling tasks failed; retrying');
         await sleep(delayMs);
-      } finally {
-        openPull = undefined;
       }
     }
   }
@@ -311,7 +307,6 @@ export function createWorker(opts: WorkerOptions): Worker {
         // received are handed back (nak) by the loop. A task in flight at that very moment is
         // redelivered after the ack wait.
         puller?.close();
-        await openPull?.close();
         await pulling;
         while (held.size > 0) await Promise.allSettled([...held]);
         state = State.Stopped;
@@ -335,7 +330,6 @@ export function createWorker(opts: WorkerOptions): Worker {
         wake();
         gate.close();
         puller?.close();
-        await openPull?.close();
         for (const a of active) a.abort('shutdown');
         await pulling;
       }
