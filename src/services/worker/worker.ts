@@ -186,8 +186,12 @@ export function createWorker(opts: WorkerOptions): Worker {
           (expiresMs) =>
             log.warn({ pullExpiresMs: expiresMs }, 'task pull outlived its expiry; pulling again'),
         );
-        // drain() or stop() may have come while the consumer was being looked up.
-        if (state !== State.Running) break;
+        // drain() or stop() may have come while the consumer was being looked up, before there was
+        // a puller for them to close.
+        if (state !== State.Running) {
+          puller.close();
+          break;
+        }
         const pull = puller.pull({
           // At least one: tasks waiting for their fire time may have come due since freeSlot().
           // A message may carry several tasks (a burst of one job): ask for about as many
