@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { pino, type Logger } from 'pino';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { startNatsServer, type NatsServerHandle } from '../../src/services/nats/index.js';
+import {
+  startNatsServer,
+  type NatsServerHandle,
+  type StartNatsServerOptions,
+} from '../../src/services/nats/index.js';
 import type { JetschedEvent } from '../../src/events/event.js';
 import { unbatched } from '../../src/events/batches.js';
 
@@ -19,8 +23,11 @@ export function uniquePrefix(label: string): string {
 }
 
 /** A nats-server child process (JetStream, file storage in a temp dir, loopback) for one suite. */
-export async function withNatsServer<T>(fn: (server: NatsServerHandle) => Promise<T>): Promise<T> {
-  const server = await startNatsServer();
+export async function withNatsServer<T>(
+  fn: (server: NatsServerHandle) => Promise<T>,
+  opts: StartNatsServerOptions = {},
+): Promise<T> {
+  const server = await startNatsServer(opts);
   try {
     return await fn(server);
   } finally {

@@ -135,4 +135,16 @@ BENCH_ALLOC_PROFILE=.data/alloc BENCH_ALLOC_LIVE_AT_MS=15000 BENCH_PRECISION=eve
 
 \`alloc-top\` counts every sampled allocation, including objects already collected (V8's sampling heap
 profiler with collected samples kept; \`node --heap-prof\` shows only what is still alive at exit).
+
+What nats-server spends its CPU on (Go's profiler, served on a loopback port the bench picks):
+
+\`\`\`sh
+BENCH_SERVER_PROFILE=.data/server.pb.gz node dist/bench/stages.js 100000 100 per-job 20000
+node dist/bench/pprof-top.js .data/server.pb.gz             # self and inclusive time per function
+node dist/bench/pprof-top.js .data/server.pb.gz --callers 'firstMatching$' --depth 4   # who calls it
+\`\`\`
+
+The profile covers about the first half of the timed run (its length is estimated from the
+warm-up's rate), so reading the events back afterwards is not in it. \`startNatsServer({ profPort })\`
+turns the endpoint on for any embedded server.
 `;

@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { getJsz, startNatsServer } from '../../src/services/nats/index.js';
+import { freePorts } from '../../src/services/nats/ports.js';
 import { uniquePrefix, useNats, useNatsCluster, waitFor } from '../support/nats.js';
 
 function portAccepts(port: number): Promise<boolean> {
@@ -47,6 +48,25 @@ describe('embedded nats-server', () => {
     expect(processAlive(server.pid)).toBe(false);
     expect(await portAccepts(server.port)).toBe(false);
     await expect(access(server.storeDir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('serves Go’s CPU profile on the loopback port given as profPort, and none without it', async () => {
+    const [profPort = 0] = await freePorts(1);
+    const server = await startNatsServer({ profPort });
+    try {
+      const res = await fetch(`http://127.0.0.1:${profPort}/debug/pprof/profile?seconds=1`);
+      expect(res.status).toBe(200);
+      const body = new Uint8Array(await res.arrayBuffer());
+      expect([...body.subarray(0, 2)]).toEqual([0x1f, 0x8b]); // a gzipped pprof profile
+    } finally {
+      await server.stop();
+    }
+    const plain = await startNatsServer();
+    try {
+      expect(await portAccepts(profPort)).toBe(false);
+    } finally {
+      await plain.stop();
+    }
   });
 });
 

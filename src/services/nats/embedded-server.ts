@@ -27,6 +27,8 @@ export interface StartNatsServerOptions {
   cluster?: { name: string; port?: number; routes: readonly string[] };
   /** Log to this file instead of stderr (stderr is captured in memory, never printed). */
   logFile?: string;
+  /** Serve Go's CPU and heap profiles (`/debug/pprof/…`) on this loopback port (for benchmarks). */
+  profPort?: number;
   /** nats-server binary. Default: {@link findNatsServerBinary}. */
   binary?: string;
   /** When start() returns. Default `healthy`, or `listening` for a cluster member (its peers may not be up yet). */
@@ -75,6 +77,7 @@ async function startOnce(
       monitorPort: opts.monitorPort ?? monitorPort,
       storeDir,
       ...(opts.logFile !== undefined && { logFile: resolve(opts.logFile) }),
+      ...(opts.profPort !== undefined && { profPort: opts.profPort }),
       ...(cluster && {
         cluster: { name: cluster.name, port: cluster.port ?? clusterPort, routes: cluster.routes },
       }),

@@ -11,6 +11,8 @@ export interface NatsServerConfig {
   storeDir: string;
   /** Absolute log file; when unset the server logs to stderr. */
   logFile?: string;
+  /** Go's profiling endpoint (`/debug/pprof/…`) on this loopback port; off when unset. */
+  profPort?: number;
   cluster?: {
     name: string;
     port: number;
@@ -32,6 +34,7 @@ export function renderNatsConfig(c: NatsServerConfig): string {
     `}`,
   ];
   if (c.logFile !== undefined) lines.push(`log_file: ${q(c.logFile)}`);
+  if (c.profPort !== undefined) lines.push(`prof_port: ${c.profPort}`);
   if (c.cluster) {
     lines.push(
       `cluster {`,
