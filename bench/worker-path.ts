@@ -1,0 +1,274 @@
+/**
+ * What a worker's own code costs per task, without NATS: task messages go through the worker's
+ * task handler (parse and check, run slot, attempt, no-op processor, report, ack) with the real
+ * event store, whose publisher answers every publish in the next turn of the event loop, as a
+ * PubAck would come. Against a floor in the same process: the same messages parsed, each task's
+ * report encoded and published through the same store, and the message acked when its reports are
+ * answered. Prints µs of CPU per task, medians of `runs`.
+ * Usage: node dist/bench/worker-path.js [tasks=200000] [tasksPerMessage=25] [runs=5]
+ * With BENCH_ALLOC_PROFILE=<dir>, the last run of each variant is allocation-sampled there (read
+ * with `node dist/bench/alloc-top.js <dir> --per <tasks>`).
+ */
+import type { Logger } from 'pino';
+import { createEventStore } from '../src/events/event-store.js';
+import type { JsPublisher, PubAck } from '../src/events/publisher.js';
+import { names as makeNames, subjects } from '../src/events/subjects.js';
+import { taskMessageFor, type TaskMessage } from '../src/events/task.js';
+import type { JetschedEvent } from '../src/events/event.js';
+import { createAbortsHeard } from '../src/services/worker/aborts-heard.js';
+import { createActiveAttempts } from '../src/services/worker/active-attempts.js';
+import { createLogShipper } from '../src/services/worker/log-shipper.js';
+import { createRunGate } from '../src/services/worker/run-gate.js';
+import {
+  handleTaskMessage,
+  warmTaskParsers,
+  type TaskHandlerDeps,
+} from '../src/services/worker/task-handler.js';
+import type { TaskDelivery } from '../src/services/worker/task-puller.js';
+import type { WorkerStats } from '../src/services/worker/types.js';
+import { startAllocSampling, type AllocSampling } from './lib/alloc-sampling.js';
+import { benchLogger } from './lib/nats.js';
+import { median } from './lib/stats.js';
+
+const totalTasks = Number(process.argv[2] ?? 200_000);
+const perMessage = Number(process.argv[3] ?? 25);
+const runs = Number(process.argv[4] ?? 5);
+const CONCURRENCY = 64;
+const names = makeNames('wpath');
+
+/** Answers each turn's publishes together in the next turn, as PubAcks come back in a batch. */
+function nextTurnPublisher(): JsPublisher {
+  let seq = 0;
+  let answering: (() => void)[] = [];
+  return {
+    publish(): Promise<PubAck> {
+      return new Promise((resolve) => {
+        if (answering.length === 0)
+          setImmediate(() => {
+            const now = answering;
+            answering = [];
+            for (const answer of now) answer();
+          });
+        answering.push(() => resolve({ stream: names.eventStream, seq: ++seq, duplicate: false }));
+      });
+    },
+  };
+}
+
+function messagesOf(count: number, from: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const now = Date.now();
+  for (let i = 0; i < count; i += perMessage) {
+    const tasks: TaskMessage[] = [];
+    for (let j = i; j < Math.min(count, i + perMessage); j++) {
+      const n = from + j;
+      tasks.push({
+        v: 1,
+        instanceId: `job-${n % 100}~t-${n}`,
+        jobId: `job-${n % 100}`,
+        partition: n % 16,
+        attempt: 1,
+        processor: 'noop',
+        params: {},
+        fireTimeMs: now - 5,
+        priority: 0,
+        dispatchSeq: 0,
+        dispatchedAtMs: now,
+      });
+    }
+    out.push(taskMessageFor(tasks).payload);
+  }
+  return out;
+}
+
+/** A delivered task message; acking, naking and terminating it do nothing. */
+function delivery(payload: Uint8Array, seq: number): TaskDelivery {
+  const settle = () => undefined;
+  return {
+    seq,
+    subject: subjects.task(names, 'bench'),
+    redelivered: false,
+    json: <T>() => JSON.parse(Buffer.from(payload).toString()) as T,
+    ack: settle,
+    nak: settle,
+    term: settle,
+    working: () => undefined,
+  };
+}
+
+function newStats(): WorkerStats {
+  return {
+    completed: 0,
+    malformed: 0,
+    skipped: 0,
+    handedOn: 0,
+    refusedReports: 0,
+    badControls: 0,
+    droppedLogLines: 0,
+  };
+}
+
+/** Feeds messages as the worker's pull loop does: while fewer than 2 × concurrency tasks are held. */
+async function drive(
+  payloads: Uint8Array[],
+  handle: (m: TaskDelivery) => Promise<void>[],
+): Promise<void> {
+  const held = new Set<Promise<void>>();
+  let wake: (() => void) | undefined;
+  let seq = 0;
+  for (const p of payloads) {
+    while (held.size >= 2 * CONCURRENCY) await new Promise<void>((resolve) => (wake = resolve));
+    for (const t of handle(delivery(p, ++seq))) {
+      held.add(t);
+      void t.finally(() => {
+        held.delete(t);
+        const w = wake;
+        wake = undefined;
+        w?.();
+      });
+    }
+  }
+  await Promise.all(held);
+}
+
+function handlerDeps(log: Logger): TaskHandlerDeps {
+  const clock = { now: () => Date.now() };
+  const gate = createRunGate({ concurrency: CONCURRENCY, clock });
+  const publisher = nextTurnPublisher();
+  const store = createEventStore({
+    nc: undefined as never,
+    js: undefined as never,
+    jsm: undefined as never,
+    names,
+    publisher,
+  });
+  const aborts = createAbortsHeard();
+  aborts.listening(Date.now() - 60_000);
+  return {
+    store,
+    jsm: undefined as never,
+    names,
+    workerId: 'w-bench',
+    clock,
+    processors: { noop: async () => undefined },
+    shipper: createLogShipper({ publisher, log }),
+    log,
+    canRetry: () => true,
+    abandoned: () => false,
+    aborts,
+    maxClockSkewMs: 2000,
+    presenceEpoch: () => 1,
+    workingEveryMs: 10_000,
+    retryStartAfterMs: 1000,
+    stats: newStats(),
+    active: createActiveAttempts(),
+    gate,
+    claimAheadMs: 0,
+    recordStartAfterMs: 200,
+    room: () => 2 * CONCURRENCY,
+    handOn: () => Promise.resolve(),
+  };
+}
+
+/** The floor: parse, report through the same store, ack when the message's reports are answered. */
+function floorHandler(log: Logger): Variant {
+  const store = createEventStore({
+    nc: undefined as never,
+    js: undefined as never,
+    jsm: undefined as never,
+    names,
+    publisher: nextTurnPublisher(),
+  });
+  let reported = 0;
+  const handle = (m: TaskDelivery) => {
+    const body = m.json<{ tasks?: TaskMessage[] } & TaskMessage>();
+    const tasks = body.tasks ?? [body];
+    let left = tasks.length;
+    return tasks.map(async (t) => {
+      const now = Date.now();
+      const event = {
+        type: 'InstanceSucceeded',
+        v: 1,
+        id: crypto.randomUUID(),
+        atMs: now,
+        actor: { kind: 'worker', id: 'w-bench' },
+        data: {
+          instanceId: t.instanceId,
+          attempt: t.attempt,
+          workerId: 'w-bench',
+          startedAtMs: now,
+        },
+      } as JetschedEvent;
+      try {
+        await store.append(subjects.instance(names, t.partition, t.instanceId), event, {
+          expectedLastSubjectSeq: t.dispatchSeq,
+          trusted: true,
+          dedup: false,
+        });
+        reported++;
+      } catch (err) {
+        log.error({ err }, 'report failed');
+      }
+      if (--left === 0) m.ack();
+    });
+  };
+  return { handle, reported: () => reported };
+}
+
+/** A way of handling task messages, and how many tasks it has reported. */
+interface Variant {
+  handle: (m: TaskDelivery) => Promise<void>[];
+  reported: () => number;
+}
+
+const log = benchLogger();
+warmTaskParsers();
+const variants: [string, () => Variant][] = [
+  [
+    'worker task handler',
+    () => {
+      const deps = handlerDeps(log);
+      return {
+        handle: (m) => handleTaskMessage(m, deps),
+        reported: () => deps.stats.completed - deps.stats.refusedReports,
+      };
+    },
+  ],
+  ['floor (parse, report, ack)', () => floorHandler(log)],
+];
+const results = new Map<string, { cpu: number[]; wall: number[] }>();
+let from = 0;
+for (let run = 0; run <= runs; run++) {
+  for (const [name, make] of variants) {
+    const payloads = messagesOf(totalTasks, from);
+    from += totalTasks;
+    const variant = make();
+    // BENCH_ALLOC_PROFILE=<dir>: what each variant allocates, over its last run.
+    const allocDir = process.env['BENCH_ALLOC_PROFILE'];
+    const sampling: AllocSampling | undefined =
+      allocDir && run === runs
+        ? await startAllocSampling(allocDir, name.replace(/\W+/g, '-'))
+        : undefined;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await drive(payloads, variant.handle);
+    const wall = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    if (variant.reported() !== totalTasks)
+      throw new Error(`${name}: ${variant.reported()} of ${totalTasks} tasks reported`);
+    if (sampling) console.log(`allocation profile: ${await sampling.stop()}`);
+    if (run === 0) continue; // a warm-up round for each
+    const r = results.get(name) ?? { cpu: [], wall: [] };
+    r.cpu.push((c.user + c.system) / totalTasks);
+    r.wall.push((wall * 1000) / totalTasks);
+    results.set(name, r);
+  }
+}
+console.log(`${totalTasks} tasks per run, ${perMessage} per message, medians of ${runs} runs:`);
+const floor = median(results.get('floor (parse, report, ack)')?.cpu ?? []);
+for (const [name, r] of results) {
+  const cpu = median(r.cpu);
+  console.log(
+    `  ${name.padEnd(28)} CPU ${cpu.toFixed(2)} µs/task (${r.cpu.map((x) => x.toFixed(1)).join(', ')}), wall ${median(r.wall).toFixed(2)} µs/task, ${(cpu / floor).toFixed(2)}× the floor`,
+  );
+}
