@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { Logger } from 'pino';
 import { makeEvent, type EventContext } from '../../events/build.js';
 import { decodeEvent } from '../../events/codec.js';
 import { ConcurrencyError } from '../../events/errors.js';
@@ -19,6 +18,7 @@ import type { LogShipper } from './log-shipper.js';
 import { isPayloadProblem, retrying } from './retry.js';
 import { errorInfo } from './error-info.js';
 import { createTaskLogger } from './task-logger.js';
+import type { TaskLog } from './task-log.js';
 import { inNextTurn } from './next-turn.js';
 import type { Processor, TaskContext } from './types.js';
 
@@ -159,7 +159,7 @@ class HeldAttempt implements Attempt {
     private readonly task: TaskMessage,
     private readonly deps: AttemptDeps,
     /** Bound to the task (workerId, group, instanceId, jobId, attempt). */
-    private readonly log: Logger,
+    private readonly log: TaskLog,
   ) {
     this.instanceId = task.instanceId;
     this.attempt = task.attempt;
@@ -575,6 +575,6 @@ function ignore(): undefined {
 }
 
 /** An attempt of `task`, logging to `log` (bound to the task's ids). */
-export function createAttempt(task: TaskMessage, deps: AttemptDeps, log: Logger): Attempt {
+export function createAttempt(task: TaskMessage, deps: AttemptDeps, log: TaskLog): Attempt {
   return new HeldAttempt(task, deps, log);
 }

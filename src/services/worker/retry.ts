@@ -38,7 +38,7 @@ export function isPayloadProblem(err: unknown): boolean {
  */
 export async function retrying<T>(
   fn: () => Promise<T>,
-  o: { what: string; log: Logger; canRetry: () => boolean; forMs?: number },
+  o: { what: string; log: Pick<Logger, 'warn'>; canRetry: () => boolean; forMs?: number },
 ): Promise<T> {
   const until = performance.now() + (o.forMs ?? Number.POSITIVE_INFINITY);
   for (let tries = 1; ; tries++) {

@@ -21,6 +21,7 @@ import type { RunGate } from './run-gate.js';
 import { shareMessage, type Share, type TaskLease } from './task-lease.js';
 import type { TaskDelivery } from './task-puller.js';
 import type { WorkerStats } from './types.js';
+import { lazyChild, type TaskLog } from './task-log.js';
 
 export interface TaskHandlerDeps extends AttemptDeps {
   /** Bound to workerId and group. */
@@ -196,7 +197,7 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
       return;
     }
     alive ??= keepAlive();
-    const log = deps.log.child(ids);
+    const log = lazyChild(deps.log, ids);
     if (claimFromMs !== undefined && task.fireTimeMs > deps.clock.now()) {
       await claimAndRun(m, task, deps, log);
       return;
@@ -228,7 +229,7 @@ type WhenDue = (typeof WhenDue)[keyof typeof WhenDue];
  * reports are written. The attempt is active (it hears control messages) only once it runs.
  */
 function runWhenDue(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps): Promise<WhenDue> {
-  const log = deps.log.child({
+  const log = lazyChild(deps.log, {
     instanceId: task.instanceId,
     jobId: task.jobId,
     attempt: task.attempt,
@@ -359,7 +360,7 @@ async function runTask(
   m: TaskLease,
   task: TaskMessage,
   deps: TaskHandlerDeps,
-  log: Logger,
+  log: TaskLog,
   releaseSlot: () => void,
 ) {
   const deferred = mayRunUnrecordedNow(m, task, deps);
@@ -383,7 +384,7 @@ async function runTask(
  * while it waits, so a cancel's control message aborts it before it runs; a hard stop leaves it to
  * the supervisor (as a running attempt), and a drain waits for it to run and report.
  */
-async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps, log: Logger) {
+async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps, log: TaskLog) {
   const attempt = await begin(m, task, deps, log, { startsAtMs: task.fireTimeMs });
   if (!attempt) return;
   try {
@@ -443,7 +444,7 @@ async function begin(
   m: TaskLease,
   task: TaskMessage,
   deps: TaskHandlerDeps,
-  log: Logger,
+  log: TaskLog,
   claim?: { startsAtMs: number } | 'deferred',
 ): Promise<Attempt | undefined> {
   if (deps.abandoned()) {
@@ -493,7 +494,7 @@ async function runAndAck(
   m: TaskLease,
   attempt: Attempt,
   deps: TaskHandlerDeps,
-  log: Logger,
+  log: TaskLog,
   releaseSlot: () => void,
 ) {
   let outcome: RunOutcome;
@@ -507,7 +508,7 @@ async function runAndAck(
 }
 
 /** Counts a run's outcome and acks its task, unless the worker left it unreported. */
-async function afterRun(m: TaskLease, outcome: RunOutcome, deps: TaskHandlerDeps, log: Logger) {
+async function afterRun(m: TaskLease, outcome: RunOutcome, deps: TaskHandlerDeps, log: TaskLog) {
   if (outcome === RunOutcome.Abandoned) return;
   deps.stats.completed++;
   if (outcome === RunOutcome.Refused) deps.stats.refusedReports++;
@@ -518,12 +519,12 @@ async function afterRun(m: TaskLease, outcome: RunOutcome, deps: TaskHandlerDeps
  * The report could not be appended (server unreachable until the worker stopped): the task is left
  * un-acked so that it is redelivered; the supervisor settles the attempt.
  */
-function logUnreported(err: unknown, log: Logger): void {
+function logUnreported(err: unknown, log: TaskLog): void {
   log.error({ err }, 'could not record the outcome of the attempt');
 }
 
 /** Hands a task back to the group at once (best effort: without it, the ack wait does the same). */
-function nak(m: TaskLease, log: Logger): void {
+function nak(m: TaskLease, log: TaskLog): void {
   try {
     m.nak();
   } catch (err) {
@@ -535,7 +536,7 @@ function nak(m: TaskLease, log: Logger): void {
  * Acks without waiting for the server's confirmation: the attempt's outcome is already an event,
  * so a lost ack only means a redelivery, whose start is refused by the expected sequence.
  */
-function ack(m: TaskLease, log: Logger): Promise<void> {
+function ack(m: TaskLease, log: TaskLog): Promise<void> {
   try {
     m.ack();
   } catch (err) {

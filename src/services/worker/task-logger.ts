@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { TaskLog } from './task-log.js';
 import type { LogShipper } from './log-shipper.js';
 import type { LogFields, TaskLogger, TaskLogLevel } from './types.js';
 
@@ -8,7 +8,7 @@ import type { LogFields, TaskLogger, TaskLogLevel } from './types.js';
  */
 export function createTaskLogger(deps: {
   /** Bound to workerId, group, instanceId, jobId, attempt. */
-  log: Logger;
+  log: TaskLog;
   shipper: LogShipper;
   /** `<prefix>.log.<partition>.<instanceId>` */
   subject: string;
