@@ -35,6 +35,7 @@ const perMessage = Number(process.argv[3] ?? 25);
 const runs = Number(process.argv[4] ?? 5);
 const CONCURRENCY = 64;
 const names = makeNames('wpath');
+const decoder = new TextDecoder();
 
 /** Answers each turn's publishes together in the next turn, as PubAcks come back in a batch. */
 function nextTurnPublisher(): JsPublisher {
@@ -88,7 +89,7 @@ function delivery(payload: Uint8Array, seq: number): TaskDelivery {
     seq,
     subject: subjects.task(names, 'bench'),
     redelivered: false,
-    json: <T>() => JSON.parse(Buffer.from(payload).toString()) as T,
+    json: <T>() => JSON.parse(decoder.decode(payload)) as T,
     ack: settle,
     nak: settle,
     term: settle,
