@@ -20,7 +20,7 @@ import { errorInfo } from './error-info.js';
 import { createTaskLogger } from './task-logger.js';
 import type { TaskLog } from './task-log.js';
 import { inNextTurn } from './next-turn.js';
-import type { Processor, TaskContext } from './types.js';
+import type { Processor, TaskContext, TaskLogger } from './types.js';
 
 export interface AttemptDeps {
   store: EventStore;
@@ -156,7 +156,7 @@ class HeldAttempt implements Attempt {
   private outcome: Outcome | undefined;
 
   constructor(
-    private readonly task: TaskMessage,
+    readonly task: TaskMessage,
     private readonly deps: AttemptDeps,
     /** Bound to the task (workerId, group, instanceId, jobId, attempt). */
     private readonly log: TaskLog,
@@ -356,7 +356,8 @@ class HeldAttempt implements Attempt {
     });
   }
 
-  private progress(fraction?: number, note?: string): Promise<void> {
+  /** `ctx.progress`: see TaskContext. */
+  progress(fraction?: number, note?: string): Promise<void> {
     const { instanceId, attempt } = this;
     return this.serial(async () => {
       if (this.ended || !(await this.startIfDeferred()))
@@ -442,36 +443,20 @@ class HeldAttempt implements Attempt {
    * promises, and what it allocates is copied by every scavenge until the reports are written.
    */
   private context(): TaskContext {
-    if (this.madeContext) return this.madeContext;
-    const { task, instanceId, attempt, deps, log } = this;
-    // The logger is made when the processor first uses it.
-    let taskLog: TaskContext['log'] | undefined;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the context's getters
-    const self = this;
-    this.madeContext = {
-      instanceId,
-      jobId: task.jobId,
-      attempt,
-      params: task.params,
-      fireTimeMs: task.fireTimeMs,
-      idempotencyKey: `${instanceId}:${attempt}`,
-      get signal() {
-        return self.signal;
-      },
-      progress: (fraction, note) => this.progress(fraction, note),
-      get log() {
-        taskLog ??= createTaskLogger({
-          log,
-          shipper: deps.shipper,
-          subject: subjects.log(deps.names, task.partition, instanceId),
-          attempt,
-          workerId: deps.workerId,
-          clock: deps.clock,
-        });
-        return taskLog;
-      },
-    };
-    return this.madeContext;
+    return (this.madeContext ??= new AttemptContext(this));
+  }
+
+  /** The processor's `ctx.log`: made when the processor first uses it. */
+  taskLogger(): TaskLogger {
+    const { task, deps } = this;
+    return createTaskLogger({
+      log: this.log,
+      shipper: deps.shipper,
+      subject: subjects.log(deps.names, task.partition, this.instanceId),
+      attempt: this.attempt,
+      workerId: deps.workerId,
+      clock: deps.clock,
+    });
   }
 
   run(onProcessorDone?: () => void): Promise<RunOutcome> {
@@ -572,6 +557,46 @@ type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
 function ignore(): undefined {
   return undefined;
+}
+
+/**
+ * What a processor is given. A class, not an object literal with getters: V8 keeps such a literal in
+ * dictionary mode (a hash table of its own properties, checked with `%HasFastProperties`), made
+ * anew with its getters for every attempt. The class's contexts are plain objects of one shape
+ * sharing the prototype's getters (bench/worker-path.js: a worker's own CPU per task fell to about
+ * a third in most runs; bench/stages.js: a worker's CPU per instance fell by about a tenth).
+ */
+class AttemptContext implements TaskContext {
+  readonly instanceId: string;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly params: unknown;
+  readonly fireTimeMs: number;
+  readonly idempotencyKey: string;
+  readonly #held: HeldAttempt;
+  #log: TaskLogger | undefined;
+
+  constructor(held: HeldAttempt) {
+    this.#held = held;
+    this.instanceId = held.instanceId;
+    this.jobId = held.task.jobId;
+    this.attempt = held.attempt;
+    this.params = held.task.params;
+    this.fireTimeMs = held.task.fireTimeMs;
+    this.idempotencyKey = `${held.instanceId}:${held.attempt}`;
+  }
+
+  get signal(): AbortSignal {
+    return this.#held.signal;
+  }
+
+  get log(): TaskLogger {
+    return (this.#log ??= this.#held.taskLogger());
+  }
+
+  /** An own function, not a method: a processor may take it out of its context (`{ progress }`). */
+  readonly progress = (fraction?: number, note?: string): Promise<void> =>
+    this.#held.progress(fraction, note);
 }
 
 /** An attempt of `task`, logging to `log` (bound to the task's ids). */
