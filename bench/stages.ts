@@ -134,7 +134,14 @@ await withNatsServer(
     const cpu0 = procs.map((p) => cpuMsOf(p.pid));
     const t0 = performance.now();
     const profileSeconds = Math.max(1, Math.floor((0.5 * instances) / warmupRate));
-    const profiling = profPort === undefined ? undefined : captureServerProfile(profileSeconds);
+    // Settled into a value at once: a failure is reported after the run, which it does not spoil.
+    const profiling =
+      profPort === undefined
+        ? undefined
+        : captureServerProfile(profileSeconds).then(
+            (bytes) => ({ bytes }),
+            (err: unknown) => ({ err }),
+          );
     await sendBatch(instances, 'b');
     // Done when the workers have recorded every outcome (asked over IPC, as the throughput suite
     // does: a live watcher would take CPU and deliveries from the system under test).
@@ -155,8 +162,10 @@ await withNatsServer(
     console.log(
       `${instances} instances in ${((tDone - t0) / 1000).toFixed(2)} s = ${Math.round(instances / ((tDone - t0) / 1000))}/s`,
     );
-    if (profiling && serverProfile !== undefined) {
-      await writeFile(serverProfile, await profiling);
+    const profile = await profiling;
+    if (profile && 'err' in profile) console.error("nats-server's profile failed:", profile.err);
+    else if (profile && serverProfile !== undefined) {
+      await writeFile(serverProfile, profile.bytes);
       console.log(
         `nats-server's CPU profile of ${profileSeconds} s from the start: ${serverProfile}`,
       );
