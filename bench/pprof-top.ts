@@ -5,6 +5,7 @@
  * Usage: node dist/bench/pprof-top.js <file.pb.gz> [--top n] [--callers regex] [--depth n]
  */
 import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { topLines } from './lib/profile-frames.js';
@@ -64,30 +65,32 @@ function callers(stacks: Stack[], re: RegExp, depth: number): Map<string, number
   return paths;
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const file = args[0];
-  if (!file || file.startsWith('--')) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      top: { type: 'string', default: '30' },
+      callers: { type: 'string' },
+      depth: { type: 'string', default: '4' },
+    },
+  });
+  const file = positionals[0];
+  if (!file) {
     console.error(
       'usage: node dist/bench/pprof-top.js <file.pb.gz> [--top n] [--callers regex] [--depth n]',
     );
     process.exit(2);
   }
-  const top = Number(option(args, '--top') ?? 30);
+  const top = Number(values.top);
   const raw = await readFile(file);
   const gzipped = raw[0] === 0x1f && raw[1] === 0x8b;
   const stacks = stacksOf(Profile.decode(gzipped ? gunzipSync(raw) : raw));
   const { self, inclusive, total } = times(stacks);
   const ms = (ns: number) => `${(ns / 1e6).toFixed(0).padStart(7)} ms`;
   console.log(`${file}: ${(total / 1e9).toFixed(2)} s of CPU sampled`);
-  const callersOf = option(args, '--callers');
+  const callersOf = values.callers;
   if (callersOf !== undefined) {
-    const depth = Number(option(args, '--depth') ?? 4);
+    const depth = Number(values.depth);
     console.log(`  call paths to /${callersOf}/ (innermost first):`);
     for (const l of topLines(callers(stacks, new RegExp(callersOf), depth), top, total, ms))
       console.log(`    ${l}`);

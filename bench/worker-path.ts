@@ -26,7 +26,7 @@ import {
   type TaskHandlerDeps,
 } from '../src/services/worker/task-handler.js';
 import type { TaskDelivery } from '../src/services/worker/task-puller.js';
-import type { WorkerStats } from '../src/services/worker/types.js';
+import { emptyWorkerStats } from '../src/services/worker/types.js';
 import { startAllocSampling, type AllocSampling } from './lib/alloc-sampling.js';
 import { benchLogger } from './lib/nats.js';
 import { median } from './lib/stats.js';
@@ -101,18 +101,6 @@ function delivery(payload: Uint8Array, seq: number): TaskDelivery {
   };
 }
 
-function newStats(): WorkerStats {
-  return {
-    completed: 0,
-    malformed: 0,
-    skipped: 0,
-    handedOn: 0,
-    refusedReports: 0,
-    badControls: 0,
-    droppedLogLines: 0,
-  };
-}
-
 /** Feeds messages as the worker's pull loop does: while fewer than 2 × concurrency tasks are held. */
 async function drive(
   payloads: Iterable<Uint8Array>,
@@ -165,7 +153,7 @@ function handlerDeps(log: Logger): TaskHandlerDeps {
     presenceEpoch: () => 1,
     workingEveryMs: 10_000,
     retryStartAfterMs: 1000,
-    stats: newStats(),
+    stats: emptyWorkerStats(),
     active: createActiveAttempts(),
     gate,
     claimAheadMs: 0,

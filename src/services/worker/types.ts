@@ -128,6 +128,19 @@ export interface WorkerStats {
   droppedLogLines: number;
 }
 
+/** A new worker's counters: all zero. */
+export function emptyWorkerStats(): WorkerStats {
+  return {
+    completed: 0,
+    malformed: 0,
+    skipped: 0,
+    handedOn: 0,
+    refusedReports: 0,
+    badControls: 0,
+    droppedLogLines: 0,
+  };
+}
+
 export interface Worker {
   readonly workerId: string;
   /** Creates the group's consumer if needed, subscribes to control messages, starts heartbeats and pulling. */

@@ -16,7 +16,7 @@ import { ensureTaskConsumer } from './task-consumer.js';
 import { handleTaskMessage, warmTaskParsers, type TaskHandlerDeps } from './task-handler.js';
 import { createRunGate } from './run-gate.js';
 import { createTaskPuller, type TaskPuller } from './task-puller.js';
-import type { Worker, WorkerOptions, WorkerStats } from './types.js';
+import { emptyWorkerStats, type Worker, type WorkerOptions } from './types.js';
 import { packageVersion } from './version.js';
 
 const WORKER_ID = /^[A-Za-z0-9_-]{1,200}$/;
@@ -81,15 +81,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const clock = opts.clock ?? { now: () => Date.now() };
   const log = opts.log.child({ workerId, group });
 
-  const stats: WorkerStats = {
-    completed: 0,
-    malformed: 0,
-    skipped: 0,
-    handedOn: 0,
-    refusedReports: 0,
-    badControls: 0,
-    droppedLogLines: 0,
-  };
+  const stats = emptyWorkerStats();
   const shipper = createLogShipper({ publisher: runtime.publisher, log });
   const active = createActiveAttempts();
   const aborts = createAbortsHeard();
