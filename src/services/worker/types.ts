@@ -32,8 +32,9 @@ export interface TaskContext {
   /**
    * Records progress (an `InstanceProgressed` event). `fraction` is in [0, 1].
    * Rejects with AttemptEndedError when the attempt was ended meanwhile (timeout, cancel).
+   * A function of its own: it may be taken out of the context (`const { progress } = ctx`).
    */
-  progress(fraction?: number, note?: string): Promise<void>;
+  readonly progress: (fraction?: number, note?: string) => Promise<void>;
   readonly log: TaskLogger;
 }
 
