@@ -202,7 +202,7 @@ async function handleTask(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps
       await claimAndRun(m, task, deps, log);
       return;
     }
-    await inSlot(deps.gate, (release) => runTask(m, task, deps, log, release));
+    await runNow(m, task, deps, log);
   } finally {
     clearInterval(alive);
   }
@@ -237,40 +237,11 @@ function runWhenDue(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps): Pro
   const attempt = createAttempt(task, deps, log);
   attempt.prepare();
   return new Promise<WhenDue>((resolve) => {
-    let held = false;
-    const giveBack = () => {
-      if (!held) return;
-      held = false;
-      deps.gate.release();
-    };
-    const settle = (outcome: RunOutcome) =>
-      afterRun(m, outcome, deps, log).finally(() => {
-        deps.active.delete(attempt);
-        resolve(WhenDue.Ran);
-      });
-    const reported = (outcome: RunOutcome) => {
-      giveBack();
-      void settle(outcome);
-    };
-    const failed = (err: unknown) => {
-      giveBack();
-      logUnreported(err, log);
-      void settle(RunOutcome.Abandoned);
-    };
+    const run = unrecordedRun(m, deps, log, attempt, () => resolve(WhenDue.Ran));
     const runInSlot = () => {
-      held = true;
-      const fresh =
-        !deps.abandoned() &&
-        !deps.active.has(task.instanceId, task.attempt) &&
-        mayRunUnrecordedNow(m, task, deps);
-      if (!fresh) {
-        giveBack();
-        resolve(WhenDue.StartFirst);
-        return;
-      }
-      deps.active.add(attempt);
-      attempt.deferStart();
-      attempt.runThen(giveBack, reported, failed);
+      if (mayRunFresh(m, task, deps)) return run();
+      deps.gate.release();
+      resolve(WhenDue.StartFirst);
     };
     deps.gate.whenDue(task.fireTimeMs, (due) =>
       due ? deps.gate.withSlot(runInSlot) : resolve(WhenDue.NotDue),
@@ -279,30 +250,102 @@ function runWhenDue(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps): Pro
 }
 
 /**
- * Runs `fn` holding one of the gate's run slots: called as soon as one is free, from within the
- * call that frees it (no turn of the event loop in between). `fn` may give the slot back early
- * (safe to call more than once), else it is given back when `fn` ends.
+ * A task due now, in a run slot as soon as one is free. Where it may run before its start is
+ * recorded (most tasks), it runs from that slot through its attempt's callbacks, with no promise
+ * between the slot and its processor: a task whose processor returns at once then allocates little
+ * besides its report's append, and holds little while that is on its way (what it holds is copied
+ * by every scavenge until then). Else its start is recorded first, in the same slot. Resolves once
+ * the task is settled.
  */
-function inSlot(gate: RunGate, fn: (release: () => void) => Promise<void>): Promise<void> {
+function runNow(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps, log: TaskLog) {
   return new Promise<void>((resolve, reject) =>
-    gate.withSlot(() => {
-      let held = true;
-      const release = () => {
-        if (!held) return;
-        held = false;
-        gate.release();
-      };
-      fn(release).then(
-        () => {
-          release();
-          resolve();
-        },
-        (err: Error) => {
-          release();
-          reject(err);
-        },
-      );
+    deps.gate.withSlot(() => {
+      if (mayRunFresh(m, task, deps))
+        return unrecordedRun(m, deps, log, createAttempt(task, deps, log), resolve)();
+      holdSlot(deps.gate, (release) => runTask(m, task, deps, log, release), resolve, reject);
     }),
+  );
+}
+
+/**
+ * Whether the task may run now, in this worker, before its start is recorded: it is not being
+ * run here already, the worker is not leaving, and {@link mayRunUnrecorded} says so.
+ */
+function mayRunFresh(m: TaskLease, task: TaskMessage, deps: TaskHandlerDeps): boolean {
+  return (
+    !deps.abandoned() &&
+    !deps.active.has(task.instanceId, task.attempt) &&
+    mayRunUnrecordedNow(m, task, deps)
+  );
+}
+
+/**
+ * A run of `attempt` with its start deferred (see Attempt.deferStart), its callbacks made now; the
+ * function returned starts it in the run slot just taken (after {@link mayRunFresh}). The slot is
+ * given back when the processor returns, the task is acked once its outcome is recorded, and
+ * `settled` is called after that (or once the outcome is left to the supervisor).
+ */
+function unrecordedRun(
+  m: TaskLease,
+  deps: TaskHandlerDeps,
+  log: TaskLog,
+  attempt: Attempt,
+  settled: () => void,
+): () => void {
+  let held = false;
+  const giveBack = () => {
+    if (!held) return;
+    held = false;
+    deps.gate.release();
+  };
+  const settle = (outcome: RunOutcome) => {
+    afterRun(m, outcome, deps, log);
+    deps.active.delete(attempt);
+    settled();
+  };
+  const reported = (outcome: RunOutcome) => {
+    giveBack();
+    settle(outcome);
+  };
+  const failed = (err: unknown) => {
+    giveBack();
+    logUnreported(err, log);
+    settle(RunOutcome.Abandoned);
+  };
+  return () => {
+    held = true;
+    deps.active.add(attempt);
+    attempt.deferStart();
+    attempt.runThen(giveBack, reported, failed);
+  };
+}
+
+/**
+ * Runs `fn` in the run slot just taken (from within the call that freed it: no turn of the event
+ * loop in between). `fn` may give the slot back early (safe to call more than once), else it is
+ * given back when `fn` ends; then `resolve` or `reject` is called with how `fn` ended.
+ */
+function holdSlot(
+  gate: RunGate,
+  fn: (release: () => void) => Promise<void>,
+  resolve: () => void,
+  reject: (err: Error) => void,
+): void {
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    gate.release();
+  };
+  fn(release).then(
+    () => {
+      release();
+      resolve();
+    },
+    (err: Error) => {
+      release();
+      reject(err);
+    },
   );
 }
 
@@ -419,7 +462,7 @@ async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDep
       );
     });
     if (reported !== undefined) {
-      await afterRun(m, reported, deps, log);
+      afterRun(m, reported, deps, log);
       return;
     }
     if (deps.abandoned()) {
@@ -429,7 +472,7 @@ async function claimAndRun(m: TaskLease, task: TaskMessage, deps: TaskHandlerDep
     // Aborted by a control message: whoever sent it recorded why (a cancel, a newer fire).
     log.info({ reason: String(attempt.signal.reason) }, 'claimed attempt aborted before its time');
     deps.stats.skipped++;
-    await ack(m, log);
+    ack(m, log);
   } finally {
     deps.active.delete(attempt);
   }
@@ -455,7 +498,7 @@ async function begin(
     // A redelivery or a second copy of an attempt this worker is running: the running one reports.
     log.info({ seq: m.seq }, 'attempt already running in this worker; acking the extra delivery');
     deps.stats.skipped++;
-    await ack(m, log);
+    ack(m, log);
     return undefined;
   }
   const attempt = createAttempt(task, deps, log);
@@ -480,7 +523,7 @@ async function begin(
   if (started === StartOutcome.MovedOn) {
     deps.active.delete(attempt);
     deps.stats.skipped++;
-    await ack(m, log);
+    ack(m, log);
     return undefined;
   }
   return attempt;
@@ -504,15 +547,15 @@ async function runAndAck(
     logUnreported(err, log);
     return;
   }
-  await afterRun(m, outcome, deps, log);
+  afterRun(m, outcome, deps, log);
 }
 
 /** Counts a run's outcome and acks its task, unless the worker left it unreported. */
-async function afterRun(m: TaskLease, outcome: RunOutcome, deps: TaskHandlerDeps, log: TaskLog) {
+function afterRun(m: TaskLease, outcome: RunOutcome, deps: TaskHandlerDeps, log: TaskLog): void {
   if (outcome === RunOutcome.Abandoned) return;
   deps.stats.completed++;
   if (outcome === RunOutcome.Refused) deps.stats.refusedReports++;
-  await ack(m, log);
+  ack(m, log);
 }
 
 /**
@@ -536,11 +579,10 @@ function nak(m: TaskLease, log: TaskLog): void {
  * Acks without waiting for the server's confirmation: the attempt's outcome is already an event,
  * so a lost ack only means a redelivery, whose start is refused by the expected sequence.
  */
-function ack(m: TaskLease, log: TaskLog): Promise<void> {
+function ack(m: TaskLease, log: TaskLog): void {
   try {
     m.ack();
   } catch (err) {
     log.warn({ err, seq: m.seq }, 'task ack not sent; a redelivery will find the attempt recorded');
   }
-  return Promise.resolve();
 }
