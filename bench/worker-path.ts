@@ -11,23 +11,13 @@
  * with `node dist/bench/alloc-top.js <dir> --per <tasks>`).
  */
 import type { Logger } from 'pino';
-import { createEventStore } from '../src/events/event-store.js';
-import type { JsPublisher, PubAck } from '../src/events/publisher.js';
 import { names as makeNames, subjects } from '../src/events/subjects.js';
 import { taskMessageFor, type TaskMessage } from '../src/events/task.js';
 import type { JetschedEvent } from '../src/events/event.js';
-import { createAbortsHeard } from '../src/services/worker/aborts-heard.js';
-import { createActiveAttempts } from '../src/services/worker/active-attempts.js';
-import { createLogShipper } from '../src/services/worker/log-shipper.js';
-import { createRunGate } from '../src/services/worker/run-gate.js';
-import {
-  handleTaskMessage,
-  warmTaskParsers,
-  type TaskHandlerDeps,
-} from '../src/services/worker/task-handler.js';
+import { handleTaskMessage, warmTaskParsers } from '../src/services/worker/task-handler.js';
 import type { TaskDelivery } from '../src/services/worker/task-puller.js';
-import { emptyWorkerStats } from '../src/services/worker/types.js';
 import { startAllocSampling, type AllocSampling } from './lib/alloc-sampling.js';
+import { handlerDeps, storeWithoutNats, taskDelivery } from './lib/handler-harness.js';
 import { benchLogger } from './lib/nats.js';
 import { median } from './lib/stats.js';
 
@@ -36,26 +26,6 @@ const perMessage = Number(process.argv[3] ?? 25);
 const runs = Number(process.argv[4] ?? 5);
 const CONCURRENCY = 64;
 const names = makeNames('wpath');
-const decoder = new TextDecoder();
-
-/** Answers each turn's publishes together in the next turn, as PubAcks come back in a batch. */
-function nextTurnPublisher(): JsPublisher {
-  let seq = 0;
-  let answering: (() => void)[] = [];
-  return {
-    publish(): Promise<PubAck> {
-      return new Promise((resolve) => {
-        if (answering.length === 0)
-          setImmediate(() => {
-            const now = answering;
-            answering = [];
-            for (const answer of now) answer();
-          });
-        answering.push(() => resolve({ stream: names.eventStream, seq: ++seq, duplicate: false }));
-      });
-    },
-  };
-}
 
 /**
  * The task messages of `count` tasks numbered from `from`, each encoded as it is asked for (as a
@@ -86,21 +56,6 @@ function* messagesOf(count: number, from: number): Generator<Uint8Array> {
   }
 }
 
-/** A delivered task message; acking, naking and terminating it do nothing. */
-function delivery(payload: Uint8Array, seq: number): TaskDelivery {
-  const settle = () => undefined;
-  return {
-    seq,
-    subject: subjects.task(names, 'bench'),
-    redelivered: false,
-    json: <T>() => JSON.parse(decoder.decode(payload)) as T,
-    ack: settle,
-    nak: settle,
-    term: settle,
-    working: () => undefined,
-  };
-}
-
 /** Feeds messages as the worker's pull loop does: while fewer than 2 × concurrency tasks are held. */
 async function drive(
   payloads: Iterable<Uint8Array>,
@@ -111,7 +66,7 @@ async function drive(
   let seq = 0;
   for (const p of payloads) {
     while (held.size >= 2 * CONCURRENCY) await new Promise<void>((resolve) => (wake = resolve));
-    for (const t of handle(delivery(p, ++seq))) {
+    for (const t of handle(taskDelivery(names, p, ++seq))) {
       held.add(t);
       void t.finally(() => {
         held.delete(t);
@@ -124,54 +79,9 @@ async function drive(
   await Promise.all(held);
 }
 
-function handlerDeps(log: Logger): TaskHandlerDeps {
-  const clock = { now: () => Date.now() };
-  const gate = createRunGate({ concurrency: CONCURRENCY, clock });
-  const publisher = nextTurnPublisher();
-  const store = createEventStore({
-    nc: undefined as never,
-    js: undefined as never,
-    jsm: undefined as never,
-    names,
-    publisher,
-  });
-  const aborts = createAbortsHeard();
-  aborts.listening(Date.now() - 60_000);
-  return {
-    store,
-    jsm: undefined as never,
-    names,
-    workerId: 'w-bench',
-    clock,
-    processors: { noop: async () => undefined },
-    shipper: createLogShipper({ publisher, log }),
-    log,
-    canRetry: () => true,
-    abandoned: () => false,
-    aborts,
-    maxClockSkewMs: 2000,
-    presenceEpoch: () => 1,
-    workingEveryMs: 10_000,
-    retryStartAfterMs: 1000,
-    stats: emptyWorkerStats(),
-    active: createActiveAttempts(),
-    gate,
-    claimAheadMs: 0,
-    recordStartAfterMs: 200,
-    room: () => 2 * CONCURRENCY,
-    handOn: () => Promise.resolve(),
-  };
-}
-
 /** The floor: parse, report through the same store, ack when the message's reports are answered. */
 function floorHandler(log: Logger): Variant {
-  const store = createEventStore({
-    nc: undefined as never,
-    js: undefined as never,
-    jsm: undefined as never,
-    names,
-    publisher: nextTurnPublisher(),
-  });
+  const store = storeWithoutNats(names);
   let reported = 0;
   const handle = (m: TaskDelivery) => {
     const body = m.json<{ tasks?: TaskMessage[] } & TaskMessage>();
@@ -220,7 +130,10 @@ const variants: [string, () => Variant][] = [
   [
     'worker task handler',
     () => {
-      const deps = handlerDeps(log);
+      const deps = handlerDeps(log, names, {
+        concurrency: CONCURRENCY,
+        processors: { noop: async () => undefined },
+      });
       return {
         handle: (m) => handleTaskMessage(m, deps),
         reported: () => deps.stats.completed - deps.stats.refusedReports,

@@ -119,7 +119,10 @@ The system under test (scheduler + workers) runs in a child made with \`fork()\`
 \`--cpu-prof\`, so each trial's child writes its own \`.cpuprofile\` next to the harness's.
 The suite's harness is a child of \`run.js\` too (the parent only waits), with the same flags.
 \`node dist/bench/fold.js [events] [runs]\` measures what a rebuild costs without NATS: the rebuild data
-set encoded in memory, decoded, and folded.
+set encoded in memory, decoded, and folded. \`node dist/bench/worker-path.js [tasks] [perMessage] [runs]\`
+measures a worker's task handler per task without NATS, against a floor of parse, report and ack;
+\`node dist/bench/tick-path.js [tasks] [ticks]\` measures a worker's tick: that many tasks handed out
+ahead of one fire time, how late the first processor call is and how long after it the last comes.
 \`profile-top\` says which process each profile belongs to (harness or system under test), sums self time
 (samples × time deltas) per function name + script url and per package, for each profile and for all
 profiles of the system under test together. Open a profile in Chrome DevTools (Performance → Load profile) for the call tree.
