@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { asking } from './request-timeout.js';
+import { asking, RequestTimeoutError } from './request-timeout.js';
 
 /** What to read: a stream's messages matching `filters`, from `fromSeq` up to `end`. */
 export interface ReadRange {
@@ -227,8 +227,9 @@ export async function readOrdered(
     let consumer: string | undefined;
     let watchdog: NodeJS.Timeout | undefined;
     try {
+      const what = `a consumer of ${range.filters.join(', ') || 'every subject'} from ${next}`;
       const info = await asking(
-        `a consumer of ${range.filters.join(', ')} from ${next}`,
+        what,
         jsm.consumers.add(range.stream, {
           deliver_subject: inbox,
           ...(range.filters.length > 0 && { filter_subjects: range.filters }),
@@ -242,7 +243,18 @@ export async function readOrdered(
           mem_storage: true,
           num_replicas: 1,
         }),
-      );
+      ).catch((err: unknown) => {
+        // No answer (a busy or newly elected meta leader): ask again, as for a silent consumer.
+        // One created all the same delivers to an inbox no longer listened to, and is removed
+        // by the server once inactive.
+        if (err instanceof RequestTimeoutError) return err;
+        throw err;
+      });
+      if (info instanceof RequestTimeoutError) {
+        // What it delivered while unanswered was visited, and may have ended the read.
+        finish({ kind: 'reset', why: info.message });
+        return await outcome;
+      }
       consumer = info.name;
       // Silence counts from the consumer's creation, not from asking for it.
       lastActivity = Date.now();

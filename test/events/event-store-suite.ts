@@ -188,4 +188,41 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     await expect(storeOver(never).readHistory(subject)).rejects.toBeInstanceOf(ReplayStalledError);
     expect(never.requested).toHaveLength(4);
   });
+
+  it('asks again for a consumer whose request got no answer, says so, and visits each event once', async () => {
+    const subject = subjects.job(rt.names, 5, 'unanswered');
+    for (const type of ['JobPaused', 'JobResumed'] as const)
+      await rt.store.append(subject, makeEvent(type, { jobId: 'unanswered' }, ctx('u')));
+    const warnings: { why?: string }[] = [];
+    const storeOver = ({ jsm }: { jsm: Runtime['jsm'] }) =>
+      createEventStore({
+        nc: rt.nc,
+        js: rt.js,
+        jsm,
+        publisher: rt.publisher,
+        names: rt.names,
+        log: pino(
+          { level: 'warn' },
+          { write: (line: string) => warnings.push(JSON.parse(line) as { why?: string }) },
+        ),
+      });
+
+    // Created, delivering nothing, and its answer lost: the read asks for another.
+    const lost = countingConsumers(rt, { silentFirst: true, unansweredFirst: true });
+    const { events } = await storeOver(lost).readHistory(subject);
+    expect(events.map((e) => e.event.type)).toEqual(['JobPaused', 'JobResumed']);
+    expect(lost.requested).toHaveLength(2);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        msg: 'event read: consumer replaced',
+        why: `JetStream did not answer in time: a consumer of ${subject} from 1`,
+        atSeq: 1,
+      }),
+    ]);
+
+    // Delivering while its answer is lost: what it delivered counts, and nothing twice.
+    const late = countingConsumers(rt, { silentFirst: false, unansweredFirst: true });
+    const again = await storeOver(late).readHistory(subject);
+    expect(again.events.map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+  });
 }

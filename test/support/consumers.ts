@@ -1,3 +1,4 @@
+import { TimeoutError } from '@nats-io/transport-node';
 import type { Runtime } from '../../src/services/runtime.js';
 
 /**
@@ -5,9 +6,13 @@ import type { Runtime } from '../../src/services/runtime.js';
  * `js.consumers.get` (projection runners), push consumers through `jsm.consumers.add` (the event
  * store's reads). With `silentFirst`, the first one is real but filtered to nothing, so it never
  * delivers: what a consumer that went silent looks like to its reader. With `silentAll`, every
- * one is.
+ * one is. With `unansweredFirst`, the first push consumer is created but its answer is lost: the
+ * request fails with the client's timeout, as when the meta leader answers too late.
  */
-export function countingConsumers(rt: Runtime, { silentFirst = true, silentAll = false } = {}) {
+export function countingConsumers(
+  rt: Runtime,
+  { silentFirst = true, silentAll = false, unansweredFirst = false } = {},
+) {
   const requested: unknown[] = [];
   const nothing = [`${rt.names.prefix}.evt.none`];
   const silenced = <T extends object>(opts: T): T => {
@@ -24,8 +29,11 @@ export function countingConsumers(rt: Runtime, { silentFirst = true, silentAll =
     rt.js.consumers.get(stream, typeof opts === 'object' ? silenced(opts) : opts);
   const js = overriding(rt.js, 'consumers', overriding(rt.js.consumers, 'get', getConsumer));
 
-  const addConsumer: typeof rt.jsm.consumers.add = (stream, cfg) =>
-    rt.jsm.consumers.add(stream, silenced(cfg));
+  const addConsumer: typeof rt.jsm.consumers.add = async (stream, cfg) => {
+    const info = await rt.jsm.consumers.add(stream, silenced(cfg));
+    if (unansweredFirst && requested.length === 1) throw new TimeoutError();
+    return info;
+  };
   const jsm = overriding(rt.jsm, 'consumers', overriding(rt.jsm.consumers, 'add', addConsumer));
   return { js, jsm, requested };
 }
