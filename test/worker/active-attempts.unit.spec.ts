@@ -32,7 +32,16 @@ describe("a worker's index of the attempts it holds", () => {
     active.delete(first);
     expect(active.size).toBe(2);
     expect(active.of('job~1')).toEqual([second]);
+    expect(active.has('job~1', 1)).toBe(false);
+    expect(active.has('job~1', 2)).toBe(true);
     expect(active.of('job~3')).toEqual([]);
+    const third = attemptOf('job~1', 3);
+    active.add(third);
+    expect(active.of('job~1')).toEqual([second, third]);
+    active.delete(third);
+    active.delete(second);
+    expect(active.of('job~1')).toEqual([]);
+    expect(active.size).toBe(1);
   });
 
   it('iterates over every attempt, even while attempts are deleted along the way', () => {

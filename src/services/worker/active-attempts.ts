@@ -16,33 +16,48 @@ export interface ActiveAttempts extends Iterable<Attempt> {
 }
 
 export function createActiveAttempts(): ActiveAttempts {
-  const byInstance = new Map<string, Attempt[]>();
+  // An instance's one attempt is kept as it is, several in an array: a tick adds and looks up
+  // thousands, each without an array or a closure of its own.
+  const byInstance = new Map<string, Attempt | Attempt[]>();
   let size = 0;
+  const list = (held: Attempt | Attempt[] | undefined): readonly Attempt[] =>
+    held === undefined ? [] : Array.isArray(held) ? held : [held];
   return {
     get size() {
       return size;
     },
     add(a) {
       const held = byInstance.get(a.instanceId);
-      if (!held) byInstance.set(a.instanceId, [a]);
-      else if (!held.includes(a)) held.push(a);
-      else return;
+      if (held === undefined) byInstance.set(a.instanceId, a);
+      else if (held === a || (Array.isArray(held) && held.includes(a))) return;
+      else if (Array.isArray(held)) held.push(a);
+      else byInstance.set(a.instanceId, [held, a]);
       size++;
     },
     delete(a) {
       const held = byInstance.get(a.instanceId);
-      const i = held?.indexOf(a) ?? -1;
-      if (!held || i < 0) return;
+      if (held === a) {
+        byInstance.delete(a.instanceId);
+        size--;
+        return;
+      }
+      if (!Array.isArray(held)) return;
+      const i = held.indexOf(a);
+      if (i < 0) return;
       size--;
-      if (held.length === 1) byInstance.delete(a.instanceId);
-      else held.splice(i, 1);
+      held.splice(i, 1);
+      if (held.length === 1) byInstance.set(a.instanceId, held[0] as Attempt);
     },
     has(instanceId, attempt) {
-      return byInstance.get(instanceId)?.some((a) => a.attempt === attempt) ?? false;
+      const held = byInstance.get(instanceId);
+      if (held === undefined) return false;
+      if (!Array.isArray(held)) return held.attempt === attempt;
+      for (const a of held) if (a.attempt === attempt) return true;
+      return false;
     },
-    of: (instanceId) => byInstance.get(instanceId) ?? [],
+    of: (instanceId) => list(byInstance.get(instanceId)),
     *[Symbol.iterator]() {
-      for (const held of byInstance.values()) yield* [...held];
+      for (const held of byInstance.values()) yield* Array.isArray(held) ? [...held] : [held];
     },
   };
 }

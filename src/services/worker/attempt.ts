@@ -20,6 +20,7 @@ import { errorInfo } from './error-info.js';
 import { createTaskLogger } from './task-logger.js';
 import type { TaskLog } from './task-log.js';
 import { inNextTurn } from './next-turn.js';
+import { sharedDelay, type DelayGroup, type SharedDelay } from './shared-delay.js';
 import type { Processor, TaskContext, TaskLogger } from './types.js';
 
 export interface AttemptDeps {
@@ -116,6 +117,15 @@ export interface Attempt {
  */
 const START_RETRY_MS = 15_000;
 
+/** The deferred starts due after each worker's `recordStartAfterMs`, a timer per millisecond. */
+const lateStarts = new Map<number, SharedDelay<HeldAttempt>>();
+
+function lateStartsAfter(ms: number): SharedDelay<HeldAttempt> {
+  let delay = lateStarts.get(ms);
+  if (!delay) lateStarts.set(ms, (delay = sharedDelay(ms, (a: HeldAttempt) => a.startLate())));
+  return delay;
+}
+
 /**
  * An attempt's state and behaviour, one object each: the methods live on the prototype, so an
  * attempt costs its fields only. A worker claiming ahead holds thousands of them until a tick, and
@@ -141,8 +151,8 @@ class HeldAttempt implements Attempt {
   private claimed = false;
   /** Running with its start not recorded yet ({@link deferStart}); the report then says when it began. */
   private deferred = false;
-  /** Records a deferred start once the processor has run `recordStartAfterMs`. */
-  private lateStart: NodeJS.Timeout | undefined;
+  /** Records a deferred start once the processor has run `recordStartAfterMs` (see lateStarts). */
+  private lateStart: DelayGroup<HeldAttempt> | undefined;
   /** The worker's presence epoch when the claim was recorded. */
   private claimEpoch: number | undefined;
   private madeContext: TaskContext | undefined;
@@ -235,8 +245,11 @@ class HeldAttempt implements Attempt {
     this.context();
   }
 
-  /** The processor of a deferred start still runs: its start is recorded now. */
-  private readonly startLate = (): void => {
+  /**
+   * Due `recordStartAfterMs` after the processor began, unless it ended first: the processor of a
+   * deferred start still runs, and its start is recorded now.
+   */
+  startLate(): void {
     this.lateStart = undefined;
     this.serial(() => this.startIfDeferred()).catch((err: unknown) =>
       this.log.error(
@@ -244,7 +257,7 @@ class HeldAttempt implements Attempt {
         'could not record the start of a running attempt; its report will say when it began',
       ),
     );
-  };
+  }
 
   /**
    * Within the attempt's appends: records a deferred start if it is not recorded yet. False when
@@ -252,7 +265,7 @@ class HeldAttempt implements Attempt {
    */
   private async startIfDeferred(): Promise<boolean> {
     if (!this.deferred) return !this.ended;
-    clearTimeout(this.lateStart);
+    this.lateStart?.delete(this);
     this.lateStart = undefined;
     const started = await this.recordStart({ beganAtMs: this.startedAtMs });
     this.deferred = false;
@@ -478,7 +491,7 @@ class HeldAttempt implements Attempt {
     const timeoutMs = task.timeoutMs;
     if (timeoutMs !== undefined)
       this.timer = setTimeout(() => this.onTimeout(timeoutMs), timeoutMs);
-    if (this.deferred) this.lateStart = setTimeout(this.startLate, deps.recordStartAfterMs);
+    if (this.deferred) this.lateStart = lateStartsAfter(deps.recordStartAfterMs).add(this);
     const ctx = this.context();
     let returned: Promise<unknown>;
     try {
@@ -521,7 +534,7 @@ class HeldAttempt implements Attempt {
 
   private processorEnded(outcome: Outcome): void {
     clearTimeout(this.timer);
-    clearTimeout(this.lateStart);
+    this.lateStart?.delete(this);
     this.lateStart = undefined;
     this.outcome = outcome;
     try {

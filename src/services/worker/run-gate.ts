@@ -66,6 +66,12 @@ interface Waiter {
   stayOpen: boolean;
 }
 
+/** The waiters due at one instant, and its timer. */
+interface DueGroup {
+  timer: NodeJS.Timeout;
+  waiters: Set<Waiter>;
+}
+
 export function createRunGate(opts: {
   concurrency: number;
   clock: { now(): number };
@@ -73,7 +79,7 @@ export function createRunGate(opts: {
   onWaiting?: () => void;
 }): RunGate {
   /** Waiters by the instant they are due, each instant with one timer. */
-  const dueAt = new Map<number, { timer: NodeJS.Timeout; waiters: Set<Waiter> }>();
+  const dueAt = new Map<number, DueGroup>();
   let waitingCount = 0;
   /** Tasks waiting for a run slot, first come first served (`head` is the next one's index). */
   let queue: (() => void)[] = [];
@@ -118,17 +124,24 @@ export function createRunGate(opts: {
       dueAt.set(at, group);
     }
     const waiters = group.waiters;
+    let over = false;
     const waiter: Waiter = {
       stayOpen,
       done(due) {
-        if (!waiters.delete(waiter)) return; // already ended
-        waitingCount--;
         // Whoever holds the function that ends this wait keeps it (called later, it finds the
         // wait ended): nothing is unregistered from thousands of holders at a tick.
+        if (over) return;
+        over = true;
+        waitingCount--;
+        // A group that is due was taken out of `dueAt` whole, and is dropped after its loop: its
+        // waiters are not taken out of it one by one.
         const current = dueAt.get(at);
-        if (waiters.size === 0 && current?.waiters === waiters) {
-          clearTimeout(current.timer);
-          dueAt.delete(at);
+        if (current?.waiters === waiters) {
+          waiters.delete(waiter);
+          if (waiters.size === 0) {
+            clearTimeout(current.timer);
+            dueAt.delete(at);
+          }
         }
         onDue(due);
       },
