@@ -1,4 +1,9 @@
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerInfo,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { asking, RequestTimeoutError } from './request-timeout.js';
 
@@ -227,32 +232,31 @@ export async function readOrdered(
     let consumer: string | undefined;
     let watchdog: NodeJS.Timeout | undefined;
     try {
-      const what = `a consumer of ${range.filters.join(', ') || 'every subject'} from ${next}`;
-      const info = await asking(
-        what,
-        jsm.consumers.add(range.stream, {
-          deliver_subject: inbox,
-          ...(range.filters.length > 0 && { filter_subjects: range.filters }),
-          deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: next,
-          ack_policy: AckPolicy.None,
-          max_deliver: 1,
-          flow_control: true,
-          idle_heartbeat: 1_000_000_000,
-          inactive_threshold: 30_000_000_000,
-          mem_storage: true,
-          num_replicas: 1,
-        }),
-      ).catch((err: unknown) => {
+      let info: ConsumerInfo;
+      try {
+        info = await asking(
+          `a consumer of ${range.filters.join(', ') || 'every subject'} from ${next}`,
+          jsm.consumers.add(range.stream, {
+            deliver_subject: inbox,
+            ...(range.filters.length > 0 && { filter_subjects: range.filters }),
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: next,
+            ack_policy: AckPolicy.None,
+            max_deliver: 1,
+            flow_control: true,
+            idle_heartbeat: 1_000_000_000,
+            inactive_threshold: 30_000_000_000,
+            mem_storage: true,
+            num_replicas: 1,
+          }),
+        );
+      } catch (err) {
         // No answer (a busy or newly elected meta leader): ask again, as for a silent consumer.
         // One created all the same delivers to an inbox no longer listened to, and is removed
-        // by the server once inactive.
-        if (err instanceof RequestTimeoutError) return err;
-        throw err;
-      });
-      if (info instanceof RequestTimeoutError) {
-        // What it delivered while unanswered was visited, and may have ended the read.
-        finish({ kind: 'reset', why: info.message });
+        // by the server once inactive. What it delivered while unanswered was visited, and may
+        // have ended the read.
+        if (!(err instanceof RequestTimeoutError)) throw err;
+        finish({ kind: 'reset', why: err.message });
         return await outcome;
       }
       consumer = info.name;

@@ -24,6 +24,23 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
   });
   afterAll(async () => rt?.close());
 
+  /** An event store over the JetStream manager it is given, its warnings pushed into `warnings`. */
+  const storeWarningInto =
+    (warnings: object[], opts: { replayStallMs?: number } = {}) =>
+    ({ jsm }: { jsm: Runtime['jsm'] }) =>
+      createEventStore({
+        nc: rt.nc,
+        js: rt.js,
+        jsm,
+        publisher: rt.publisher,
+        names: rt.names,
+        ...opts,
+        log: pino(
+          { level: 'warn' },
+          { write: (line: string) => warnings.push(JSON.parse(line) as object) },
+        ),
+      });
+
   it('lets exactly one of two racing writers append at the same expected sequence', async () => {
     const subject = subjects.job(rt.names, 3, 'race');
     const first = await rt.store.append(
@@ -157,19 +174,7 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
         (await rt.store.append(subject, makeEvent(type, { jobId: 'quiet' }, ctx('q')))).seq,
       );
     const warnings: object[] = [];
-    const storeOver = ({ jsm }: { jsm: Runtime['jsm'] }) =>
-      createEventStore({
-        nc: rt.nc,
-        js: rt.js,
-        jsm,
-        publisher: rt.publisher,
-        names: rt.names,
-        replayStallMs: 300,
-        log: pino(
-          { level: 'warn' },
-          { write: (line: string) => warnings.push(JSON.parse(line) as object) },
-        ),
-      });
+    const storeOver = storeWarningInto(warnings, { replayStallMs: 300 });
 
     const once = countingConsumers(rt);
     const { events } = await storeOver(once).readHistory(subject);
@@ -193,19 +198,8 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     const subject = subjects.job(rt.names, 5, 'unanswered');
     for (const type of ['JobPaused', 'JobResumed'] as const)
       await rt.store.append(subject, makeEvent(type, { jobId: 'unanswered' }, ctx('u')));
-    const warnings: { why?: string }[] = [];
-    const storeOver = ({ jsm }: { jsm: Runtime['jsm'] }) =>
-      createEventStore({
-        nc: rt.nc,
-        js: rt.js,
-        jsm,
-        publisher: rt.publisher,
-        names: rt.names,
-        log: pino(
-          { level: 'warn' },
-          { write: (line: string) => warnings.push(JSON.parse(line) as { why?: string }) },
-        ),
-      });
+    const warnings: object[] = [];
+    const storeOver = storeWarningInto(warnings);
 
     // Created, delivering nothing, and its answer lost: the read asks for another.
     const lost = countingConsumers(rt, { silentFirst: true, unansweredFirst: true });
