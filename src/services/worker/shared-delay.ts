@@ -11,15 +11,11 @@ export interface SharedDelay<T> {
   add(item: T): DelayGroup<T>;
 }
 
-export function sharedDelay<T>(
-  delayMs: number,
-  due: (item: T) => void,
-  now: () => number = Date.now,
-): SharedDelay<T> {
+export function sharedDelay<T>(delayMs: number, due: (item: T) => void): SharedDelay<T> {
   let latest: { at: number; items: DelayGroup<T> } | undefined;
   return {
     add(item) {
-      const at = now();
+      const at = Date.now();
       if (latest?.at !== at) {
         const items = new Set<T>();
         latest = { at, items };
