@@ -143,7 +143,14 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
         });
         const current = await consumer.consume({ max_messages: 4096, expires: 5000 });
         messages = current;
-        if (stopped) break;
+        if (stopped) {
+          // Stopped while the consumer was being made (right after a start that had nothing
+          // left to fold): `stop` found none to close. A close is done once the iteration
+          // reaches it; what was delivered before it is dropped.
+          void current.close();
+          for await (const _dropped of current);
+          break;
+        }
         let lastProgress = Date.now();
         let lastProbe = 0;
         const restart = (why: string) => {

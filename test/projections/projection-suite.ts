@@ -118,7 +118,7 @@ function watchdogRunner(
     stallAfterMs: 60_000,
     catchUpStallAfterMs: opts.catchUpStallAfterMs ?? 1000,
   });
-  return { runner, requested: client.requested };
+  return { runner, requested: client.requested, consuming: client.consuming };
 }
 
 /** The projection properties, against whatever server(s) `url()` names and with `replicas`. */
@@ -211,6 +211,17 @@ export function projectionSuite(url: () => string, replicas: number): void {
       expect(folded).toBe(full.seq - snapSeq);
       await restored.stop();
       await counting.stop();
+    });
+  });
+
+  it('closes the consumer it was opening when stopped as soon as it started', async () => {
+    await withRuntime(async (rt) => {
+      // Nothing to catch up with: the start is over before the consumer that follows exists.
+      const { runner, requested, consuming } = watchdogRunner(rt, { silentFirst: false });
+      await runner.start();
+      await runner.stop();
+      expect(requested).toHaveLength(1);
+      expect(consuming()).toBe(0);
     });
   });
 

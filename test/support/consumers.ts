@@ -8,6 +8,7 @@ import type { Runtime } from '../../src/services/runtime.js';
  * delivers: what a consumer that went silent looks like to its reader. With `silentAll`, every
  * one is. With `unansweredFirst`, the first push consumer is created but its answer is lost: the
  * request fails with the client's timeout, as when the meta leader answers too late.
+ * `consuming()` counts the ordered consumers being consumed and not closed yet.
  */
 export function countingConsumers(
   rt: Runtime,
@@ -25,8 +26,18 @@ export function countingConsumers(
       get: (t, p) => (p === prop ? fn : (Reflect.get(t, p, t) as unknown)),
     });
 
-  const getConsumer: typeof rt.js.consumers.get = (stream, opts) =>
-    rt.js.consumers.get(stream, typeof opts === 'object' ? silenced(opts) : opts);
+  // Ordered consumers whose messages are being consumed and not yet closed.
+  let consuming = 0;
+  const getConsumer: typeof rt.js.consumers.get = async (stream, opts) => {
+    const c = await rt.js.consumers.get(stream, typeof opts === 'object' ? silenced(opts) : opts);
+    const consume: typeof c.consume = async (o) => {
+      const messages = await c.consume(o);
+      consuming++;
+      void messages.closed().then(() => consuming--);
+      return messages;
+    };
+    return overriding(c, 'consume', consume);
+  };
   const js = overriding(rt.js, 'consumers', overriding(rt.js.consumers, 'get', getConsumer));
 
   const addConsumer: typeof rt.jsm.consumers.add = async (stream, cfg) => {
@@ -35,5 +46,5 @@ export function countingConsumers(
     return info;
   };
   const jsm = overriding(rt.jsm, 'consumers', overriding(rt.jsm.consumers, 'add', addConsumer));
-  return { js, jsm, requested };
+  return { js, jsm, requested, consuming: () => consuming };
 }
