@@ -9,6 +9,7 @@ import {
 } from '../../src/events/index.js';
 import { jobSpecInputSchema } from '../../src/domain/job-spec.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
+import type { EventStore } from '../../src/events/event-store.js';
 import { createProjectionRunner, rebuild } from '../../src/projections/runner.js';
 import { scheduleProjection } from '../../src/projections/projection.js';
 import { createSnapshotStore } from '../../src/projections/snapshot-store.js';
@@ -107,16 +108,24 @@ const plain = (rt: { state: Parameters<typeof toSnapshot>[0] }) =>
  */
 function watchdogRunner(
   rt: Runtime,
-  opts: { silentFirst?: boolean; catchUpStallAfterMs?: number } = {},
+  opts: {
+    silentFirst?: boolean;
+    catchUpStallAfterMs?: number;
+    catchUpByReadFrom?: number;
+    store?: EventStore;
+    onEvent?: () => void;
+  } = {},
 ) {
   const client = countingConsumers(rt, opts);
   const runner = createProjectionRunner({
     js: client.js,
-    store: rt.store,
+    store: opts.store ?? rt.store,
     projection: scheduleProjection,
     log: silent,
     stallAfterMs: 60_000,
     catchUpStallAfterMs: opts.catchUpStallAfterMs ?? 1000,
+    ...(opts.catchUpByReadFrom !== undefined && { catchUpByReadFrom: opts.catchUpByReadFrom }),
+    ...(opts.onEvent && { onEvent: opts.onEvent }),
   });
   return { runner, requested: client.requested, consuming: client.consuming };
 }
@@ -211,6 +220,77 @@ export function projectionSuite(url: () => string, replicas: number): void {
       expect(folded).toBe(full.seq - snapSeq);
       await restored.stop();
       await counting.stop();
+    });
+  });
+
+  it('catches up from far behind through the event store read, then follows with its consumer', async () => {
+    await withRuntime(async (rt) => {
+      await writeHistory(rt, 4, 3, 1_800_000_000_000);
+      const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
+      const scans: number[] = [];
+      const store: EventStore = {
+        ...rt.store,
+        scan: (o, visit) => {
+          scans.push(o.fromSeq ?? 1);
+          return rt.store.scan(o, visit);
+        },
+      };
+      let folded = 0;
+      const { runner, requested } = watchdogRunner(rt, {
+        silentFirst: false,
+        catchUpByReadFrom: 1,
+        store,
+        onEvent: () => void folded++,
+      });
+      await runner.start();
+      expect(scans).toEqual([1]);
+      expect(runner.seq).toBe(last);
+      expect(folded).toBe(last);
+      expect(plain(runner)).toEqual(plain(await rebuild(rt.store, scheduleProjection)));
+      // The consumer starts past what was read, and folds what comes next.
+      expect(requested).toHaveLength(1);
+      await writeHistory(rt, 1, 1, 1_900_000_000_000, 'later');
+      const now = await rt.store.lastSeq(subjects.eventsAll(rt.names));
+      runner.expect(now);
+      await runner.waitForSeq(now);
+      expect(folded).toBe(now);
+      expect(runner.state.jobs.has('later-0')).toBe(true);
+      await runner.stop();
+    });
+  });
+
+  it('leaves the rest of the catch-up to its consumer when the read fails part way', async () => {
+    await withRuntime(async (rt) => {
+      await writeHistory(rt, 3, 2, 1_800_000_000_000);
+      const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
+      let broke = false;
+      const store: EventStore = {
+        ...rt.store,
+        scan: (o, visit) => {
+          let n = 0;
+          return rt.store.scan(o, (raw) => {
+            if (++n > 5) {
+              broke = true;
+              throw new Error('the read broke');
+            }
+            visit(raw);
+          });
+        },
+      };
+      let folded = 0;
+      const { runner, requested } = watchdogRunner(rt, {
+        silentFirst: false,
+        catchUpByReadFrom: 1,
+        store,
+        onEvent: () => void folded++,
+      });
+      await runner.start();
+      expect(broke).toBe(true);
+      expect(runner.seq).toBe(last);
+      expect(folded).toBe(last); // each event once: 5 by the read, the rest by the consumer
+      expect(requested).toHaveLength(1);
+      expect(plain(runner)).toEqual(plain(await rebuild(rt.store, scheduleProjection)));
+      await runner.stop();
     });
   });
 
