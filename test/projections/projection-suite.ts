@@ -130,6 +130,18 @@ function watchdogRunner(
   return { runner, requested: client.requested, consuming: client.consuming };
 }
 
+/** A runner that catches up through `store`'s reads from any distance, counting what it folds. */
+function catchingUpRunner(rt: Runtime, store: EventStore) {
+  let folded = 0;
+  const made = watchdogRunner(rt, {
+    silentFirst: false,
+    catchUpByReadFrom: 1,
+    store,
+    onEvent: () => void folded++,
+  });
+  return { ...made, folded: () => folded };
+}
+
 /** The projection properties, against whatever server(s) `url()` names and with `replicas`. */
 export function projectionSuite(url: () => string, replicas: number): void {
   /** A fresh installation (own prefix) for one test, closed after it. */
@@ -235,17 +247,11 @@ export function projectionSuite(url: () => string, replicas: number): void {
           return rt.store.scan(o, visit);
         },
       };
-      let folded = 0;
-      const { runner, requested } = watchdogRunner(rt, {
-        silentFirst: false,
-        catchUpByReadFrom: 1,
-        store,
-        onEvent: () => void folded++,
-      });
+      const { runner, requested, folded } = catchingUpRunner(rt, store);
       await runner.start();
       expect(scans).toEqual([1]);
       expect(runner.seq).toBe(last);
-      expect(folded).toBe(last);
+      expect(folded()).toBe(last);
       expect(plain(runner)).toEqual(plain(await rebuild(rt.store, scheduleProjection)));
       // The consumer starts past what was read, and folds what comes next.
       expect(requested).toHaveLength(1);
@@ -253,7 +259,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
       const now = await rt.store.lastSeq(subjects.eventsAll(rt.names));
       runner.expect(now);
       await runner.waitForSeq(now);
-      expect(folded).toBe(now);
+      expect(folded()).toBe(now);
       expect(runner.state.jobs.has('later-0')).toBe(true);
       await runner.stop();
     });
@@ -277,17 +283,11 @@ export function projectionSuite(url: () => string, replicas: number): void {
           });
         },
       };
-      let folded = 0;
-      const { runner, requested } = watchdogRunner(rt, {
-        silentFirst: false,
-        catchUpByReadFrom: 1,
-        store,
-        onEvent: () => void folded++,
-      });
+      const { runner, requested, folded } = catchingUpRunner(rt, store);
       await runner.start();
       expect(broke).toBe(true);
       expect(runner.seq).toBe(last);
-      expect(folded).toBe(last); // each event once: 5 by the read, the rest by the consumer
+      expect(folded()).toBe(last); // each event once: 5 by the read, the rest by the consumer
       expect(requested).toHaveLength(1);
       expect(plain(runner)).toEqual(plain(await rebuild(rt.store, scheduleProjection)));
       await runner.stop();
