@@ -1,4 +1,5 @@
 import {
+  AckPolicy,
   DeliverPolicy,
   JetStreamApiError,
   type JetStreamClient,
@@ -77,8 +78,8 @@ export interface ReplayOptions {
   toTimeMs?: number;
   /**
    * For long reads (rebuilds): read in a thread of its own while this one decodes and visits,
-   * when the store was given a {@link ThreadReader} and the range spans at least its
-   * `threadMinRange` sequences. Only `scan` honours it.
+   * when the store was given a {@link ThreadReader} and the range holds at least its
+   * `threadMinRange` events (filtered, as the server counts them). Only `scan` honours it.
    */
   inThread?: boolean;
 }
@@ -93,7 +94,7 @@ export type ThreadReader = (
   hooks?: Pick<ReadHooks, 'onReset'>,
 ) => Promise<number>;
 
-/** Below this many sequences a reader thread costs more (its start, its connection) than it saves. */
+/** Below this many events a reader thread costs more (its start, its connection) than it saves. */
 export const DEFAULT_THREAD_MIN_RANGE = 50_000;
 
 export interface EventStore {
@@ -156,7 +157,7 @@ export function createEventStore(deps: {
   replayStallMs?: number;
   /** Enables {@link ReplayOptions.inThread}. */
   readInThread?: ThreadReader;
-  /** The shortest range read in a thread. Default {@link DEFAULT_THREAD_MIN_RANGE}. */
+  /** The fewest events a read in a thread holds. Default {@link DEFAULT_THREAD_MIN_RANGE}. */
   threadMinRange?: number;
   /** Where a read that replaces its consumer says so. */
   log?: Logger;
@@ -309,8 +310,8 @@ export function createEventStore(deps: {
           'event read: consumer replaced',
         ),
     };
-    const { readInThread, threadMinRange = DEFAULT_THREAD_MIN_RANGE } = deps;
-    if (opts.inThread && readInThread && range.end - range.fromSeq + 1 >= threadMinRange)
+    const { readInThread } = deps;
+    if (opts.inThread && readInThread && (await worthAThread(range, whole)))
       return readInThread(
         range,
         (seq, subject, storedAtMs, json) =>
@@ -327,6 +328,52 @@ export function createEventStore(deps: {
         visit({ seq, subject, storedAtMs, decoded: decodeEvent(data) }),
       hooks,
     );
+  }
+
+  /**
+   * A reader thread pays for its start and its connection over a long read only: the range spans
+   * enough sequences and, when filtered, enough of them match. A partition's tail after a takeover
+   * spans every partition's appends and holds a sixteenth of them; a thread for each partition
+   * taken at once would crowd the cores the takeover needs.
+   */
+  async function worthAThread(range: ReadRange, whole: boolean): Promise<boolean> {
+    const threadMinRange = deps.threadMinRange ?? DEFAULT_THREAD_MIN_RANGE;
+    if (range.end - range.fromSeq + 1 < threadMinRange) return false;
+    if (whole) return true;
+    try {
+      return (await matchingFrom(range.filters, range.fromSeq)) >= threadMinRange;
+    } catch (err) {
+      deps.log?.warn(
+        { err, filters: range.filters, fromSeq: range.fromSeq },
+        'counting a read failed; it is read in this thread',
+      );
+      return false;
+    }
+  }
+
+  /**
+   * How many stored events match `filters` from `fromSeq` to the stream's end, counted by the
+   * server: the pending count of a consumer that delivers nothing, removed right after.
+   */
+  async function matchingFrom(filters: string[], fromSeq: number): Promise<number> {
+    const info = await asking(
+      `a count of ${filters.join(', ')} from ${fromSeq}`,
+      jsm.consumers.add(names.eventStream, {
+        filter_subjects: filters,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: fromSeq,
+        ack_policy: AckPolicy.None,
+        inactive_threshold: 5_000_000_000, // removed by the server if the delete below is lost
+        mem_storage: true,
+        num_replicas: 1,
+      }),
+    );
+    jsm.consumers
+      .delete(names.eventStream, info.name)
+      .catch((err: unknown) =>
+        deps.log?.debug({ err, consumer: info.name }, 'deleting a counting consumer failed'),
+      );
+    return info.num_pending;
   }
 
   async function readHistory(filterSubject: string) {

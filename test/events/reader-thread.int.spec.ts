@@ -116,6 +116,28 @@ describe('a long read in a reader thread', () => {
     expect(there).toEqual(await scanned(rt.store, opts));
   });
 
+  it('reads in this thread a filtered range that spans many sequences but holds few events', async () => {
+    const reads: ReadStats[] = [];
+    const counted = createThreadReader(
+      { servers: nats.url },
+      { entry: ENTRY, onRead: (s) => reads.push(s) },
+    )!;
+    const store = createEventStore({ ...rt, readInThread: counted, threadMinRange: 1000 });
+    const partitions = (ps: number[]) => ps.map((p) => subjects.partition(rt.names, p));
+    // From the 101st event on: about 5,900 sequences, of which partition 5 holds a sixteenth.
+    const one: ReplayOptions = { filterSubjects: partitions([5]), fromSeq: all[100]! };
+    const read = await scanned(store, { ...one, inThread: true });
+    expect(reads).toHaveLength(0);
+    expect(read.length).toBeLessThan(1000);
+    expect(read).toEqual(await scanned(rt.store, one));
+    // Half of the partitions hold enough for a thread.
+    const half: ReplayOptions = { ...one, filterSubjects: partitions([0, 1, 2, 3, 4, 5, 6, 7]) };
+    const there = await scanned(store, { ...half, inThread: true });
+    expect(reads).toHaveLength(1);
+    expect(there.length).toBeGreaterThanOrEqual(1000);
+    expect(there).toEqual(await scanned(rt.store, half));
+  });
+
   it('holds the server back while its chunks wait for a slow visitor, and loses nothing', async () => {
     const reads: ReadStats[] = [];
     const small = createThreadReader(
