@@ -5,7 +5,10 @@ import type { KV } from '@nats-io/kv';
 import { LOG_DIR } from './sut.js';
 import { sleep } from './stats.js';
 
-/** `node dist/src/cli/main.js server` as a child process: what an operator runs. */
+/**
+ * `node dist/src/cli/main.js server` as a child process: what an operator runs. It logs at
+ * `BENCH_SERVER_LOG_LEVEL` (default warn) to `<LOG_DIR>/cli-server-<prefix>-<id>.log`.
+ */
 export interface CliServer {
   readonly id: string;
   readonly pid: number;
@@ -34,7 +37,7 @@ export function spawnCliServer(url: string, prefix: string, id: string): CliServ
       '--prefix',
       prefix,
       '--log-level',
-      'warn',
+      process.env['BENCH_SERVER_LOG_LEVEL'] ?? 'warn',
       'server',
       '--id',
       id,

@@ -41,7 +41,13 @@ export interface BenchConfig {
     /** How long the server idles after registering before its RSS counts as "holding" the jobs. */
     idleMs: number;
   };
-  takeover: { trials: number; jobs: number };
+  takeover: {
+    trials: number;
+    /** Jobs of the idle variant. */
+    jobs: number;
+    /** The loaded variant: jobs `every: 1s`, killed this long after the victim's snapshots. */
+    loaded: { jobs: number; killAfterSnapshotMs: number };
+  };
   rebuild: { events: number; snapshotInstances: number };
 }
 
@@ -74,7 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           registerWindow: 100,
         },
         scale: { jobs: 2000, registerWindow: 200, idleMs: 10_000 },
-        takeover: { trials: 1, jobs: 64 },
+        takeover: { trials: 1, jobs: 64, loaded: { jobs: 200, killAfterSnapshotMs: 5000 } },
         rebuild: { events: 40_000, snapshotInstances: 5000 },
       }
     : {
@@ -100,7 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           registerWindow: 200,
         },
         scale: { jobs: 100_000, registerWindow: 200, idleMs: 120_000 },
-        takeover: { trials: 5, jobs: 160 },
+        takeover: { trials: 5, jobs: 160, loaded: { jobs: 1000, killAfterSnapshotMs: 27_000 } },
         rebuild: { events: 1_000_000, snapshotInstances: 100_000 },
       };
 }

@@ -41,7 +41,7 @@ function sizes(cfg: BenchConfig): string[] {
     `- throughput: ${t.jobs} manual jobs; ${t.directInstances.toLocaleString('en-US')} instances via appended triggers, ${t.commandInstances.toLocaleString('en-US')} via TriggerJob commands (${t.commandWindow} in flight), ${t.singleJobInstances.toLocaleString('en-US')} on a single job; workers: 2 × concurrency ${t.workerConcurrency}`,
     `- fire precision: ${p.everySecondJobs.toLocaleString('en-US')} jobs \`every: 1s\` for ${p.everySecondRunMs / 1000} s; ${p.cronJobs.toLocaleString('en-US')} jobs \`*/10 * * * * *\` for ${p.cronRunMs / 1000} s; registered ${p.registerWindow} in flight`,
     `- scale: ${cfg.scale.jobs.toLocaleString('en-US')} manual jobs, registered ${cfg.scale.registerWindow} in flight`,
-    `- takeover: ${cfg.takeover.trials} trial(s), ${cfg.takeover.jobs} jobs \`every: 1s\`, 2 scheduler processes`,
+    `- takeover: ${cfg.takeover.trials} trial(s) each idle (${cfg.takeover.jobs} jobs \`every: 1s\`) and loaded (${cfg.takeover.loaded.jobs} jobs \`every: 1s\`, killed ${cfg.takeover.loaded.killAfterSnapshotMs / 1000} s after the victim's snapshots), 2 scheduler processes`,
     `- rebuild: ${cfg.rebuild.events.toLocaleString('en-US')} events; snapshot of a partition with ${cfg.rebuild.snapshotInstances.toLocaleString('en-US')} instances`,
   ];
 }

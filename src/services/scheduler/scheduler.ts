@@ -107,6 +107,13 @@ export interface Scheduler {
 }
 
 /**
+ * Where the scheduler's partition snapshots live in the snapshots bucket: `<this>.p<partition>`.
+ * The snapshot form's version is in it: a replica of an older version, still running during a
+ * rolling upgrade, never reads a form it does not know (it keeps its own key).
+ */
+export const SCHEDULER_SNAPSHOTS = 'sched.v2';
+
+/**
  * The scheduler replica: folds its partitions, keeps an agenda of what is due next, fires jobs,
  * dispatches tasks and supervises instances (timeouts, retries). It only appends events; every
  * append is guarded by the aggregate's sequence so it can never fire or decide twice.
@@ -167,9 +174,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     for (const listener of foldListeners) listener();
   };
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
-  // The snapshot form's version is in the key: a replica of an older version, still running
-  // during a rolling upgrade, never reads a form it does not know (it keeps its own key).
-  const snapshotKey = (p: number) => `sched.v2.p${p}`;
+  const snapshotKey = (p: number) => `${SCHEDULER_SNAPSHOTS}.p${p}`;
   let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
   let changes = Promise.resolve();
   let snapshotTimer: NodeJS.Timeout | undefined;
