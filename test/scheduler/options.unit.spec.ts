@@ -19,6 +19,12 @@ describe('scheduler options', () => {
     );
   });
 
+  it('refuses a snapshot option that is not a positive integer, before touching its runtime', () => {
+    expect(() => createScheduler({ runtime: offline, snapshotAfterEvents: 0 })).toThrow(
+      new RangeError('snapshotAfterEvents must be an integer ≥ 1, got 0'),
+    );
+  });
+
   it('refuses a negative fireAheadPerTickMs with a RangeError naming it', () => {
     expect(() => createScheduler({ runtime: offline, fireAheadPerTickMs: -0.5 })).toThrow(
       new RangeError('fireAheadPerTickMs must be ≥ 0, got -0.5'),

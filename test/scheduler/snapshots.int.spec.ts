@@ -1,0 +1,58 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../src/services/runtime.js';
+import { SCHEDULER_SNAPSHOTS } from '../../src/services/scheduler/scheduler.js';
+import { createClient } from '../../src/services/commands/client.js';
+import { partitionOf, subjects } from '../../src/events/subjects.js';
+import { useNats } from '../support/nats.js';
+import { useServerAndWorker, waitAllSucceeded } from './helpers.js';
+
+const nats = useNats();
+
+describe('a scheduler saves the snapshot of a busy partition before the interval is up', () => {
+  let rt: Runtime;
+  // The interval is out of reach of the test: only the count of events can cause a save.
+  const env = useServerAndWorker(
+    nats,
+    { ok: async () => 'done' },
+    { snapshotEveryMs: 600_000, snapshotAfterEvents: 20, snapshotCheckEveryMs: 100 },
+  );
+  beforeAll(() => {
+    rt = env.rt;
+  });
+
+  it('saves it once the partition has folded the set number of events, and no other', async () => {
+    const client = createClient(rt);
+    await client.send('RegisterJob', {
+      spec: { name: 'busy', processor: 'ok', schedule: { manual: true } },
+    });
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const { result } = await client.send('TriggerJob', { jobId: 'busy', triggerId: `t${i}` });
+        return String(result.instanceId);
+      }),
+    );
+    await waitAllSucceeded(rt, ids);
+    const busy = partitionOf('busy', rt.partitions);
+    const last = await rt.store.lastSeq(subjects.partition(rt.names, busy));
+
+    // The save that covers the last of those events, as the snapshots bucket reports it.
+    const saves = await rt.buckets.snapshots.watch({ key: `${SCHEDULER_SNAPSHOTS}.*.meta` });
+    const giveUp = setTimeout(() => saves.stop(), 10_000);
+    let covered: { key: string; seq: number } | undefined;
+    for await (const e of saves) {
+      const seq = e.operation === 'PUT' ? e.json<{ seq: number }>().seq : 0;
+      if (e.key === `${SCHEDULER_SNAPSHOTS}.p${busy}.meta` && seq >= last) {
+        covered = { key: e.key, seq };
+        break;
+      }
+    }
+    clearTimeout(giveUp);
+    saves.stop();
+    expect(covered?.seq).toBe(last);
+
+    const keys: string[] = [];
+    for await (const k of await rt.buckets.snapshots.keys(`${SCHEDULER_SNAPSHOTS}.*.meta`))
+      keys.push(k);
+    expect(keys).toEqual([`${SCHEDULER_SNAPSHOTS}.p${busy}.meta`]);
+  });
+});
