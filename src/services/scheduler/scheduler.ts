@@ -321,9 +321,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (all ? since.events === 0 : !snapshotDue({ ...since, items }, nowMs, snapshots.policy))
         continue;
       const counted = since.events; // the state is copied before the first await
-      await v.runner.saveSnapshot();
+      const { seq } = await v.runner.saveSnapshot();
       since.events -= counted;
       since.savedAtMs = nowMs;
+      log.debug(
+        { partition: p, seq, events: counted, items, ms: clock.now() - nowMs },
+        'snapshot saved',
+      );
     }
   }
 
