@@ -252,7 +252,7 @@ export async function takeoverSuite(url: string, cfg: BenchConfig, c: Collector)
     met: everyTrialAtMost(LEASE_TTL_MS + 1000),
   };
   c.setup.push(
-    `per trial a fresh installation, two \`node dist/src/cli/main.js server --id …\` child processes with default settings (lease TTL ${LEASE_TTL_MS} ms, heartbeat 1 s, snapshots every 30 s), one worker in the harness; SIGKILL alternates between the two`,
+    `per trial a fresh installation, two \`node dist/src/cli/main.js server --id …\` child processes with default settings (lease TTL ${LEASE_TTL_MS} ms, heartbeat 1 s, a partition's snapshot saved every 30 s, or sooner once it has folded 1,000 events since the last), one worker in the harness; SIGKILL alternates between the two`,
     `idle: ${cfg.takeover.jobs} jobs \`every: 1s\`, killed 4.5 s after they are registered`,
     `loaded: ${cfg.takeover.loaded.jobs} jobs \`every: 1s\` (${cfg.takeover.loaded.jobs} instances/s run to success), killed ${cfg.takeover.loaded.killAfterSnapshotMs / 1000} s after the victim's first snapshots under load (a snapshot round is watched in the KV bucket): the survivor restores those snapshots and folds the tail since; the tail is counted afterwards per partition by the server (consumer \`num_pending\` between the snapshot's sequence and the stream's last at the kill)`,
     'the victim’s partitions are those whose lease (KV `p.<n>`) names it at the kill; fires are JobFired events on `<prefix>.evt.<partition>.job.<id>`, their writer is `actor.id`, their time `atMs`',
