@@ -14,7 +14,10 @@ import {
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { rebuild } from '../../src/projections/runner.js';
 import { scheduleProjection } from '../../src/projections/projection.js';
-import { createThreadReader } from '../../src/services/reader-thread/spawn.js';
+import {
+  createThreadReader,
+  type ThreadReaderOptions,
+} from '../../src/services/reader-thread/spawn.js';
 import type { ReadStats } from '../../src/services/reader-thread/chunk.js';
 import { ensureBuilt, PROJECT_ROOT } from '../fault/processes.js';
 import { uniquePrefix, useNats } from '../support/nats.js';
@@ -63,6 +66,16 @@ describe('a long read in a reader thread', () => {
   }, 120_000);
   afterAll(async () => rt?.close());
 
+  /** A store that reads in a thread from `threadMinRange` events, and what each thread read did. */
+  function countedStore(threadMinRange: number, limits?: ThreadReaderOptions['limits']) {
+    const reads: ReadStats[] = [];
+    const readInThread = createThreadReader(
+      { servers: nats.url },
+      { entry: ENTRY, ...(limits && { limits }), onRead: (s) => reads.push(s) },
+    )!;
+    return { reads, store: createEventStore({ ...rt, readInThread, threadMinRange }) };
+  }
+
   async function scanned(store: EventStore, opts: ReplayOptions): Promise<RawStoredEvent[]> {
     const out: RawStoredEvent[] = [];
     await store.scan(opts, (raw) => out.push(raw));
@@ -90,12 +103,7 @@ describe('a long read in a reader thread', () => {
 
   it('is how rebuild() reads: the same state, sequence and skipped count as one thread folds', async () => {
     const here = await rebuild(rt.store, scheduleProjection);
-    const reads: ReadStats[] = [];
-    const counted = createThreadReader(
-      { servers: nats.url },
-      { entry: ENTRY, onRead: (s) => reads.push(s) },
-    )!;
-    const store = createEventStore({ ...rt, readInThread: counted, threadMinRange: 1 });
+    const { reads, store } = countedStore(1);
     const there = await rebuild(store, scheduleProjection);
     expect(reads).toHaveLength(1);
     expect({ seq: there.seq, skipped: there.skipped }).toEqual({ seq: all.at(-1), skipped: 1 });
@@ -117,12 +125,7 @@ describe('a long read in a reader thread', () => {
   });
 
   it('reads in this thread a filtered range that spans many sequences but holds few events', async () => {
-    const reads: ReadStats[] = [];
-    const counted = createThreadReader(
-      { servers: nats.url },
-      { entry: ENTRY, onRead: (s) => reads.push(s) },
-    )!;
-    const store = createEventStore({ ...rt, readInThread: counted, threadMinRange: 1000 });
+    const { reads, store } = countedStore(1000);
     const partitions = (ps: number[]) => ps.map((p) => subjects.partition(rt.names, p));
     // From the 101st event on: about 5,900 sequences, of which partition 5 holds a sixteenth.
     const one: ReplayOptions = { filterSubjects: partitions([5]), fromSeq: all[100]! };
@@ -139,12 +142,7 @@ describe('a long read in a reader thread', () => {
   });
 
   it('holds the server back while its chunks wait for a slow visitor, and loses nothing', async () => {
-    const reads: ReadStats[] = [];
-    const small = createThreadReader(
-      { servers: nats.url },
-      { entry: ENTRY, limits: { messages: 50, waiting: 2 }, onRead: (s) => reads.push(s) },
-    )!;
-    const store = createEventStore({ ...rt, readInThread: small, threadMinRange: 1 });
+    const { reads, store } = countedStore(1, { messages: 50, waiting: 2 });
     const seen: number[] = [];
     await store.scan({ inThread: true }, (raw) => {
       seen.push(raw.seq);
