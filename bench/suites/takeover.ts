@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy } from '@nats-io/jetstream';
 import type { BenchConfig } from '../lib/config.js';
 import { baseline, Collector, everyTrialAtMost } from '../lib/result.js';
 import {
@@ -13,6 +13,10 @@ import { benchClient, GROUP, registerJobs } from '../lib/jobs.js';
 import { createWorker } from '../../src/services/worker/index.js';
 import { parseEventSubject, subjects } from '../../src/events/subjects.js';
 import { SCHEDULER_SNAPSHOTS } from '../../src/services/scheduler/scheduler.js';
+import {
+  DEFAULT_SNAPSHOT_AFTER_EVENTS,
+  DEFAULT_SNAPSHOT_EVERY_MS,
+} from '../../src/services/scheduler/snapshot-policy.js';
 import type { JetschedEvent } from '../../src/events/event.js';
 import { fmt, sleep } from '../lib/stats.js';
 
@@ -36,28 +40,6 @@ interface Variant {
    * after the jobs are registered: the survivor restores them and folds the tail since.
    */
   killAfterSnapshotMs?: number;
-}
-
-/** Events matching `filter` with a sequence in (after, upTo], counted by the server. */
-async function eventsBetween(
-  jsm: JetStreamManager,
-  stream: string,
-  filter: string,
-  after: number,
-  upTo: number,
-): Promise<number> {
-  const pendingFrom = async (seq: number) => {
-    const info = await jsm.consumers.add(stream, {
-      filter_subject: filter,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: seq,
-      ack_policy: AckPolicy.None,
-      inactive_threshold: 30_000_000_000,
-    });
-    await jsm.consumers.delete(stream, info.name);
-    return info.num_pending;
-  };
-  return (await pendingFrom(after + 1)) - (await pendingFrom(upTo + 1));
 }
 
 async function trial(url: string, variant: Variant, n: number): Promise<TrialResult> {
@@ -215,16 +197,15 @@ async function trial(url: string, variant: Variant, n: number): Promise<TrialRes
     await worker.drain();
     if (variant.killAfterSnapshotMs !== undefined) {
       // Counted with nothing appending any more: the sequences up to the kill are settled.
+      // The events in (snapshot, kill], as the event store counts them.
       const tails = await Promise.all(
-        [...atKill].map(([p, seq]) =>
-          eventsBetween(
-            rt.jsm,
-            rt.names.eventStream,
-            subjects.partition(rt.names, p),
-            seq,
-            killSeq,
-          ),
-        ),
+        [...atKill].map(async ([p, seq]) => {
+          const filters = [subjects.partition(rt.names, p)];
+          return (
+            (await rt.store.countFrom(filters, seq + 1)) -
+            (await rt.store.countFrom(filters, killSeq + 1))
+          );
+        }),
       );
       result.tail = { total: tails.reduce((a, b) => a + b, 0), largest: Math.max(...tails) };
     }
@@ -252,9 +233,9 @@ export async function takeoverSuite(url: string, cfg: BenchConfig, c: Collector)
     met: everyTrialAtMost(LEASE_TTL_MS + 1000),
   };
   c.setup.push(
-    `per trial a fresh installation, two \`node dist/src/cli/main.js server --id …\` child processes with default settings (lease TTL ${LEASE_TTL_MS} ms, heartbeat 1 s, a partition's snapshot saved every 30 s, or sooner once it has folded 1,000 events since the last), one worker in the harness; SIGKILL alternates between the two`,
+    `per trial a fresh installation, two \`node dist/src/cli/main.js server --id …\` child processes with default settings (lease TTL ${LEASE_TTL_MS} ms, heartbeat 1 s, a partition's snapshot saved every ${DEFAULT_SNAPSHOT_EVERY_MS / 1000} s, or sooner once it has folded ${fmt(DEFAULT_SNAPSHOT_AFTER_EVENTS)} events since the last), one worker in the harness; SIGKILL alternates between the two`,
     `idle: ${cfg.takeover.jobs} jobs \`every: 1s\`, killed 4.5 s after they are registered`,
-    `loaded: ${cfg.takeover.loaded.jobs} jobs \`every: 1s\` (${cfg.takeover.loaded.jobs} instances/s run to success), killed ${cfg.takeover.loaded.killAfterSnapshotMs / 1000} s after the victim's first snapshots under load (a snapshot round is watched in the KV bucket): the survivor restores those snapshots and folds the tail since; the tail is counted afterwards per partition by the server (consumer \`num_pending\` between the snapshot's sequence and the stream's last at the kill)`,
+    `loaded: ${cfg.takeover.loaded.jobs} jobs \`every: 1s\` (${cfg.takeover.loaded.jobs} instances/s run to success), killed ${cfg.takeover.loaded.killAfterSnapshotMs / 1000} s after the victim's first snapshots under load (a snapshot round is watched in the KV bucket): the survivor restores those snapshots and folds the tail since; the tail is counted afterwards per partition by the server (\`countFrom\` of the event store, between the snapshot's sequence and the stream's last at the kill)`,
     'the victim’s partitions are those whose lease (KV `p.<n>`) names it at the kill; fires are JobFired events on `<prefix>.evt.<partition>.job.<id>`, their writer is `actor.id`, their time `atMs`',
     'baseline: the time from the kill until a KV watcher sees the first of the victim’s leases expire (the TTL plus the server’s expiry tick): the earliest a takeover can begin',
   );

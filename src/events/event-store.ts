@@ -116,6 +116,11 @@ export interface EventStore {
   scan(opts: ReplayOptions, visit: (raw: RawStoredEvent) => void): Promise<number>;
   /** The subjects matching a filter that hold at least one event (read from the stream's state). */
   subjects(filter: string): Promise<string[]>;
+  /**
+   * How many stored events match `filters` from `fromSeq` to the stream's end, counted by the
+   * server (nothing is delivered).
+   */
+  countFrom(filters: string[], fromSeq: number): Promise<number>;
 }
 
 /**
@@ -341,7 +346,7 @@ export function createEventStore(deps: {
     if (range.end - range.fromSeq + 1 < threadMinRange) return false;
     if (whole) return true;
     try {
-      return (await matchingFrom(range.filters, range.fromSeq)) >= threadMinRange;
+      return (await countFrom(range.filters, range.fromSeq)) >= threadMinRange;
     } catch (err) {
       deps.log?.warn(
         { err, filters: range.filters, fromSeq: range.fromSeq },
@@ -351,11 +356,8 @@ export function createEventStore(deps: {
     }
   }
 
-  /**
-   * How many stored events match `filters` from `fromSeq` to the stream's end, counted by the
-   * server: the pending count of a consumer that delivers nothing, removed right after.
-   */
-  async function matchingFrom(filters: string[], fromSeq: number): Promise<number> {
+  /** The pending count of a consumer that delivers nothing, removed right after. */
+  async function countFrom(filters: string[], fromSeq: number): Promise<number> {
     const info = await asking(
       `a count of ${filters.join(', ')} from ${fromSeq}`,
       jsm.consumers.add(names.eventStream, {
@@ -399,7 +401,7 @@ export function createEventStore(deps: {
     return Object.keys(info.state.subjects ?? {});
   }
 
-  return { names, append, lastSeq, readHistory, replay, scan, subjects };
+  return { names, append, lastSeq, readHistory, replay, scan, subjects, countFrom };
 }
 
 export function toRaw(m: JsMsg): RawStoredEvent {
