@@ -184,10 +184,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const foldsChanged = () => {
     for (const listener of foldListeners) listener();
   };
-  const snapshots = {
-    store: createSnapshotStore(rt.buckets.snapshots),
-    policy: snapshotRules,
-  };
+  const snapshots = createSnapshotStore(rt.buckets.snapshots);
   const snapshotKey = (p: number) => `${SCHEDULER_SNAPSHOTS}.p${p}`;
   let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
   let changes = Promise.resolve();
@@ -236,7 +233,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       store: rt.store,
       projection: schedulerProjection,
       filterSubjects: [subjects.partition(rt.names, p)],
-      snapshots: { store: snapshots.store, key: snapshotKey(p) },
+      snapshots: { store: snapshots, key: snapshotKey(p) },
       log,
       onEvent: (stored) => {
         const v = views.get(p);
@@ -318,7 +315,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const since = v.sinceSnapshot;
       const items = v.runner.state.jobs.size + v.runner.state.instances.size;
       const nowMs = clock.now();
-      if (all ? since.events === 0 : !snapshotDue({ ...since, items }, nowMs, snapshots.policy))
+      if (all ? since.events === 0 : !snapshotDue({ ...since, items }, nowMs, snapshotRules))
         continue;
       const counted = since.events; // the state is copied before the first await
       const { seq } = await v.runner.saveSnapshot();
@@ -924,7 +921,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           saveSnapshots()
             .catch((err: unknown) => log.error({ err }, 'snapshot failed'))
             .finally(() => running && snap());
-        }, snapshots.policy.checkEveryMs);
+        }, snapshotRules.checkEveryMs);
       };
       snap();
       log.info({ partitions: [...views.keys()].length }, 'scheduler started');
