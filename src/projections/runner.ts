@@ -47,7 +47,10 @@ export interface ProjectionRunner<S> {
   readonly seq: number;
   /** Messages that could not be decoded and were skipped. */
   readonly skipped: number;
-  /** Starts folding; resolves once the fold has caught up with the stream as it was at start. */
+  /**
+   * Starts folding; resolves once the fold has caught up with the stream as it was at start, or
+   * once {@link stop} is called, whichever comes first.
+   */
   start(opts?: { fromSnapshot?: boolean }): Promise<void>;
   /** Resolves when the fold has reached `seq` (or rejects after `timeoutMs`). */
   waitForSeq(seq: number, timeoutMs?: number): Promise<void>;
@@ -68,6 +71,9 @@ interface Waiter<S> {
   resolve: () => void;
   reject: (err: Error) => void;
 }
+
+/** Thrown into a catch-up read to end it once the runner is stopped. */
+const readStopped = new Error('the runner was stopped');
 
 export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRunner<S> {
   const { js, store, projection, log } = opts;
@@ -141,11 +147,13 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
   async function catchUp(end: number): Promise<void> {
     try {
       await store.scan({ filterSubjects: filters, fromSeq: seq + 1, inThread: true }, (raw) => {
+        if (stopped) throw readStopped;
         if (raw.seq <= seq) return;
         if (opts.alreadyFolded?.(raw.seq)) seq = raw.seq;
         else fold(raw);
       });
     } catch (err) {
+      if (err === readStopped) return;
       log.warn(
         { err, projection: projection.name, seq, end },
         'catching up through a read failed; the consumer goes on from here',
@@ -273,15 +281,20 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
           }
         }
       }
+      // A stop may come at any await of a start (a partition lost while it was being taken):
+      // the start then ends there, with nothing more read and no consumer made.
+      if (stopped) return;
       let end = 0;
       for (const f of filters) end = Math.max(end, await store.lastSeq(f));
+      if (stopped) return;
       if (end - seq >= catchUpByReadFrom) await catchUp(end);
+      if (stopped) return;
       let resolveCaughtUp!: () => void;
       const caught = new Promise<void>((r) => (resolveCaughtUp = r));
       if (end <= seq) resolveCaughtUp();
       expectStored(end); // catching up: a consumer that delivers none of it is replaced
       loop = run(resolveCaughtUp, end);
-      await caught;
+      await Promise.race([caught, loop]); // the loop ends only when stopped
     },
     waitForSeq(target, timeoutMs = 10_000) {
       return wait((s) => s >= target, timeoutMs, `sequence ${target}`);

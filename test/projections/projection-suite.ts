@@ -305,6 +305,52 @@ export function projectionSuite(url: () => string, replicas: number): void {
     });
   });
 
+  it('ends its start when stopped before it knew where the stream ends, asking for no consumer', async () => {
+    await withRuntime(async (rt) => {
+      await writeHistory(rt, 2, 2, 1_800_000_000_000);
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      let asked!: () => void;
+      const askedEnd = new Promise<void>((r) => (asked = r));
+      const store: EventStore = {
+        ...rt.store,
+        lastSeq: async (subject) => {
+          asked();
+          await gate;
+          return rt.store.lastSeq(subject);
+        },
+      };
+      const { runner, requested } = watchdogRunner(rt, { silentFirst: false, store });
+      const started = runner.start();
+      await askedEnd;
+      await runner.stop();
+      open();
+      await started;
+      expect(requested).toHaveLength(0);
+      expect(runner.seq).toBe(0);
+    });
+  });
+
+  it('ends its catch-up read at the next event once stopped, asking for no consumer', async () => {
+    await withRuntime(async (rt) => {
+      await writeHistory(rt, 3, 2, 1_800_000_000_000);
+      let stopping: Promise<void> | undefined;
+      const store: EventStore = {
+        ...rt.store,
+        scan: (o, visit) =>
+          rt.store.scan(o, (raw) => {
+            visit(raw);
+            stopping ??= made.runner.stop();
+          }),
+      };
+      const made = catchingUpRunner(rt, store);
+      await made.runner.start();
+      await stopping;
+      expect(made.folded()).toBe(1);
+      expect(made.requested).toHaveLength(0);
+    });
+  });
+
   it('stores a snapshot larger than one KV value in chunks and loads it whole, in order', async () => {
     await withRuntime(async (rt) => {
       const store = createSnapshotStore(rt.buckets.snapshots);
