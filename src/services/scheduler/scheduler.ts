@@ -188,6 +188,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const snapshotKey = (p: number) => `${SCHEDULER_SNAPSHOTS}.p${p}`;
   let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
   let changes = Promise.resolve();
+  /** Takeovers under way (restoring a partition's snapshot, folding its tail). */
+  const takeovers = new Set<Promise<void>>();
   let snapshotTimer: NodeJS.Timeout | undefined;
 
   /** The job a key (`job:<jobId>`, `fire:<instanceId>`, `inst:<instanceId>`) belongs to. */
@@ -291,21 +293,34 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (p !== undefined && views.get(p)?.ready && running) schedule(key, clock.now() + 500);
   }
 
-  /** Brings the folded partitions in line with the owned ones; retries what could not be taken. */
+  /**
+   * Brings the folded partitions in line with the owned ones. Releases are applied in order; each
+   * partition taken is caught up on its own, so one gained a moment later (its lease expired a
+   * little after the others') does not wait for the first ones' tails.
+   */
   function syncOwnership(): void {
     changes = changes
       .then(async () => {
         const owned = ownership.owned();
         for (const p of [...views.keys()]) if (!owned.has(p)) await release(p);
-        const wanted = [...owned].filter((p) => !views.has(p));
-        const results = await Promise.allSettled(wanted.map((p) => acquire(p)));
-        const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-        for (const f of failed)
-          log.error({ err: f.reason as unknown }, 'taking over a partition failed; retrying');
-        if (failed.length > 0 && running) setTimeout(syncOwnership, 1000);
+        for (const p of owned) if (!views.has(p)) take(p);
         pump();
       })
       .catch((err: unknown) => log.error({ err }, 'ownership change failed'));
+  }
+
+  /** Starts taking a partition over; one that fails is tried again a second later. */
+  function take(p: number): void {
+    const taking = acquire(p)
+      .catch((err: unknown) => {
+        log.error({ err, partition: p }, 'taking over a partition failed; retrying');
+        if (running) setTimeout(syncOwnership, 1000);
+      })
+      .finally(() => {
+        takeovers.delete(taking);
+        pump();
+      });
+    takeovers.add(taking);
   }
 
   /** Saves the snapshots that are due (`all`: of every partition that has moved). */
@@ -916,6 +931,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       await ownership.start();
       syncOwnership();
       await changes;
+      await Promise.all(takeovers);
       const snap = () => {
         snapshotTimer = setTimeout(() => {
           saveSnapshots()
@@ -937,6 +953,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       );
       await changes;
       for (const p of [...views.keys()]) await release(p);
+      await Promise.all(takeovers);
       await ownership.stop();
       await liveWorkers?.stop();
       failures.flush();
