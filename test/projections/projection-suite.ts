@@ -17,6 +17,7 @@ import { toSnapshot } from '../../src/projections/state.js';
 import { uniquePrefix } from '../support/nats.js';
 import { countingConsumers } from '../support/consumers.js';
 import { silent } from '../scheduler/helpers.js';
+import { gate } from '../worker/helpers.js';
 
 const actor = { kind: 'scheduler' as const, id: 'test' };
 
@@ -308,23 +309,21 @@ export function projectionSuite(url: () => string, replicas: number): void {
   it('ends its start when stopped before it knew where the stream ends, asking for no consumer', async () => {
     await withRuntime(async (rt) => {
       await writeHistory(rt, 2, 2, 1_800_000_000_000);
-      let open!: () => void;
-      const gate = new Promise<void>((r) => (open = r));
-      let asked!: () => void;
-      const askedEnd = new Promise<void>((r) => (asked = r));
+      const asked = gate();
+      const released = gate();
       const store: EventStore = {
         ...rt.store,
         lastSeq: async (subject) => {
-          asked();
-          await gate;
+          asked.open();
+          await released.promise;
           return rt.store.lastSeq(subject);
         },
       };
       const { runner, requested } = watchdogRunner(rt, { silentFirst: false, store });
       const started = runner.start();
-      await askedEnd;
+      await asked.promise;
       await runner.stop();
-      open();
+      released.open();
       await started;
       expect(requested).toHaveLength(0);
       expect(runner.seq).toBe(0);

@@ -6,6 +6,7 @@ import type { EventStore } from '../../src/events/event-store.js';
 import { subjects } from '../../src/events/subjects.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
 import { silent } from './helpers.js';
+import { gate } from '../worker/helpers.js';
 
 const nats = useNats();
 
@@ -34,21 +35,19 @@ function handedOwnership(): Ownership & { hand(partitions: number[]): void } {
  * a takeover of that partition stays in its catch-up for as long as the test likes.
  */
 function heldStore(rt: Runtime, held: number) {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  let reached!: () => void;
-  const asked = new Promise<void>((r) => (reached = r));
+  const asked = gate();
+  const released = gate();
   const store: EventStore = {
     ...rt.store,
     lastSeq: async (subject) => {
       if (subject === subjects.partition(rt.names, held)) {
-        reached();
-        await gate;
+        asked.open();
+        await released.promise;
       }
       return rt.store.lastSeq(subject);
     },
   };
-  return { store, asked, open };
+  return { store, asked: asked.promise, open: () => released.open() };
 }
 
 /** The partitions the scheduler folds, and which of them have caught up. */
