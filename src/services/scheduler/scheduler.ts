@@ -220,9 +220,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const v = parsed && views.get(parsed.partition);
     if (!v) return;
     schedulerProjection.evolve(v.runner.state, stored);
-    v.sinceSnapshot.events++;
     if (stored.seq > v.runner.seq) {
-      v.applied.add(stored.seq); // else its echo came first
+      v.sinceSnapshot.events++; // else its echo came first, and was counted as it was folded
+      v.applied.add(stored.seq);
       v.runner.expect(stored.seq); // its echo must come: a consumer that stays silent is replaced
     }
     if (v.ready) markFor(stored, true);
