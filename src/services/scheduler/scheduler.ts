@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.js';
 import type { EventContext } from '../../events/build.js';
 import { makeEvent } from '../../events/build.js';
 import { ConcurrencyError } from '../../events/errors.js';
+import { MAX_FIRES_PER_BATCH } from '../../events/job-events.js';
 import type { StoredEvent } from '../../events/event.js';
 import { msgIds, SECOND_COPY_MIN_AGE_MS } from '../../events/task.js';
 import { firesOf } from '../../events/batches.js';
@@ -564,6 +565,27 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   // ---- jobs ---------------------------------------------------------------------------------
 
+  /**
+   * A burst's fire refused because the job's subject moved on: trigger requests are appended
+   * without an expected sequence, so a job triggered all the time moves under its fires. Once the
+   * fold has caught up, the job as it is now, if only its pending triggers changed (it is still as
+   * active, with the same spec): the burst goes on from there instead of being decided again
+   * (a scan of every pending trigger). Undefined for any other error or change.
+   */
+  async function afterTriggersOnly(err: unknown, before: JobView): Promise<JobView | undefined> {
+    if (!(err instanceof ConcurrencyError)) return undefined;
+    await refresh(err.subject);
+    const now = stateFor(`job:${before.jobId}`)?.jobs.get(before.jobId);
+    if (!now || now.status !== before.status || now.spec !== before.spec) return undefined;
+    if (now.lastSeq <= before.lastSeq) return undefined;
+    counters.conflicts++;
+    log.debug(
+      { jobId: before.jobId, seq: now.lastSeq },
+      'triggers came in under a burst; going on',
+    );
+    return now;
+  }
+
   async function tickJob(state: ScheduleState, jobId: string): Promise<void> {
     let job = state.jobs.get(jobId);
     const now = clock.now();
@@ -597,11 +619,23 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }
     } else {
       // Each dispatched with its fire; as many in one append as fit (a burst on a busy job).
-      let rest = due.map((t) => fireOf(t, true));
-      while (rest.length > 0) {
-        const { fired, taken } = await writer.fireMany(job, rest, ctx());
-        for (const f of fired) afterFire(f);
-        rest = rest.slice(taken);
+      let rest = due;
+      for (let i = 0; i < rest.length;) {
+        const window = rest.slice(i, i + MAX_FIRES_PER_BATCH).map((t) => fireOf(t, true));
+        let taken: number;
+        try {
+          const outcome = await writer.fireMany(job, window, ctx());
+          for (const f of outcome.fired) afterFire(f);
+          taken = outcome.taken;
+        } catch (err) {
+          const caughtUp = await afterTriggersOnly(err, job);
+          if (!caughtUp) throw err;
+          job = caughtUp;
+          rest = rest.slice(i).filter((t) => t.triggerId in caughtUp.pendingTriggers);
+          i = 0;
+          continue;
+        }
+        i += taken;
         job = state.jobs.get(jobId)!;
       }
     }
