@@ -3,11 +3,11 @@
  * timed as the throughput suite times it, with each process's CPU per instance; then each stage's
  * latency read back from the stored events.
  * Usage: node dist/bench/stages.js [instances=10000] [jobs=100] [send=append|per-job|command|calls]
- * [warmup=20000]
+ * [warmup=20000] [window=100]
  * (`per-job`: TriggerJobs commands of 100 triggers of one job each, 4 in flight, as the
  * throughput suite's "of one job each" variant sends them; `command`: one TriggerJob per run,
- * 100 in flight, as its TriggerJob variant does; `calls`: one TriggerJob per run, 100 in flight
- * over all jobs, as a producer would send them.)
+ * `window` in flight, as its TriggerJob variant does; `calls`: one TriggerJob per run, `window` in
+ * flight over all jobs, as a producer would send them.)
  * With `BENCH_SERVER_PROFILE=<file>`, nats-server's own CPU profile (Go's pprof) of the timed run
  * is written there, for `bench/pprof-top.js`. It covers about half of the run's expected length
  * (from the warm-up's rate), so that nothing after the run (reading the events back) gets into it.
@@ -30,6 +30,8 @@ const instances = Number(process.argv[2] ?? 10_000);
 const jobs = Number(process.argv[3] ?? 100);
 const send = process.argv[4] ?? 'append';
 const warmup = Number(process.argv[5] ?? 20_000);
+/** Calls or commands in flight for `command` and `calls` (a producer's concurrency). */
+const commandWindow = Number(process.argv[6] ?? 100);
 
 interface ConnCount {
   in: number;
@@ -111,7 +113,7 @@ await withNatsServer(
       sendTriggers(
         rt,
         client,
-        { commandWindow: 100, bulkSize: 100, bulkWindow: 4 },
+        { commandWindow, bulkSize: 100, bulkWindow: 4 },
         mode,
         jobIds,
         count,
