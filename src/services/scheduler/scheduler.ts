@@ -618,24 +618,30 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         job = state.jobs.get(jobId)!;
       }
     } else {
-      // Each dispatched with its fire; as many in one append as fit (a burst on a busy job).
-      let rest = due;
-      for (let i = 0; i < rest.length;) {
-        const window = rest.slice(i, i + MAX_FIRES_PER_BATCH).map((t) => fireOf(t, true));
+      // Each dispatched with its fire; as many in one append as fit (a burst on a busy job). A
+      // batch is taken from the triggers still pending in the view it is fired on.
+      for (let i = 0; i < due.length;) {
+        const at: number[] = [];
+        const batch: FireRequest[] = [];
+        for (let k = i; k < due.length && batch.length < MAX_FIRES_PER_BATCH; k++) {
+          const t = due[k];
+          if (t === undefined || !(t.triggerId in job.pendingTriggers)) continue;
+          at.push(k);
+          batch.push(fireOf(t, true));
+        }
+        if (batch.length === 0) break;
         let taken: number;
         try {
-          const outcome = await writer.fireMany(job, window, ctx());
+          const outcome = await writer.fireMany(job, batch, ctx());
           for (const f of outcome.fired) afterFire(f);
           taken = outcome.taken;
         } catch (err) {
           const caughtUp = await afterTriggersOnly(err, job);
           if (!caughtUp) throw err;
           job = caughtUp;
-          rest = rest.slice(i).filter((t) => t.triggerId in caughtUp.pendingTriggers);
-          i = 0;
           continue;
         }
-        i += taken;
+        i = (at[taken - 1] ?? i) + 1;
         job = state.jobs.get(jobId)!;
       }
     }
