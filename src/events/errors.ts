@@ -59,6 +59,8 @@ export class ConcurrencyError extends JetschedError {
     readonly subject: string,
     readonly expectedSeq: number,
     cause?: unknown,
+    /** The subject's last sequence as read right after the refusal (0: empty), when it was. */
+    readonly lastSeq?: number,
   ) {
     super(
       'CONCURRENCY',

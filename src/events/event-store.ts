@@ -195,7 +195,7 @@ export function createEventStore(deps: {
         if (last && storedId(last) === (opts.msgId ?? event.id)) {
           return { seq: last.seq, duplicate: true };
         }
-        throw new ConcurrencyError(subject, opts.expectedLastSubjectSeq ?? -1, err);
+        throw new ConcurrencyError(subject, opts.expectedLastSubjectSeq ?? -1, err, last?.seq ?? 0);
       }
       throw err;
     }

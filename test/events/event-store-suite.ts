@@ -41,7 +41,7 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
         ),
       });
 
-  it('lets exactly one of two racing writers append at the same expected sequence', async () => {
+  it('lets exactly one of two racing writers append at the same expected sequence, telling the other where the subject is', async () => {
     const subject = subjects.job(rt.names, 3, 'race');
     const first = await rt.store.append(
       subject,
@@ -61,6 +61,7 @@ export function eventStoreSuite(url: () => string, replicas: number): void {
     expect(rejected[0]!.reason).toBeInstanceOf(ConcurrencyError);
     const { events } = await rt.store.readHistory(subject);
     expect(events.map((e) => e.event.type)).toEqual(['JobPaused', 'JobResumed']);
+    expect(rejected[0]!.reason).toMatchObject({ expectedSeq: first.seq, lastSeq: events[1]!.seq });
   });
 
   it('stores a re-sent append with the same message id once', async () => {

@@ -480,7 +480,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         } else if (err instanceof ConcurrencyError) {
           counters.conflicts++;
           log.debug({ key, err: err.message }, 'stale view; reloading and deciding again');
-          await refresh(err.subject);
+          await refresh(err);
           mark(key);
         } else throw err;
       }
@@ -520,12 +520,15 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     arm();
   }
 
-  /** Waits until the fold has caught up with a subject that moved under us. */
-  async function refresh(subject: string): Promise<void> {
+  /**
+   * Waits until the fold has caught up with a subject that moved under us: up to the last sequence
+   * the refusal was told, or else read now.
+   */
+  async function refresh({ subject, lastSeq }: ConcurrencyError): Promise<void> {
     const parsed = parseEventSubject(rt.names, subject);
     const v = parsed && views.get(parsed.partition);
     if (!v) return;
-    const last = await rt.store.lastSeq(subject);
+    const last = lastSeq ?? (await rt.store.lastSeq(subject));
     v.runner.expect(last); // stored: a consumer that does not deliver it is replaced at once
     await v.runner.waitForSeq(last, 10_000);
   }
@@ -574,7 +577,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
    */
   async function afterTriggersOnly(err: unknown, before: JobView): Promise<JobView | undefined> {
     if (!(err instanceof ConcurrencyError)) return undefined;
-    await refresh(err.subject);
+    await refresh(err);
     const now = stateFor(`job:${before.jobId}`)?.jobs.get(before.jobId);
     if (!now || now.status !== before.status || now.spec !== before.spec) return undefined;
     if (now.lastSeq <= before.lastSeq) return undefined;
