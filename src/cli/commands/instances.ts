@@ -39,7 +39,7 @@ export function registerInstances(program: Command, deps: CliDeps): void {
       async (o: { job?: string; status?: string; limit: string; json?: boolean }, cmd: Command) => {
         const limit = parsePositiveInt('--limit', o.limit);
         await deps.withRuntime(cmd, async (rt) => {
-          const state = await loadQueryState(rt);
+          const state = await loadQueryState(rt, o.job ? { jobId: o.job } : {});
           const list = listInstances(state, {
             ...(o.job && { jobId: o.job }),
             ...(o.status && { status: o.status }),

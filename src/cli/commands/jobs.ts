@@ -258,7 +258,7 @@ export function registerJobs(program: Command, deps: CliDeps): void {
     .option('--json', 'JSON output')
     .action(async (jobId: string, o: { json?: boolean }, cmd: Command) => {
       await deps.withRuntime(cmd, async (rt) => {
-        const state = await loadQueryState(rt);
+        const state = await loadQueryState(rt, { jobId });
         const j: JobView | undefined = state.jobs.get(jobId);
         if (!j) throw new NotFoundError('job', jobId);
         const recent = listInstances(state, { jobId, limit: 10 });
