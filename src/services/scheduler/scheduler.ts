@@ -192,6 +192,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   /** Takeovers under way (restoring a partition's snapshot, folding its tail). */
   const takeovers = new Set<Promise<void>>();
   let snapshotTimer: NodeJS.Timeout | undefined;
+  /** The next look at ownership after a failed takeover. */
+  let takeRetry: NodeJS.Timeout | undefined;
 
   /** The job a key (`job:<jobId>`, `fire:<instanceId>`, `inst:<instanceId>`) belongs to. */
   const jobIdOfKey = (key: string): string | undefined => {
@@ -314,8 +316,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   function take(p: number): void {
     const taking = acquire(p)
       .catch((err: unknown) => {
-        log.error({ err, partition: p }, 'taking over a partition failed; retrying');
-        if (running) setTimeout(syncOwnership, 1000);
+        log.error(
+          { err, partition: p },
+          running
+            ? 'taking over a partition failed; trying again in 1 s'
+            : 'taking over a partition failed while stopping',
+        );
+        if (running) {
+          clearTimeout(takeRetry);
+          takeRetry = setTimeout(syncOwnership, 1000);
+        }
       })
       .finally(() => {
         takeovers.delete(taking);
@@ -989,6 +999,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       running = false;
       if (timer) clearTimeout(timer);
       if (snapshotTimer) clearTimeout(snapshotTimer);
+      clearTimeout(takeRetry);
       const deadline = Date.now() + 5000;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await saveSnapshots(true).catch((err: unknown) =>
