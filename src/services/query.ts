@@ -1,9 +1,12 @@
 import type { Runtime } from './runtime.js';
-import { scheduleProjection } from '../projections/projection.js';
+import { scheduleProjection, schedulerProjection } from '../projections/projection.js';
 import { rebuild } from '../projections/runner.js';
-import type { ScheduleState } from '../projections/state.js';
+import { createSnapshotStore } from '../projections/snapshot-store.js';
+import { emptyState, type ScheduleState } from '../projections/state.js';
 import type { InstanceView } from '../projections/instance-view.js';
-import { partitionOf, subjects } from '../events/subjects.js';
+import { parseEventSubject, partitionOf, subjects } from '../events/subjects.js';
+import type { RawStoredEvent } from '../events/event-store.js';
+import { schedulerSnapshotKey } from './scheduler/snapshot-key.js';
 
 /** What a query needs folded: everything, or only what one job's partition holds. */
 export interface QueryScope {
@@ -25,6 +28,104 @@ export async function loadQueryState(
       : subjects.partition(rt.names, partitionOf(scope.jobId, rt.partitions));
   return (await rebuild(rt.store, scheduleProjection, filter ? { filterSubjects: [filter] } : {}))
     .state;
+}
+
+/** One partition's part of the live state, and the last sequence already folded into it. */
+interface LivePart {
+  partition: number;
+  seq: number;
+  state: ScheduleState;
+  restored: boolean;
+  /** Nothing was stored in the partition when it was looked at: nothing before now to read. */
+  empty: boolean;
+}
+
+/** How {@link loadLiveState} came by its state. */
+export interface LiveStateSource {
+  /** Partitions restored from a scheduler's snapshot, then read on from the oldest of them. */
+  fromSnapshots: number[];
+  /** The first sequence read for those partitions (undefined when there were none). */
+  readFromSeq: number | undefined;
+  /** Partitions holding events but no snapshot that could be read: folded from the start. */
+  fromStart: number[];
+  /** Partitions whose snapshot could not be read, with why. */
+  unreadable: { partition: number; error: string }[];
+}
+
+/**
+ * Every job, with its instances still under way (finished ones are not kept): what a scheduler
+ * holds, and what a list of jobs shows. Each partition starts from the snapshot its scheduler
+ * saved last, and the stream is read on from the oldest of them, each event folded into its
+ * partition with the scheduler's own fold when that partition's snapshot does not hold it yet.
+ * A list of jobs then costs the jobs and the events since the snapshots, not the whole stream. A
+ * partition without a snapshot (none saved yet, or one that cannot be read) is read on its own
+ * from the start of the stream, unless it holds no event yet.
+ */
+export async function loadLiveState(
+  rt: Pick<Runtime, 'store' | 'names' | 'partitions' | 'buckets'>,
+): Promise<{ state: ScheduleState; source: LiveStateSource }> {
+  const snapshots = createSnapshotStore(rt.buckets.snapshots);
+  const unreadable: LiveStateSource['unreadable'] = [];
+  const restore = async (partition: number): Promise<LivePart> => {
+    try {
+      const snap = await snapshots.load(schedulerSnapshotKey(partition));
+      if (snap) {
+        const state = schedulerProjection.fromSnapshot(snap.state);
+        return { partition, seq: snap.seq, state, restored: true, empty: false };
+      }
+    } catch (err) {
+      unreadable.push({ partition, error: (err as Error).message });
+    }
+    const empty = (await rt.store.lastSeq(subjects.partition(rt.names, partition))) === 0;
+    return { partition, seq: 0, state: schedulerProjection.init(), restored: false, empty };
+  };
+  const parts = await Promise.all(Array.from({ length: rt.partitions }, (_, p) => restore(p)));
+  const fold = (raw: RawStoredEvent) => {
+    if (!raw.decoded.ok) return;
+    const at = parseEventSubject(rt.names, raw.subject);
+    const part = at && parts[at.partition];
+    if (!part || raw.seq <= part.seq) return;
+    schedulerProjection.evolve(part.state, {
+      seq: raw.seq,
+      subject: raw.subject,
+      storedAtMs: raw.storedAtMs,
+      event: raw.decoded.event,
+    });
+  };
+  const filters = (ps: LivePart[]) => ps.map((p) => subjects.partition(rt.names, p.partition));
+  const restored = parts.filter((p) => p.restored);
+  const readFromSeq = restored.length > 0 ? Math.min(...restored.map((p) => p.seq)) + 1 : undefined;
+  if (readFromSeq !== undefined)
+    await rt.store.scan(
+      { filterSubjects: filters(restored), fromSeq: readFromSeq, inThread: true },
+      fold,
+    );
+  const fromStart = parts.filter((p) => !p.restored && !p.empty);
+  if (fromStart.length > 0)
+    await rt.store.scan({ filterSubjects: filters(fromStart), fromSeq: 1, inThread: true }, fold);
+  return {
+    state: merged(parts.map((p) => p.state)),
+    source: {
+      fromSnapshots: restored.map((p) => p.partition),
+      readFromSeq,
+      fromStart: fromStart.map((p) => p.partition),
+      unreadable: unreadable.sort((a, b) => a.partition - b.partition),
+    },
+  };
+}
+
+/** The partitions' states as one (each job and instance lives in exactly one of them). */
+function merged(states: ScheduleState[]): ScheduleState {
+  const all = emptyState();
+  for (const s of states) {
+    for (const [k, v] of s.jobs) all.jobs.set(k, v);
+    for (const [k, v] of s.instances) all.instances.set(k, v);
+    for (const [k, v] of s.active) all.active.set(k, v);
+    for (const [k, v] of s.undispatched) all.undispatched.set(k, v);
+    for (const [k, v] of s.undispatchedByJob) all.undispatchedByJob.set(k, v);
+    for (const [k, v] of s.lastFinishMs) all.lastFinishMs.set(k, v);
+  }
+  return all;
 }
 
 export interface InstanceFilter {

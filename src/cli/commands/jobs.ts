@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { NotFoundError, ValidationError } from '../../events/errors.js';
 import { jobSpecInputSchema } from '../../domain/job-spec.js';
 import { createClient } from '../../services/commands/client.js';
-import { loadQueryState, listInstances } from '../../services/query.js';
+import { loadLiveState, loadQueryState, listInstances } from '../../services/query.js';
 import { describeSchedule } from '../audit/timeline.js';
 import type { JobView } from '../../projections/job-view.js';
 import type { CliDeps } from '../deps.js';
@@ -227,7 +227,12 @@ export function registerJobs(program: Command, deps: CliDeps): void {
     .option('--deleted', 'include deleted jobs')
     .action(async (o: { json?: boolean; deleted?: boolean }, cmd: Command) => {
       await deps.withRuntime(cmd, async (rt) => {
-        const state = await loadQueryState(rt);
+        const { state, source } = await loadLiveState(rt);
+        for (const { partition, error } of source.unreadable)
+          rt.log.warn(
+            { partition, err: error },
+            'snapshot unreadable; partition folded from the start',
+          );
         const jobs = [...state.jobs.values()].filter((j) => o.deleted || j.status !== 'deleted');
         if (o.json) {
           for (const j of jobs) await out(JSON.stringify(j));

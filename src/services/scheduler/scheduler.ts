@@ -38,6 +38,7 @@ import { createAgenda } from './agenda.js';
 import { createFireLeads } from '../../schedule/fire-lead.js';
 import { systemClock, type Clock } from './clock.js';
 import { snapshotDue, snapshotPolicy } from './snapshot-policy.js';
+import { schedulerSnapshotKey } from './snapshot-key.js';
 import { ownAllPartitions, type Ownership } from './ownership.js';
 import { createWriter, type Fired, type FireRequest } from './writer.js';
 import { createFailureLog } from './failure-log.js';
@@ -116,12 +117,7 @@ export interface Scheduler {
   readonly folds: LocalFolds;
 }
 
-/**
- * Where the scheduler's partition snapshots live in the snapshots bucket: `<this>.p<partition>`.
- * The snapshot form's version is in it: a replica of an older version, still running during a
- * rolling upgrade, never reads a form it does not know (it keeps its own key).
- */
-export const SCHEDULER_SNAPSHOTS = 'sched.v2';
+export { SCHEDULER_SNAPSHOTS } from './snapshot-key.js';
 
 /**
  * The scheduler replica: folds its partitions, keeps an agenda of what is due next, fires jobs,
@@ -186,7 +182,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     for (const listener of foldListeners) listener();
   };
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
-  const snapshotKey = (p: number) => `${SCHEDULER_SNAPSHOTS}.p${p}`;
   let liveWorkers: Awaited<ReturnType<typeof watchLiveWorkers>> | undefined;
   let changes = Promise.resolve();
   /** Takeovers under way (restoring a partition's snapshot, folding its tail). */
@@ -238,7 +233,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       store: rt.store,
       projection: schedulerProjection,
       filterSubjects: [subjects.partition(rt.names, p)],
-      snapshots: { store: snapshots, key: snapshotKey(p) },
+      snapshots: { store: snapshots, key: schedulerSnapshotKey(p) },
       log,
       onEvent: (stored) => {
         const v = views.get(p);
