@@ -121,6 +121,18 @@ export interface EventStore {
    * server (nothing is delivered).
    */
   countFrom(filters: string[], fromSeq: number): Promise<number>;
+  /**
+   * The event stream as it is now: when it was made (a stream deleted and made again under the
+   * same name has another time) and the last sequence it ever assigned (messages since removed
+   * included).
+   */
+  streamState(): Promise<StreamState>;
+}
+
+/** See {@link EventStore.streamState}. */
+export interface StreamState {
+  created: string;
+  lastSeq: number;
 }
 
 /**
@@ -401,7 +413,12 @@ export function createEventStore(deps: {
     return Object.keys(info.state.subjects ?? {});
   }
 
-  return { names, append, lastSeq, readHistory, replay, scan, subjects, countFrom };
+  async function streamState(): Promise<StreamState> {
+    const info = await asking('the event stream', jsm.streams.info(names.eventStream));
+    return { created: info.created, lastSeq: info.state.last_seq };
+  }
+
+  return { names, append, lastSeq, readHistory, replay, scan, subjects, countFrom, streamState };
 }
 
 export function toRaw(m: JsMsg): RawStoredEvent {

@@ -4,7 +4,7 @@ import type { EventStore, RawStoredEvent } from '../events/event-store.js';
 import { toRaw } from '../events/event-store.js';
 import type { StoredEvent } from '../events/event.js';
 import type { Projection } from './projection.js';
-import type { SnapshotStore } from './snapshot-store.js';
+import { snapshotMisfit, type SnapshotStore } from './snapshot-store.js';
 
 export interface RunnerOptions<S> {
   js: JetStreamClient;
@@ -88,6 +88,8 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
   let seq = 0;
   let skipped = 0;
   let stopped = false;
+  /** When the event stream was made, as first asked (recorded in each snapshot saved). */
+  let streamCreated: string | undefined;
   let messages: ConsumerMessages | undefined;
   /** The highest sequence known to be stored past the fold, and since when the fold is behind it. */
   let expected = 0;
@@ -261,7 +263,15 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     async start({ fromSnapshot = true } = {}) {
       if (fromSnapshot && opts.snapshots) {
         const snap = await opts.snapshots.store.load(opts.snapshots.key);
-        if (snap) {
+        const stream = snap && (await store.streamState());
+        if (stream) streamCreated = stream.created;
+        const misfit = snap && stream && snapshotMisfit(snap, stream);
+        if (snap && misfit) {
+          log.warn(
+            { projection: projection.name, key: opts.snapshots.key, seq: snap.seq, misfit },
+            'snapshot is not of this event stream; folding from the start of the stream',
+          );
+        } else if (snap) {
           try {
             state = projection.fromSnapshot(snap.state);
             seq = snap.seq;
@@ -305,11 +315,13 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     expect: expectStored,
     async saveSnapshot() {
       if (!opts.snapshots) throw new Error(`projection ${projection.name} has no snapshot store`);
-      const at = seq;
+      streamCreated ??= (await store.streamState()).created;
+      const at = seq; // the state and its sequence taken together, after the last await
       await opts.snapshots.store.save(opts.snapshots.key, {
         seq: at,
         savedAtMs: clock(),
         state: projection.toSnapshot(state),
+        stream: streamCreated,
       });
       return { seq: at };
     },

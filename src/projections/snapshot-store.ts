@@ -10,14 +10,38 @@ export interface Snapshot<T> {
   seq: number;
   savedAtMs: number;
   state: T;
+  /**
+   * When the event stream it was folded from was made (see `EventStore.streamState`). Absent in
+   * snapshots saved before it was recorded.
+   */
+  stream?: string;
 }
 
 interface SnapshotMeta {
   seq: number;
   savedAtMs: number;
+  stream?: string;
   generation: string;
   chunks: number;
   bytes: number;
+}
+
+/**
+ * Why a snapshot cannot be the start of a fold of the event stream as it is now, or undefined when
+ * it can. A snapshot of a stream deleted and made again under the same name would otherwise pass
+ * for the new one's, and the new stream's events up to its sequence would never be folded. One
+ * saved before the stream was recorded is checked by its sequence alone: no stream ever assigned
+ * a sequence past its last one.
+ */
+export function snapshotMisfit(
+  snap: { seq: number; stream?: string | undefined },
+  now: { created: string; lastSeq: number },
+): string | undefined {
+  if (snap.stream !== undefined && snap.stream !== now.created)
+    return `folded from the event stream made at ${snap.stream}; the stream now was made at ${now.created}`;
+  if (snap.seq > now.lastSeq)
+    return `folded up to sequence ${snap.seq}; the event stream ends at ${now.lastSeq}`;
+  return undefined;
 }
 
 /**
@@ -45,11 +69,13 @@ export function createSnapshotStore(kv: KV) {
       all.set(p, off);
       off += p.byteLength;
     }
-    return {
+    const snap: Snapshot<T> = {
       seq: meta.seq,
       savedAtMs: meta.savedAtMs,
       state: JSON.parse(decoder.decode(all)) as T,
     };
+    if (meta.stream !== undefined) snap.stream = meta.stream;
+    return snap;
   }
 
   async function save<T>(name: string, snap: Snapshot<T>): Promise<void> {
@@ -68,6 +94,7 @@ export function createSnapshotStore(kv: KV) {
     const meta: SnapshotMeta = {
       seq: snap.seq,
       savedAtMs: snap.savedAtMs,
+      ...(snap.stream !== undefined && { stream: snap.stream }),
       generation,
       chunks,
       bytes: bytes.byteLength,

@@ -1,7 +1,7 @@
 import type { Runtime } from './runtime.js';
 import { scheduleProjection, schedulerProjection } from '../projections/projection.js';
 import { rebuild } from '../projections/runner.js';
-import { createSnapshotStore } from '../projections/snapshot-store.js';
+import { createSnapshotStore, snapshotMisfit } from '../projections/snapshot-store.js';
 import { emptyState, type ScheduleState } from '../projections/state.js';
 import type { InstanceView } from '../projections/instance-view.js';
 import { parseEventSubject, partitionOf, subjects } from '../events/subjects.js';
@@ -48,7 +48,7 @@ export interface LiveStateSource {
   readFromSeq: number | undefined;
   /** Partitions holding events but no snapshot that could be read: folded from the start. */
   fromStart: number[];
-  /** Partitions whose snapshot could not be read, with why. */
+  /** Partitions whose snapshot could not be read or is not of this event stream, with why. */
   unreadable: { partition: number; error: string }[];
 }
 
@@ -66,9 +66,12 @@ export async function loadLiveState(
 ): Promise<{ state: ScheduleState; source: LiveStateSource }> {
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
   const unreadable: LiveStateSource['unreadable'] = [];
+  const stream = await rt.store.streamState();
   const restore = async (partition: number): Promise<LivePart> => {
     try {
       const snap = await snapshots.load(schedulerSnapshotKey(partition));
+      const misfit = snap && snapshotMisfit(snap, stream);
+      if (misfit) throw new Error(misfit);
       if (snap) {
         const state = schedulerProjection.fromSnapshot(snap.state);
         return { partition, seq: snap.seq, state, restored: true, empty: false };

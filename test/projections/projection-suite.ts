@@ -393,6 +393,53 @@ export function projectionSuite(url: () => string, replicas: number): void {
     });
   });
 
+  it('passes over the snapshot of an event stream deleted and made again, though the new one is longer', async () => {
+    await withRuntime(async (rt) => {
+      const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.old' };
+      await writeHistory(rt, 1, 1, 1_800_000_000_000, 'old');
+      const runner = createProjectionRunner({
+        js: rt.js,
+        store: rt.store,
+        projection: scheduleProjection,
+        log: silent,
+        snapshots,
+      });
+      await runner.start();
+      const { seq: saved } = await runner.saveSnapshot();
+      await runner.stop();
+      // The stream goes (its snapshot stays), a runtime of the same prefix makes it again, and the
+      // new stream grows past the snapshot's sequence: only its making tells them apart.
+      await rt.jsm.streams.delete(rt.names.eventStream);
+      const again = await openRuntime({
+        nats: { servers: url() },
+        prefix: rt.names.prefix,
+        replicas,
+        log: silent,
+      });
+      try {
+        await writeHistory(again, 3, 2, 1_900_000_000_000, 'new');
+        const last = await again.store.lastSeq(subjects.eventsAll(again.names));
+        expect(last).toBeGreaterThan(saved);
+
+        const restarted = createProjectionRunner({
+          js: again.js,
+          store: again.store,
+          projection: scheduleProjection,
+          log: silent,
+          snapshots,
+        });
+        await restarted.start();
+        const full = await rebuild(again.store, scheduleProjection);
+        expect(restarted.seq).toBe(last);
+        expect([...restarted.state.jobs.keys()].sort()).toEqual(['new-0', 'new-1', 'new-2']);
+        expect(plain(restarted)).toEqual(JSON.parse(JSON.stringify(toSnapshot(full.state))));
+        await restarted.stop();
+      } finally {
+        await again.close();
+      }
+    });
+  });
+
   it('replaces a consumer that stays silent while the fold catches up', async () => {
     await withRuntime(async (rt) => {
       await writeHistory(rt, 2, 2, 1_800_000_000_000);

@@ -4,7 +4,11 @@ import { loadLiveState, loadQueryState } from '../../src/services/query.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
 import { createWorker, type Worker } from '../../src/services/worker/index.js';
-import { SCHEDULER_SNAPSHOTS } from '../../src/services/scheduler/snapshot-key.js';
+import {
+  SCHEDULER_SNAPSHOTS,
+  schedulerSnapshotKey,
+} from '../../src/services/scheduler/snapshot-key.js';
+import { createSnapshotStore } from '../../src/projections/snapshot-store.js';
 import { partitionOf } from '../../src/events/subjects.js';
 import { isTerminal } from '../../src/projections/instance-view.js';
 import type { ScheduleState } from '../../src/projections/state.js';
@@ -102,6 +106,25 @@ describe("the live state (a list of jobs) restored from the schedulers' snapshot
     expect(source.unreadable.map((u) => u.partition)).toEqual([broken]);
     expect(source.fromSnapshots).not.toContain(broken);
     expect(source.fromStart).toContain(broken);
+    expect(jobList(state)).toEqual(jobList(whole));
+  });
+
+  it('passes over a snapshot of another event stream of the same name, and says so', async () => {
+    // c's partition is not b's, whose snapshot the spec before made unreadable.
+    const other = partitionOf('c', rt.partitions);
+    expect(other).not.toBe(partitionOf('b', rt.partitions));
+    const key = schedulerSnapshotKey(other);
+    const snapshots = createSnapshotStore(rt.buckets.snapshots);
+    const snap = await snapshots.load(key);
+    expect(snap?.stream).toBeDefined();
+    await snapshots.save(key, { ...snap!, stream: '2020-01-01T00:00:00Z' });
+
+    const { state, source } = await loadLiveState(rt);
+    const whole = await loadQueryState(rt);
+
+    const said = source.unreadable.find((u) => u.partition === other);
+    expect(said?.error).toContain('2020-01-01T00:00:00Z');
+    expect(source.fromStart).toContain(other);
     expect(jobList(state)).toEqual(jobList(whole));
   });
 });
