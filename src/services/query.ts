@@ -48,8 +48,8 @@ export interface LiveStateSource {
   readFromSeq: number | undefined;
   /** Partitions holding events but no snapshot that could be read: folded from the start. */
   fromStart: number[];
-  /** Partitions whose snapshot could not be read or is not of this event stream, with why. */
-  unreadable: { partition: number; error: string }[];
+  /** Partitions whose snapshot was passed over (unreadable, or not of this event stream), with why. */
+  passedOver: { partition: number; error: string }[];
 }
 
 /**
@@ -65,7 +65,7 @@ export async function loadLiveState(
   rt: Pick<Runtime, 'store' | 'names' | 'partitions' | 'buckets'>,
 ): Promise<{ state: ScheduleState; source: LiveStateSource }> {
   const snapshots = createSnapshotStore(rt.buckets.snapshots);
-  const unreadable: LiveStateSource['unreadable'] = [];
+  const passedOver: LiveStateSource['passedOver'] = [];
   const stream = await rt.store.streamState();
   const restore = async (partition: number): Promise<LivePart> => {
     try {
@@ -77,7 +77,7 @@ export async function loadLiveState(
         return { partition, seq: snap.seq, state, restored: true, empty: false };
       }
     } catch (err) {
-      unreadable.push({ partition, error: (err as Error).message });
+      passedOver.push({ partition, error: (err as Error).message });
     }
     const empty = (await rt.store.lastSeq(subjects.partition(rt.names, partition))) === 0;
     return { partition, seq: 0, state: schedulerProjection.init(), restored: false, empty };
@@ -112,7 +112,7 @@ export async function loadLiveState(
       fromSnapshots: restored.map((p) => p.partition),
       readFromSeq,
       fromStart: fromStart.map((p) => p.partition),
-      unreadable: unreadable.sort((a, b) => a.partition - b.partition),
+      passedOver: passedOver.sort((a, b) => a.partition - b.partition),
     },
   };
 }

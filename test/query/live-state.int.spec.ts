@@ -87,7 +87,7 @@ describe("the live state (a list of jobs) restored from the schedulers' snapshot
     expect(source.readFromSeq).toBeGreaterThan(1);
     // d's partition, if it is not one of theirs, had no snapshot: it was read from the start.
     expect(source.fromStart).toEqual(snapshotted.includes(ofD) ? [] : [ofD]);
-    expect(source.unreadable).toEqual([]);
+    expect(source.passedOver).toEqual([]);
     expect(jobList(state)).toEqual(jobList(whole));
     expect(state.jobs.get('a')?.runs).toBe(2);
     expect(state.active.get('d')?.size).toBe(1);
@@ -103,7 +103,7 @@ describe("the live state (a list of jobs) restored from the schedulers' snapshot
     const { state, source } = await loadLiveState(rt);
     const whole = await loadQueryState(rt);
 
-    expect(source.unreadable.map((u) => u.partition)).toEqual([broken]);
+    expect(source.passedOver.map((u) => u.partition)).toEqual([broken]);
     expect(source.fromSnapshots).not.toContain(broken);
     expect(source.fromStart).toContain(broken);
     expect(jobList(state)).toEqual(jobList(whole));
@@ -122,7 +122,7 @@ describe("the live state (a list of jobs) restored from the schedulers' snapshot
     const { state, source } = await loadLiveState(rt);
     const whole = await loadQueryState(rt);
 
-    const said = source.unreadable.find((u) => u.partition === other);
+    const said = source.passedOver.find((u) => u.partition === other);
     expect(said?.error).toContain('2020-01-01T00:00:00Z');
     expect(source.fromStart).toContain(other);
     expect(jobList(state)).toEqual(jobList(whole));

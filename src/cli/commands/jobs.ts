@@ -228,10 +228,10 @@ export function registerJobs(program: Command, deps: CliDeps): void {
     .action(async (o: { json?: boolean; deleted?: boolean }, cmd: Command) => {
       await deps.withRuntime(cmd, async (rt) => {
         const { state, source } = await loadLiveState(rt);
-        for (const { partition, error } of source.unreadable)
+        for (const { partition, error } of source.passedOver)
           rt.log.warn(
             { partition, err: error },
-            'snapshot unreadable; partition folded from the start',
+            'partition snapshot passed over; the partition was folded from the start',
           );
         const jobs = [...state.jobs.values()].filter((j) => o.deleted || j.status !== 'deleted');
         if (o.json) {
