@@ -40,7 +40,7 @@ export function jobSubject(rt: Runtime, jobId: string): string {
   return subjects.job(rt.names, partitionOf(jobId, rt.partitions), jobId);
 }
 
-/** Appends a JobTriggerRequested straight to the job's subject (no command, no sequence check). */
+/** Appends a JobTriggerRequested straight to the job's trigger subject (no command, no check). */
 export async function appendTrigger(rt: Runtime, jobId: string, triggerId: string): Promise<void> {
   const nowMs = Date.now();
   const event = makeEvent(
@@ -49,7 +49,8 @@ export async function appendTrigger(rt: Runtime, jobId: string, triggerId: strin
     { actor: BENCH_ACTOR, nowMs },
     `bench-trigger:${jobId}:${triggerId}`,
   );
-  await rt.store.append(jobSubject(rt, jobId), event, { trusted: true });
+  const subject = subjects.triggers(rt.names, partitionOf(jobId, rt.partitions), jobId);
+  await rt.store.append(subject, event, { trusted: true });
 }
 
 /**

@@ -15,6 +15,14 @@ export interface Names {
 export const AggregateKind = { Job: 'job', Instance: 'inst' } as const;
 export type AggregateKind = (typeof AggregateKind)[keyof typeof AggregateKind];
 
+/**
+ * What an event subject holds: a job's events, a job's trigger requests, or an instance's events.
+ * Trigger requests have a subject of their own (`trig`) so that they do not move the sequence the
+ * job's own appends (fires, updates, pauses) are checked against: any command endpoint may append
+ * them at any moment, and on the job's subject each one refused the fire batch it raced.
+ */
+export type EventSubjectKind = AggregateKind | 'trig';
+
 export function names(prefix = 'jetsched'): Names {
   if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`invalid prefix ${JSON.stringify(prefix)}`);
   const up = prefix.toUpperCase().replace(/-/g, '_');
@@ -37,10 +45,19 @@ export const subjects = {
   allJobs: (n: Names) => `${n.prefix}.evt.*.job.*`,
   /** Every job subject of one partition. */
   partitionJobs: (n: Names, partition: number) => `${n.prefix}.evt.${partition}.job.*`,
+  /** A job's trigger requests (see {@link EventSubjectKind}). */
+  triggers: (n: Names, partition: number, jobId: string) =>
+    `${n.prefix}.evt.${partition}.trig.${jobId}`,
+  /** Every trigger subject of one partition. */
+  partitionTriggers: (n: Names, partition: number) => `${n.prefix}.evt.${partition}.trig.*`,
+  /** A job's own subject and its trigger requests' (no instance subject is named by a job id). */
+  jobAndTriggers: (n: Names, partition: number, jobId: string) =>
+    `${n.prefix}.evt.${partition}.*.${jobId}`,
   instance: (n: Names, partition: number, instanceId: string) =>
     `${n.prefix}.evt.${partition}.inst.${instanceId}`,
   /** Any partition's subject for one aggregate (for reading by id). */
   anyJob: (n: Names, jobId: string) => `${n.prefix}.evt.*.job.${jobId}`,
+  anyTriggers: (n: Names, jobId: string) => `${n.prefix}.evt.*.trig.${jobId}`,
   anyInstance: (n: Names, instanceId: string) => `${n.prefix}.evt.*.inst.${instanceId}`,
   tasksAll: (n: Names) => `${n.prefix}.task.>`,
   task: (n: Names, group: string) => `${n.prefix}.task.${group}`,
@@ -58,7 +75,7 @@ export const subjects = {
 export function parseEventSubject(
   n: Names,
   subject: string,
-): { partition: number; kind: AggregateKind; id: string } | undefined {
+): { partition: number; kind: EventSubjectKind; id: string } | undefined {
   const head = `${n.prefix}.evt.`;
   if (!subject.startsWith(head)) return undefined;
   // `<partition>.<kind>.<id>`, read without splitting (every folded event's subject passes here).
@@ -68,9 +85,18 @@ export function parseEventSubject(
   const p = subject.slice(head.length, a);
   const kind = subject.slice(a + 1, b);
   const id = subject.slice(b + 1);
-  if (!p || !id || (kind !== 'job' && kind !== 'inst')) return undefined;
+  if (!p || !id || (kind !== 'job' && kind !== 'inst' && kind !== 'trig')) return undefined;
   const partition = Number(p);
   return Number.isInteger(partition) ? { partition, kind, id } : undefined;
+}
+
+/**
+ * Whether a subject is the trigger subject of `jobId` (from its end alone: a job id holds no dot,
+ * and no other subject ends in `.trig.<jobId>`). For folds, which see every job event's subject.
+ */
+export function isTriggerSubjectOf(subject: string, jobId: string): boolean {
+  const tail = subject.length - jobId.length;
+  return subject.endsWith(jobId) && subject.startsWith('.trig.', tail - 6);
 }
 
 /** FNV-1a 32-bit hash: stable across processes and languages. */

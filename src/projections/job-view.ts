@@ -23,6 +23,11 @@ export interface JobView {
   updatedAtMs: number;
   /** Stream sequence of the job's last event: the expectation for its next append. */
   lastSeq: number;
+  /**
+   * Stream sequence of the last trigger request folded from the job's trigger subject (those do
+   * not move `lastSeq`; see `EventSubjectKind`). Absent until the first one.
+   */
+  triggerSeq?: number;
   /** Fires so far (all reasons). */
   runs: number;
   /** Intended time of the latest scheduled (or caught-up) tick, if any. */
@@ -88,6 +93,7 @@ function copied(v: JobView, lastSeq: number): JobView {
   if (v.lastSkippedMs !== undefined) c.lastSkippedMs = v.lastSkippedMs;
   if (v.notBeforeMs !== undefined) c.notBeforeMs = v.notBeforeMs;
   if (v.lastFiredAtMs !== undefined) c.lastFiredAtMs = v.lastFiredAtMs;
+  if (v.triggerSeq !== undefined) c.triggerSeq = v.triggerSeq;
   return c;
 }
 
@@ -98,6 +104,12 @@ export interface EvolveJobOptions {
    * and fire made a burst of n triggers on one job cost O(n²).
    */
   owned?: boolean;
+  /**
+   * The event was read from the job's trigger subject: a trigger request folded in by its own
+   * sequence (`triggerSeq`), leaving `lastSeq`, the job subject's, as it is. Trigger requests
+   * stored on the job's subject (before they had their own) move `lastSeq` as any job event.
+   */
+  triggerSubject?: boolean;
 }
 
 /**
@@ -126,6 +138,7 @@ export function evolveJob(
     };
   }
   if (!state) return undefined; // events of a job we never saw defined: nothing to fold into
+  if (opts.triggerSubject) return evolveTriggers(state, event, seq, opts.owned === true);
   if (seq <= state.lastSeq) return state; // already folded (applied optimistically by its writer)
   const next = copied(state, seq);
   switch (event.type) {
@@ -180,6 +193,18 @@ export function evolveJob(
       return never;
     }
   }
+}
+
+/** A trigger request read from the job's trigger subject (see {@link EvolveJobOptions}). */
+function evolveTriggers(state: JobView, event: JobEvent, seq: number, owned: boolean): JobView {
+  if (seq <= (state.triggerSeq ?? 0)) return state; // already folded
+  if (event.type !== 'JobTriggerRequested' && event.type !== 'JobTriggerRequestedBatch')
+    return state; // nothing else is appended there
+  const next = copied(state, state.lastSeq);
+  next.triggerSeq = seq;
+  if (event.type === 'JobTriggerRequested') foldTrigger(next, state, event.data, owned);
+  else for (const trigger of event.data.triggers) foldTrigger(next, state, trigger, owned);
+  return next;
 }
 
 /**

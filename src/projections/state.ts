@@ -1,5 +1,6 @@
 import type { EventOf, JobEvent, StoredEvent } from '../events/event.js';
 import { firesOf } from '../events/batches.js';
+import { isTriggerSubjectOf } from '../events/subjects.js';
 import { compactJobView, evolveJob, type JobView } from './job-view.js';
 import {
   evolveInstance,
@@ -55,6 +56,8 @@ const JOB_TYPES = new Set([
   'JobTriggerRequestedBatch',
 ]);
 
+const TRIGGER_TYPES = new Set(['JobTriggerRequested', 'JobTriggerRequestedBatch']);
+
 /**
  * Folds one stored event into the state. The per-aggregate folds are pure; this function
  * updates the maps in place (they are the projection's own, and copying 100k entries per
@@ -63,7 +66,7 @@ const JOB_TYPES = new Set([
 export function evolve(state: ScheduleState, stored: StoredEvent): ScheduleState {
   const { event, seq } = stored;
   if (JOB_TYPES.has(event.type)) {
-    const next = evolveJobOf(state, event as JobEvent, seq);
+    const next = evolveJobOf(state, stored);
     if (!next) return state;
     const jobId = next.jobId;
     if (event.type === 'JobFired') {
@@ -122,10 +125,12 @@ function activeOf(state: ScheduleState, jobId: string): Set<string> {
 }
 
 /** Folds a job event into `state.jobs`. Returns the job's new view, or undefined when nothing changed. */
-function evolveJobOf(state: ScheduleState, event: JobEvent, seq: number): JobView | undefined {
+function evolveJobOf(state: ScheduleState, stored: StoredEvent): JobView | undefined {
+  const event = stored.event as JobEvent;
   const jobId = event.data.jobId;
   const prev = state.jobs.get(jobId);
-  const next = evolveJob(prev, event, seq, { owned: true });
+  const triggerSubject = TRIGGER_TYPES.has(event.type) && isTriggerSubjectOf(stored.subject, jobId);
+  const next = evolveJob(prev, event, stored.seq, { owned: true, triggerSubject });
   if (!next || next === prev) return undefined;
   state.jobs.set(jobId, next);
   return next;
@@ -136,7 +141,7 @@ function evolveJobOf(state: ScheduleState, event: JobEvent, seq: number): JobVie
  * event ever comes to settle a fire, so recording fires as undispatched would only grow forever.
  */
 export function evolveJobsOnly(state: ScheduleState, stored: StoredEvent): ScheduleState {
-  if (JOB_TYPES.has(stored.event.type)) evolveJobOf(state, stored.event as JobEvent, stored.seq);
+  if (JOB_TYPES.has(stored.event.type)) evolveJobOf(state, stored);
   return state;
 }
 

@@ -45,7 +45,7 @@ describe('TriggerJob calls made together', () => {
 
   /** The job's stored trigger messages, and the triggers they hold (a batch's one by one). */
   const stored = async (jobId: string) => {
-    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.${jobId}`);
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.trig.${jobId}`);
     const messages = events.filter((e) => triggersOf(e.event).length > 0);
     return { messages, triggers: messages.flatMap((e) => triggersOf(e.event)) };
   };

@@ -52,8 +52,11 @@ describe('TriggerJob', () => {
 
     expect(reply).toMatchObject({ ok: true, result: { triggerId: 'now' } });
     expect(lagging.loads).toEqual([true]); // decided once, on the lagging fold: no conflict, no reload
-    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.busy`);
-    expect(events.map((e) => e.event.type)).toEqual(['JobDefined', 'JobTriggerRequested']);
+    // On the job's trigger subject: the job's own subject, which fires are checked against, stays.
+    const own = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.busy`);
+    const requested = await rt.store.readHistory(`${rt.names.prefix}.evt.*.trig.busy`);
+    expect(own.events.map((e) => e.event.type)).toEqual(['JobDefined']);
+    expect(requested.events.map((e) => e.event.type)).toEqual(['JobTriggerRequested']);
   });
 
   it('is stored once when sent twice with the same trigger id', async () => {
@@ -80,7 +83,7 @@ describe('TriggerJob', () => {
     expect(again.ok && again.appended).toEqual([
       expect.objectContaining({ type: 'JobTriggerRequested', duplicate: true }),
     ]);
-    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.twice`);
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.*.twice`);
     expect(events.filter((e) => e.event.type === 'JobTriggerRequested')).toHaveLength(1);
   });
 
@@ -94,7 +97,7 @@ describe('TriggerJob', () => {
     await handler.handle(command('DeleteJob', { jobId: 'gone' }));
     const reply = await handler.handle(command('TriggerJob', { jobId: 'gone' }));
     expect(reply).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.gone`);
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.*.gone`);
     expect(events.map((e) => e.event.type)).toEqual(['JobDefined', 'JobDeleted']);
   });
 });
@@ -113,7 +116,7 @@ describe('TriggerJobs', () => {
 
   /** The job's stored trigger messages, and the triggers they hold (a batch's one by one). */
   const stored = async (jobId: string) => {
-    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.job.${jobId}`);
+    const { events } = await rt.store.readHistory(`${rt.names.prefix}.evt.*.trig.${jobId}`);
     const messages = events.filter((e) => triggersOf(e.event).length > 0);
     return { messages, triggers: messages.flatMap((e) => triggersOf(e.event)) };
   };

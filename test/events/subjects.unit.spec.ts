@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { names, parseEventSubject, subjects } from '../../src/events/subjects.js';
+import {
+  isTriggerSubjectOf,
+  names,
+  parseEventSubject,
+  subjects,
+} from '../../src/events/subjects.js';
 
 const n = names('acme');
 
@@ -14,6 +19,11 @@ describe('reading an event subject back into its parts', () => {
       partition: 0,
       kind: 'inst',
       id: 'nightly-report~t-9',
+    });
+    expect(parseEventSubject(n, subjects.triggers(n, 3, 'nightly-report'))).toEqual({
+      partition: 3,
+      kind: 'trig',
+      id: 'nightly-report',
     });
   });
 
@@ -31,5 +41,19 @@ describe('reading an event subject back into its parts', () => {
     ]) {
       expect(parseEventSubject(n, subject), subject).toBeUndefined();
     }
+  });
+});
+
+describe("telling a job's trigger subject from its other subjects", () => {
+  it("is the job's trigger subject, of any partition and prefix", () => {
+    expect(isTriggerSubjectOf(subjects.triggers(n, 3, 'mail'), 'mail')).toBe(true);
+    expect(isTriggerSubjectOf('other.evt.12.trig.mail', 'mail')).toBe(true);
+  });
+
+  it("is not the job's own subject, another job's trigger subject, or an instance's", () => {
+    expect(isTriggerSubjectOf(subjects.job(n, 3, 'mail'), 'mail')).toBe(false);
+    expect(isTriggerSubjectOf(subjects.triggers(n, 3, 'email'), 'mail')).toBe(false);
+    expect(isTriggerSubjectOf(subjects.triggers(n, 3, 'mail'), 'ail')).toBe(false);
+    expect(isTriggerSubjectOf(subjects.instance(n, 3, 'mail~t-1'), 'mail~t-1')).toBe(false);
   });
 });

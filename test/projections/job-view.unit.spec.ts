@@ -106,6 +106,7 @@ describe('the job fold', () => {
     lastFiredAtMs: T0 + 239_000,
     pendingTriggers: { t1: { triggerId: 't1', dueAtMs: T0, reason: 'manual' } },
     skippedTicks: 1,
+    triggerSeq: 8,
   });
 
   it('carries every field of the view into the next one and changes only what the event says', () => {
@@ -137,5 +138,45 @@ describe('the job fold', () => {
     expect(next).toMatchObject({ runs: 5, lastFiredAtMs: T0 + 250_001, lastTickMs: T0 + 240_000 });
     expect(next.pendingTriggers).toEqual({});
     expect(view.pendingTriggers).toHaveProperty('t1'); // not owned: the input keeps its trigger
+  });
+
+  describe("a trigger request read from the job's trigger subject", () => {
+    const request = (triggerId: string) =>
+      makeEvent(
+        'JobTriggerRequested',
+        { jobId: 'full', triggerId, dueAtMs: T0, reason: 'manual' },
+        { actor, nowMs: T0 },
+      );
+
+    it('is pending from then on, and leaves the sequence the job subject is checked against', () => {
+      const next = evolveJob(full(), request('t2'), 12, { triggerSubject: true })!;
+      expect(next.lastSeq).toBe(9);
+      expect(next.triggerSeq).toBe(12);
+      expect(Object.keys(next.pendingTriggers).sort()).toEqual(['t1', 't2']);
+    });
+
+    it('is folded when it comes after a later event of the job subject (a fire applied by its writer)', () => {
+      // The fire at 15 was applied on its ack; the request stored at 12 comes in after it.
+      const fired = evolveJob(
+        full(),
+        makeEvent('JobPaused', { jobId: 'full' }, { actor, nowMs: T0 }),
+        15,
+      )!;
+      const next = evolveJob(fired, request('t2'), 12, { triggerSubject: true })!;
+      expect(next.lastSeq).toBe(15);
+      expect(next.pendingTriggers).toHaveProperty('t2');
+    });
+
+    it('is folded once: one at or before the last one folded from that subject changes nothing', () => {
+      const view = full();
+      expect(evolveJob(view, request('t2'), 8, { triggerSubject: true })).toBe(view);
+    });
+
+    it('stored on the job subject (before trigger requests had their own) moves its sequence', () => {
+      const next = evolveJob(full(), request('t2'), 12)!;
+      expect(next.lastSeq).toBe(12);
+      expect(next.triggerSeq).toBe(8);
+      expect(next.pendingTriggers).toHaveProperty('t2');
+    });
   });
 });

@@ -34,12 +34,12 @@ export async function resolveSelection(
           ? subjects.anyInstance(n, '*')
           : subjects.instance(n, partition, '*');
       return {
-        filterSubjects: [subjects.anyJob(n, jobId), instances],
+        filterSubjects: [subjects.anyJob(n, jobId), subjects.anyTriggers(n, jobId), instances],
         keep: (raw) => {
           const at = parseEventSubject(n, raw.subject);
           return (
             at !== undefined &&
-            (at.kind === 'job' ? at.id === jobId : jobIdOfInstance(at.id) === jobId)
+            (at.kind === 'inst' ? jobIdOfInstance(at.id) === jobId : at.id === jobId)
           );
         },
       };

@@ -9,7 +9,7 @@ import {
   ValidationError,
 } from '../../events/errors.js';
 import type { JetschedEvent } from '../../events/event.js';
-import { subjects } from '../../events/subjects.js';
+import { partitionOf, subjects } from '../../events/subjects.js';
 import { commandSchema, type Command, type CommandOf } from '../../domain/commands.js';
 import { decideJob, type JobCommand } from '../../domain/job-decider.js';
 import { decideTriggers } from '../../domain/trigger-decider.js';
@@ -78,6 +78,10 @@ export function createCommandHandler(
   const { store, names, partitions } = rt;
   const jobs = opts.jobs ?? directJobSource(rt, () => listJobIds(store, names));
 
+  /** Where a job's trigger requests are appended (see `EventSubjectKind`). */
+  const triggerSubject = (jobId: string) =>
+    subjects.triggers(names, partitionOf(jobId, partitions), jobId);
+
   /** Appends in order, each after the one before; `expected` undefined: no sequence check. */
   async function appendAll(subject: string, events: JetschedEvent[], expected: number | undefined) {
     const appended: { seq: number; type: string; duplicate?: boolean }[] = [];
@@ -119,7 +123,10 @@ export function createCommandHandler(
       const { events, reply, orderFree } = decided;
       if (optimistic && events.length === 0) continue;
       try {
-        const appended = await appendAll(subject, events, orderFree ? undefined : lastSeq);
+        // An order-free decision (a trigger request) goes to the job's trigger subject, unchecked.
+        const appended = orderFree
+          ? await appendAll(triggerSubject(jobId), events, undefined)
+          : await appendAll(subject, events, lastSeq);
         return { ok: true, result: reply, appended };
       } catch (err) {
         if (err instanceof ConcurrencyError && attempt < MAX_CONFLICT_RETRIES) continue;
@@ -152,9 +159,9 @@ export function createCommandHandler(
     });
     const appended = await Promise.all(
       events.map(async (e) => {
-        const job = loaded.get(e.data.jobId);
-        if (!job) throw new Error(`TriggerJobs: no subject for job ${e.data.jobId}`);
-        const ack = await store.append(job.subject, e);
+        if (!loaded.has(e.data.jobId))
+          throw new Error(`TriggerJobs: job ${e.data.jobId} not looked up`);
+        const ack = await store.append(triggerSubject(e.data.jobId), e);
         return {
           seq: ack.seq,
           type: e.type,

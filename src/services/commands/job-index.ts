@@ -73,7 +73,10 @@ export async function liveJobSource(
       js: rt.js,
       store: rt.store,
       projection: jobsProjection,
-      filterSubjects: [subjects.partitionJobs(rt.names, p)],
+      filterSubjects: [
+        subjects.partitionJobs(rt.names, p),
+        subjects.partitionTriggers(rt.names, p),
+      ],
       log,
     });
     const entry = { runner, ready: false };

@@ -15,17 +15,27 @@ import {
   type InstanceView,
 } from '../../projections/instance-view.js';
 
-/** Folds one job's subject straight from the stream (the authoritative view for a command). */
+/**
+ * Folds one job's subject and its trigger subject straight from the stream (the authoritative view
+ * for a command). `lastSeq` is the job subject's: what an append there is checked against.
+ */
 export async function loadJob(
   store: EventStore,
   names: Names,
   partitions: number,
   jobId: string,
 ): Promise<{ view: JobView | undefined; lastSeq: number; subject: string }> {
-  const subject = subjects.job(names, partitionOf(jobId, partitions), jobId);
-  const { events, lastSeq } = await store.readHistory(subject);
+  const partition = partitionOf(jobId, partitions);
+  const subject = subjects.job(names, partition, jobId);
+  const triggers = subjects.triggers(names, partition, jobId);
   let view: JobView | undefined;
-  for (const e of events) view = evolveJob(view, e.event as JobEvent, e.seq);
+  let lastSeq = 0;
+  await store.scan({ filterSubjects: [subject, triggers] }, (raw) => {
+    const own = raw.subject === subject;
+    if (own) lastSeq = raw.seq; // an event it cannot decode moved the subject all the same
+    if (raw.decoded.ok)
+      view = evolveJob(view, raw.decoded.event as JobEvent, raw.seq, { triggerSubject: !own });
+  });
   return { view, lastSeq, subject };
 }
 

@@ -383,7 +383,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   function markFor(stored: StoredEvent, own = false): void {
     const parsed = parseEventSubject(rt.names, stored.subject);
     if (!parsed) return;
-    if (parsed.kind === 'job') {
+    if (parsed.kind === 'job' || parsed.kind === 'trig') {
       if (!own) mark(`job:${parsed.id}`);
       for (const e of firesOf(stored.event)) {
         const id = e.data.instanceId;
