@@ -1,7 +1,9 @@
 /**
- * Trigger requests are appended without an expected sequence (any command endpoint may take them),
- * so a job triggered all the time moves on under the scheduler's fires, and a fire batch is
- * refused. The burst goes on from the job as it is then, rather than being decided again.
+ * Trigger requests are appended without an expected sequence (any command endpoint may take them).
+ * On the job's trigger subject they leave the sequence its fires are checked against; stored on
+ * the job's own subject (as before they had a subject of their own) they move it under the
+ * scheduler's fires and a fire batch is refused: the burst then goes on from the job as it is,
+ * rather than being decided again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
@@ -9,6 +11,7 @@ import { startServer } from '../../src/services/server.js';
 import { createWorker, type Worker } from '../../src/services/worker/index.js';
 import type { EventStore } from '../../src/events/event-store.js';
 import { makeEvent } from '../../src/events/build.js';
+import { partitionOf, subjects } from '../../src/events/subjects.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
 import { allEvents, ofType, silent, triggerBurst, waitAllSucceeded } from './helpers.js';
@@ -17,33 +20,43 @@ const nats = useNats();
 const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
 const actor = { kind: 'client' as const, id: 'spec' };
 
-describe('a burst of triggers fired while more triggers of its job come in', () => {
-  let rt: Runtime;
-  let server: Awaited<ReturnType<typeof startServer>>;
+/**
+ * A server whose event store appends a trigger request of job "mail" right before each of the
+ * first two fire batches, on `where` the job keeps them; and a worker. `late`: those triggers'
+ * instance ids.
+ */
+function useBurstWithLateTriggers(where: 'job subject' | 'trigger subject') {
+  const env = {
+    late: [] as string[],
+  } as { rt: Runtime; server: Awaited<ReturnType<typeof startServer>>; late: string[] };
   let worker: Worker;
-  /** The triggers requested right before each of the first two fire batches reached the stream. */
-  const late: string[] = [];
-
   beforeAll(async () => {
-    rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
+    const rt = await openRuntime({
+      nats: { servers: nats.url },
+      prefix: uniquePrefix(),
+      log: silent,
+    });
+    env.rt = rt;
     const store: EventStore = {
       ...rt.store,
       append: async (subject, event, opts) => {
-        if (event.type === 'JobFiredBatch' && late.length < 2) {
-          const triggerId = `late${late.length}`;
-          late.push(`mail~t-${triggerId}`);
+        if (event.type === 'JobFiredBatch' && env.late.length < 2) {
+          const triggerId = `late${env.late.length}`;
+          env.late.push(`mail~t-${triggerId}`);
           const nowMs = Date.now();
           const request = makeEvent(
             'JobTriggerRequested',
             { jobId: 'mail', triggerId, dueAtMs: nowMs, reason: 'manual' },
             { actor, nowMs },
           );
-          await rt.store.append(subject, request);
+          const p = partitionOf('mail', rt.partitions);
+          const to = where === 'job subject' ? subject : subjects.triggers(rt.names, p, 'mail');
+          await rt.store.append(to, request);
         }
         return rt.store.append(subject, event, opts);
       },
     };
-    server = await startServer({
+    env.server = await startServer({
       runtime: { ...rt, store },
       schedulerId: 'burst-1',
       log: silent,
@@ -57,30 +70,56 @@ describe('a burst of triggers fired while more triggers of its job come in', () 
     await worker.start();
   });
   afterAll(async () => {
-    await worker.stop();
-    await server.stop();
-    await rt.close();
+    await worker?.stop();
+    await env.server?.stop();
+    await env.rt?.close();
   });
+  return env;
+}
+
+/** Each trigger fired once, run numbers without a gap or a repeat, and each instance ran once. */
+async function expectEachFiredAndRunOnce(rt: Runtime, triggered: string[]) {
+  const events = await allEvents(rt);
+  const fires = ofType(events, 'JobFired').filter((f) => f.data.jobId === 'mail');
+  expect(fires.map((f) => f.data.instanceId).sort()).toEqual([...triggered].sort());
+  expect(fires.map((f) => f.data.runNumber)).toEqual(
+    Array.from({ length: triggered.length }, (_, i) => i + 1),
+  );
+  const succeeded = ofType(events, 'InstanceSucceeded').map((e) => e.data.instanceId);
+  expect(succeeded.sort()).toEqual([...triggered].sort());
+  return events;
+}
+
+describe("a burst of triggers fired while more triggers of its job come in, on the job's trigger subject", () => {
+  const env = useBurstWithLateTriggers('trigger subject');
+
+  it('has no fire batch refused, and fires every trigger once', async () => {
+    const ids = await triggerBurst(env.rt, TRIGGERS);
+    await waitAllSucceeded(env.rt, [...ids, 'mail~t-late0', 'mail~t-late1']);
+
+    expect(env.late).toHaveLength(2);
+    expect(env.server.scheduler.stats().conflicts).toBe(0);
+    const events = await expectEachFiredAndRunOnce(env.rt, [...ids, ...env.late]);
+    const sizes = events.flatMap((e) =>
+      e.event.type === 'JobFiredBatch' ? [e.event.data.fires.length] : [],
+    );
+    expect(sizes[0]).toBe(MAX_FIRES_PER_BATCH);
+  });
+});
+
+describe("a burst of triggers fired while more triggers of its job come in, on the job's own subject", () => {
+  const env = useBurstWithLateTriggers('job subject');
 
   it('goes on with the burst after each refused batch, and fires the newcomers after it', async () => {
-    const ids = await triggerBurst(rt, TRIGGERS);
-    await waitAllSucceeded(rt, [...ids, 'mail~t-late0', 'mail~t-late1']);
+    const ids = await triggerBurst(env.rt, TRIGGERS);
+    await waitAllSucceeded(env.rt, [...ids, 'mail~t-late0', 'mail~t-late1']);
 
-    const events = await allEvents(rt);
+    const events = await expectEachFiredAndRunOnce(env.rt, [...ids, ...env.late]);
     const batches = events.flatMap((e) =>
       e.event.type === 'JobFiredBatch' ? [e.event.data.fires.map((f) => f.instanceId)] : [],
     );
     expect(batches.map((b) => b.length)).toEqual([MAX_FIRES_PER_BATCH, 44, 2]);
-    expect(batches[2]).toEqual(late);
-    expect(server.scheduler.stats().conflicts).toBe(2);
-
-    // Each trigger fired once, run numbers without a gap or a repeat, and each instance ran once.
-    const fires = ofType(events, 'JobFired').filter((f) => f.data.jobId === 'mail');
-    expect(fires.map((f) => f.data.instanceId).sort()).toEqual([...ids, ...late].sort());
-    expect(fires.map((f) => f.data.runNumber)).toEqual(
-      Array.from({ length: TRIGGERS + 2 }, (_, i) => i + 1),
-    );
-    const succeeded = ofType(events, 'InstanceSucceeded').map((e) => e.data.instanceId);
-    expect(succeeded.sort()).toEqual([...ids, ...late].sort());
+    expect(batches[2]).toEqual(env.late);
+    expect(env.server.scheduler.stats().conflicts).toBe(2);
   });
 });
