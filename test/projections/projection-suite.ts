@@ -101,6 +101,22 @@ async function writeHistory(
 const plain = (rt: { state: Parameters<typeof toSnapshot>[0] }) =>
   JSON.parse(JSON.stringify(toSnapshot(rt.state))) as unknown;
 
+/** A runner of the schedule projection that restores and saves its snapshots where `snapshots` says. */
+function snapshotRunner(
+  rt: Runtime,
+  snapshots: { store: ReturnType<typeof createSnapshotStore>; key: string },
+  onEvent?: () => void,
+) {
+  return createProjectionRunner({
+    js: rt.js,
+    store: rt.store,
+    projection: scheduleProjection,
+    log: silent,
+    snapshots,
+    ...(onEvent && { onEvent }),
+  });
+}
+
 /**
  * A runner over {@link countingConsumers} whose steady-state watchdog would wait a minute: only
  * its fast checks (`catchUpStallAfterMs`, default 1 s as in the runner) can replace a silent
@@ -187,13 +203,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
     await withRuntime(async (rt) => {
       const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.all' };
       await writeHistory(rt, 4, 3, 1_800_000_000_000);
-      const first = createProjectionRunner({
-        js: rt.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        snapshots,
-      });
+      const first = snapshotRunner(rt, snapshots);
       await first.start({ fromSnapshot: false });
       const { seq: snapSeq } = await first.saveSnapshot();
       await first.stop();
@@ -208,22 +218,9 @@ export function projectionSuite(url: () => string, replicas: number): void {
           expectedLastSubjectSeq: await rt.store.lastSeq(old),
         },
       );
-      const restored = createProjectionRunner({
-        js: rt.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        snapshots,
-      });
+      const restored = snapshotRunner(rt, snapshots);
       let folded = 0;
-      const counting = createProjectionRunner({
-        js: rt.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        snapshots,
-        onEvent: () => void folded++,
-      });
+      const counting = snapshotRunner(rt, snapshots, () => void folded++);
       await restored.start();
       await counting.start();
       const full = await rebuild(rt.store, scheduleProjection);
@@ -376,14 +373,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
         state: { v: 99, jobs: 'elsewhere' },
       });
       let folded = 0;
-      const runner = createProjectionRunner({
-        js: rt.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        snapshots,
-        onEvent: () => void folded++,
-      });
+      const runner = snapshotRunner(rt, snapshots, () => void folded++);
       await runner.start();
       const full = await rebuild(rt.store, scheduleProjection);
       expect(runner.seq).toBe(last);
@@ -397,13 +387,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
     await withRuntime(async (rt) => {
       const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.old' };
       await writeHistory(rt, 1, 1, 1_800_000_000_000, 'old');
-      const runner = createProjectionRunner({
-        js: rt.js,
-        store: rt.store,
-        projection: scheduleProjection,
-        log: silent,
-        snapshots,
-      });
+      const runner = snapshotRunner(rt, snapshots);
       await runner.start();
       const { seq: saved } = await runner.saveSnapshot();
       await runner.stop();
@@ -421,13 +405,7 @@ export function projectionSuite(url: () => string, replicas: number): void {
         const last = await again.store.lastSeq(subjects.eventsAll(again.names));
         expect(last).toBeGreaterThan(saved);
 
-        const restarted = createProjectionRunner({
-          js: again.js,
-          store: again.store,
-          projection: scheduleProjection,
-          log: silent,
-          snapshots,
-        });
+        const restarted = snapshotRunner(again, snapshots);
         await restarted.start();
         const full = await rebuild(again.store, scheduleProjection);
         expect(restarted.seq).toBe(last);
