@@ -50,9 +50,6 @@ export const subjects = {
     `${n.prefix}.evt.${partition}.trig.${jobId}`,
   /** Every trigger subject of one partition. */
   partitionTriggers: (n: Names, partition: number) => `${n.prefix}.evt.${partition}.trig.*`,
-  /** A job's own subject and its trigger requests' (no instance subject is named by a job id). */
-  jobAndTriggers: (n: Names, partition: number, jobId: string) =>
-    `${n.prefix}.evt.${partition}.*.${jobId}`,
   instance: (n: Names, partition: number, instanceId: string) =>
     `${n.prefix}.evt.${partition}.inst.${instanceId}`,
   /** Any partition's subject for one aggregate (for reading by id). */
