@@ -7,6 +7,7 @@ import { createClient } from '../../src/services/commands/client.js';
 import type { Processor } from '../../src/services/worker/types.js';
 import { uniquePrefix } from '../support/nats.js';
 import type { JetschedEvent, StoredEvent } from '../../src/events/event.js';
+import type { EventStore } from '../../src/events/event-store.js';
 import { unbatched } from '../../src/events/batches.js';
 import {
   taskBatchMessageSchema,
@@ -45,14 +46,16 @@ export async function triggerBurst(rt: Runtime, count: number): Promise<string[]
 /**
  * A server (scheduler + command endpoint, `sched-1`, with `serverOptions`) and one worker (`w-1`,
  * group "default") on a fresh prefix, for the tests of one file: started in beforeAll, stopped in
- * afterAll. The returned object's `rt` is set once beforeAll has run.
+ * afterAll. The returned object's `rt` and `server` are set once beforeAll has run. `storeOf`
+ * gives the server an event store of its own over the runtime's (the worker keeps the runtime's).
  */
 export function useServerAndWorker(
   nats: { readonly url: string },
   processors: Record<string, Processor>,
   serverOptions: Omit<ServerOptions, 'runtime'> = {},
-): { rt: Runtime } {
-  const env = {} as { rt: Runtime };
+  storeOf?: (rt: Runtime) => EventStore,
+): { rt: Runtime; server: Awaited<ReturnType<typeof startServer>> } {
+  const env = {} as { rt: Runtime; server: Awaited<ReturnType<typeof startServer>> };
   const stops: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     const rt = await openRuntime({
@@ -62,11 +65,12 @@ export function useServerAndWorker(
     });
     env.rt = rt;
     const server = await startServer({
-      runtime: rt,
+      runtime: storeOf ? { ...rt, store: storeOf(rt) } : rt,
       schedulerId: 'sched-1',
       log: silent,
       ...serverOptions,
     });
+    env.server = server;
     stops.push(() => server.stop());
     const worker = createWorker({
       runtime: rt,

@@ -5,16 +5,20 @@
  * scheduler's fires and a fire batch is refused: the burst then goes on from the job as it is,
  * rather than being decided again.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRuntime, type Runtime } from '../../src/services/runtime.js';
-import { startServer } from '../../src/services/server.js';
-import { createWorker, type Worker } from '../../src/services/worker/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Runtime } from '../../src/services/runtime.js';
 import type { EventStore } from '../../src/events/event-store.js';
 import { makeEvent } from '../../src/events/build.js';
 import { partitionOf, subjects } from '../../src/events/subjects.js';
 import { MAX_FIRES_PER_BATCH } from '../../src/events/job-events.js';
-import { useNats, uniquePrefix } from '../support/nats.js';
-import { allEvents, ofType, silent, triggerBurst, waitAllSucceeded } from './helpers.js';
+import { useNats } from '../support/nats.js';
+import {
+  allEvents,
+  ofType,
+  triggerBurst,
+  useServerAndWorker,
+  waitAllSucceeded,
+} from './helpers.js';
 
 const nats = useNats();
 const TRIGGERS = MAX_FIRES_PER_BATCH + 44;
@@ -26,55 +30,28 @@ const actor = { kind: 'client' as const, id: 'spec' };
  * instance ids.
  */
 function useBurstWithLateTriggers(where: 'job subject' | 'trigger subject') {
-  const env = {
-    late: [] as string[],
-  } as { rt: Runtime; server: Awaited<ReturnType<typeof startServer>>; late: string[] };
-  let worker: Worker;
-  beforeAll(async () => {
-    const rt = await openRuntime({
-      nats: { servers: nats.url },
-      prefix: uniquePrefix(),
-      log: silent,
-    });
-    env.rt = rt;
-    const store: EventStore = {
-      ...rt.store,
-      append: async (subject, event, opts) => {
-        if (event.type === 'JobFiredBatch' && env.late.length < 2) {
-          const triggerId = `late${env.late.length}`;
-          env.late.push(`mail~t-${triggerId}`);
-          const nowMs = Date.now();
-          const request = makeEvent(
-            'JobTriggerRequested',
-            { jobId: 'mail', triggerId, dueAtMs: nowMs, reason: 'manual' },
-            { actor, nowMs },
-          );
-          const p = partitionOf('mail', rt.partitions);
-          const to = where === 'job subject' ? subject : subjects.triggers(rt.names, p, 'mail');
-          await rt.store.append(to, request);
-        }
-        return rt.store.append(subject, event, opts);
-      },
-    };
-    env.server = await startServer({
-      runtime: { ...rt, store },
-      schedulerId: 'burst-1',
-      log: silent,
-    });
-    worker = createWorker({
-      runtime: rt,
-      group: 'default',
-      processors: { mail: async (ctx) => ctx.params },
-      log: silent,
-    });
-    await worker.start();
+  const late: string[] = [];
+  const lateTriggers = (rt: Runtime): EventStore => ({
+    ...rt.store,
+    append: async (subject, event, opts) => {
+      if (event.type === 'JobFiredBatch' && late.length < 2) {
+        const triggerId = `late${late.length}`;
+        late.push(`mail~t-${triggerId}`);
+        const nowMs = Date.now();
+        const request = makeEvent(
+          'JobTriggerRequested',
+          { jobId: 'mail', triggerId, dueAtMs: nowMs, reason: 'manual' },
+          { actor, nowMs },
+        );
+        const p = partitionOf('mail', rt.partitions);
+        const to = where === 'job subject' ? subject : subjects.triggers(rt.names, p, 'mail');
+        await rt.store.append(to, request);
+      }
+      return rt.store.append(subject, event, opts);
+    },
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await env.server?.stop();
-    await env.rt?.close();
-  });
-  return env;
+  const env = useServerAndWorker(nats, { mail: async (ctx) => ctx.params }, {}, lateTriggers);
+  return { env, late };
 }
 
 /** Each trigger fired once, run numbers without a gap or a repeat, and each instance ran once. */
@@ -91,15 +68,15 @@ async function expectEachFiredAndRunOnce(rt: Runtime, triggered: string[]) {
 }
 
 describe("a burst of triggers fired while more triggers of its job come in, on the job's trigger subject", () => {
-  const env = useBurstWithLateTriggers('trigger subject');
+  const { env, late } = useBurstWithLateTriggers('trigger subject');
 
   it('has no fire batch refused, and fires every trigger once', async () => {
     const ids = await triggerBurst(env.rt, TRIGGERS);
     await waitAllSucceeded(env.rt, [...ids, 'mail~t-late0', 'mail~t-late1']);
 
-    expect(env.late).toHaveLength(2);
+    expect(late).toHaveLength(2);
     expect(env.server.scheduler.stats().conflicts).toBe(0);
-    const events = await expectEachFiredAndRunOnce(env.rt, [...ids, ...env.late]);
+    const events = await expectEachFiredAndRunOnce(env.rt, [...ids, ...late]);
     const sizes = events.flatMap((e) =>
       e.event.type === 'JobFiredBatch' ? [e.event.data.fires.length] : [],
     );
@@ -108,18 +85,18 @@ describe("a burst of triggers fired while more triggers of its job come in, on t
 });
 
 describe("a burst of triggers fired while more triggers of its job come in, on the job's own subject", () => {
-  const env = useBurstWithLateTriggers('job subject');
+  const { env, late } = useBurstWithLateTriggers('job subject');
 
   it('goes on with the burst after each refused batch, and fires the newcomers after it', async () => {
     const ids = await triggerBurst(env.rt, TRIGGERS);
     await waitAllSucceeded(env.rt, [...ids, 'mail~t-late0', 'mail~t-late1']);
 
-    const events = await expectEachFiredAndRunOnce(env.rt, [...ids, ...env.late]);
+    const events = await expectEachFiredAndRunOnce(env.rt, [...ids, ...late]);
     const batches = events.flatMap((e) =>
       e.event.type === 'JobFiredBatch' ? [e.event.data.fires.map((f) => f.instanceId)] : [],
     );
     expect(batches.map((b) => b.length)).toEqual([MAX_FIRES_PER_BATCH, 44, 2]);
-    expect(batches[2]).toEqual(env.late);
+    expect(batches[2]).toEqual(late);
     expect(env.server.scheduler.stats().conflicts).toBe(2);
   });
 });
