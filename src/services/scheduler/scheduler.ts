@@ -573,27 +573,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   // ---- jobs ---------------------------------------------------------------------------------
 
-  /**
-   * A burst's fire refused because the job's subject moved on: trigger requests are appended
-   * without an expected sequence, so a job triggered all the time moves under its fires. Once the
-   * fold has caught up, the job as it is now, if only its pending triggers changed (it is still as
-   * active, with the same spec): the burst goes on from there instead of being decided again
-   * (a scan of every pending trigger). Undefined for any other error or change.
-   */
-  async function afterTriggersOnly(err: unknown, before: JobView): Promise<JobView | undefined> {
-    if (!(err instanceof ConcurrencyError)) return undefined;
-    await refresh(err);
-    const now = stateFor(`job:${before.jobId}`)?.jobs.get(before.jobId);
-    if (!now || now.status !== before.status || now.spec !== before.spec) return undefined;
-    if (now.lastSeq <= before.lastSeq) return undefined;
-    counters.conflicts++;
-    log.debug(
-      { jobId: before.jobId, seq: now.lastSeq },
-      'triggers came in under a burst; going on',
-    );
-    return now;
-  }
-
   async function tickJob(state: ScheduleState, jobId: string): Promise<void> {
     let job = state.jobs.get(jobId);
     const now = clock.now();
@@ -638,18 +617,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           batch.push(fireOf(t, true));
         }
         if (batch.length === 0) break;
-        let taken: number;
-        try {
-          const outcome = await writer.fireMany(job, batch, ctx());
-          for (const f of outcome.fired) afterFire(f);
-          taken = outcome.taken;
-        } catch (err) {
-          const caughtUp = await afterTriggersOnly(err, job);
-          if (!caughtUp) throw err;
-          job = caughtUp;
-          continue;
-        }
-        i = (at[taken - 1] ?? i) + 1;
+        // A refusal (the job changed under the burst) goes to the step's conflict path: the job
+        // is decided again once the fold has caught up. Trigger requests, which come all the time,
+        // have a subject of their own and do not move the job's.
+        const outcome = await writer.fireMany(job, batch, ctx());
+        for (const f of outcome.fired) afterFire(f);
+        i = (at[outcome.taken - 1] ?? i) + 1;
         job = state.jobs.get(jobId)!;
       }
     }
