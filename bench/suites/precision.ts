@@ -278,7 +278,7 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
     baselineTicks: 5,
     baselinePeriodMs: 1000,
     // 1 s was too little: right after 1,000 registrations in about a second, the first second of
-    // the window held most of a trial's late starts (2026-12-02, docs/benchmarks.md).
+    // the window held most of a trial's late starts (2026-12-02, docs/benchmarks-history.md).
     windowAfterMs: 3000,
   };
   const scenarios: Scenario[] = [
