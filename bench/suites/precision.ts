@@ -46,6 +46,11 @@ interface Lateness {
   start: number[];
   /** Start lateness of the ticks from `firstTicksAfterMs` to the window. */
   firstTicksStart: number[];
+  /**
+   * Start lateness of the window's last half: the processes have run longer (compiled, their heap
+   * grown to its working size), closer to a scheduler that has been up for a while.
+   */
+  lastHalfStart: number[];
   expected: number;
   /** Ticks in the window neither fired nor recorded as skipped. */
   missingFires: number;
@@ -219,9 +224,12 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
     }
     const start: number[] = [];
     const firstTicksStart: number[] = [];
+    const lastHalfStart: number[] = [];
+    const lastHalfFrom = from + s.runMs / 2;
     for (const [instanceId, began] of beganAt) {
       const t = fireOf.get(instanceId);
       if (t !== undefined) start.push(began - t);
+      if (t !== undefined && t >= lastHalfFrom) lastHalfStart.push(began - t);
       const first = t === undefined ? firstTickOf.get(instanceId) : undefined;
       if (first !== undefined) firstTicksStart.push(began - first);
     }
@@ -240,6 +248,7 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
       fire,
       start,
       firstTicksStart,
+      lastHalfStart,
       expected,
       missingFires,
       skippedFires,
@@ -338,7 +347,7 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
     );
   c.setup.push(
     'one nats-server; per trial and scenario a fresh installation and fresh child processes: the scheduler (startServer) in one, each of two workers (concurrency 64, no-op processor) in its own, as deployed; jobs registered through RegisterJob commands while it runs',
-    `window: from 3 s (1,000 jobs every second) or ${1 + FIRST_TICKS * 10} s (10,000 cron jobs) after the last registration for the run length; the cron ticks from 1 s after it to the window (${FIRST_TICKS} ticks, the first full ones after the processes start) are reported apart, without a target: they are slower while V8 compiles the path a tick takes (the first of them took 36–99 ms from the first to the last processor call of a worker's 5,000 claimed attempts, later ones 9–27 ms; with --no-opt every tick after the first took 10–21 ms; 2026-12-06); until 2026-12-06 the window began 1 s after the last registration and held them; a fire belongs to it by its intended time; after the window the system keeps running until the window’s instances have started (no new start for 2 s; at most 30 s), so late ones are measured rather than cut off; an instance still not started then counts with the time it had waited (a lower bound); then it stops and lateness is read back from the stream`,
+    `window: from 3 s (1,000 jobs every second) or ${1 + FIRST_TICKS * 10} s (10,000 cron jobs) after the last registration for the run length; the cron ticks from 1 s after it to the window (${FIRST_TICKS} ticks, the first full ones after the processes start) are reported apart, without a target: they are slower while V8 compiles the path a tick takes (the first of them took 36–99 ms from the first to the last processor call of a worker's 5,000 claimed attempts, later ones 9–27 ms; with --no-opt every tick after the first took 10–21 ms; 2026-12-06); the start lateness of the window's last half is reported too, without a target (since 2026-12-07: in the 1,000-jobs scenario with the defaults, the late starts gathered in the window's first half, p99 19 and 22 ms against 8 and 9 in its last half in two scratch runs); until 2026-12-06 the window began 1 s after the last registration and held them; a fire belongs to it by its intended time; after the window the system keeps running until the window’s instances have started (no new start for 2 s; at most 30 s), so late ones are measured rather than cut off; an instance still not started then counts with the time it had waited (a lower bound); then it stops and lateness is read back from the stream`,
     'a tick of the window that was not fired is counted as skipped when a JobFiresSkipped event covers it (its misfire or overlap policy; a misfire means the scheduler was more than 5 s behind), else as missing; neither has a lateness, so a trial with skips says so in its note',
     'start lateness = when attempt 1 began − fireTimeMs: InstanceStarted.atMs, or the startedAtMs of its report for an attempt claimed ahead and (since 2026-12-06) for a run that ended before its worker recorded its start (the default recordStartAfterMs, 200 ms: a no-op run records no InstanceStarted); the lateness the targets are about; fire recorded − intended = JobFired.atMs − fireTimeMs (when the scheduler decided; negative: ahead of time)',
     'the scheduler runs with its defaults: it records each scheduled tick and hands its task to a worker fireAheadMs (1,000 ms) early, and the worker starts it at its intended time, running it before it records its start (recordStartAfterMs); since 2026-12-06 a tick that shares its second with others already planned is fired 0.5 ms earlier for each of them (fireAheadPerTickMs), at most 10 s (maxFireAheadMs) and half the job’s period early: the 10,000 cron jobs are fired from 5 s to 1 s before their tick; the scenario "fired at the tick" runs the 1,000 jobs every second with fireAheadMs 0 (the behaviour before 2026-12-02), for comparison, without a target',
@@ -386,11 +395,13 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
         `${s.label}: start lateness of the ${FIRST_TICKS} ticks before the window (the first after start) ${q}`;
       if (s.firstTicksAfterMs !== undefined)
         for (const q of ['p99', 'max']) c.define({ name: first(q), unit: 'ms' });
-      return { s, b, name, reg, first };
+      const lastHalf = `${s.label}: start lateness p99 of the window's last half (reference)`;
+      c.define({ name: lastHalf, unit: 'ms', baseline: b.p99 });
+      return { s, b, name, reg, first, lastHalf };
     });
   for (let trial = 1; trial <= cfg.trials; trial++) {
     console.log(`  trial ${trial}/${cfg.trials}`);
-    for (const { s, b, name, reg, first } of defs) {
+    for (const { s, b, name, reg, first, lastHalf } of defs) {
       const base = spread(
         await timerPublishLateness(url, uniquePrefix('tb'), {
           offsets: s.offsets(s.jobs),
@@ -416,8 +427,10 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
         c.add(first('p99'), ft.p99);
         c.add(first('max'), ft.max);
       }
+      const lh = spread(r.lastHalfStart);
+      c.add(lastHalf, lh.p99);
       c.note(
-        `trial ${trial}, ${s.label}: ${r.fire.length} fires in the window (expected ${r.expected}; recorded as skipped (JobFiresSkipped) ${r.skippedFires}, missing ${r.missingFires}, duplicated ${r.duplicateFires}; not started when stopped ${r.missingStarts}, counted with their wait so far; ran on ${fmt(r.settleMs / 1000)} s past the window); fire p50/p99/max ${fmt(f.p50)}/${fmt(f.p99)}/${fmt(f.max)} ms, start ${fmt(st.p50)}/${fmt(st.p99)}/${fmt(st.max)} ms${ft ? ` (the ${FIRST_TICKS} ticks before the window, ${r.firstTicksStart.length} starts: ${fmt(ft.p50)}/${fmt(ft.p99)}/${fmt(ft.max)} ms)` : ''}; baseline ${fmt(base.p50)}/${fmt(base.p99)}/${fmt(base.max)} ms; registered at ${fmt(r.registerRate)} jobs/s; event loop delay: ${r.loopDelay}`,
+        `trial ${trial}, ${s.label}: ${r.fire.length} fires in the window (expected ${r.expected}; recorded as skipped (JobFiresSkipped) ${r.skippedFires}, missing ${r.missingFires}, duplicated ${r.duplicateFires}; not started when stopped ${r.missingStarts}, counted with their wait so far; ran on ${fmt(r.settleMs / 1000)} s past the window); fire p50/p99/max ${fmt(f.p50)}/${fmt(f.p99)}/${fmt(f.max)} ms, start ${fmt(st.p50)}/${fmt(st.p99)}/${fmt(st.max)} ms (the window's last half, ${r.lastHalfStart.length} starts: ${fmt(lh.p50)}/${fmt(lh.p99)}/${fmt(lh.max)} ms)${ft ? ` (the ${FIRST_TICKS} ticks before the window, ${r.firstTicksStart.length} starts: ${fmt(ft.p50)}/${fmt(ft.p99)}/${fmt(ft.max)} ms)` : ''}; baseline ${fmt(base.p50)}/${fmt(base.p99)}/${fmt(base.max)} ms; registered at ${fmt(r.registerRate)} jobs/s; event loop delay: ${r.loopDelay}`,
       );
     }
   }
