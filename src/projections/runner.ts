@@ -143,8 +143,9 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
   /**
    * Folds what is stored up to `end` through the event store's reader, in a thread of its own for
    * a long range: a takeover or a cold start far behind catches up faster, and with less of
-   * nats-server's CPU, than through the consumer that then follows (docs/benchmarks-history.md). A read
-   * that fails leaves the rest to that consumer, from where it stopped.
+   * nats-server's CPU, than through the consumer that then follows
+   * (docs/benchmarks-history.md). A read that fails leaves the rest to that consumer, from where
+   * it stopped.
    */
   async function catchUp(end: number): Promise<void> {
     try {

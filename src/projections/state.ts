@@ -43,6 +43,23 @@ export function emptyState(): ScheduleState {
   };
 }
 
+/**
+ * States folded from disjoint parts of the stream (partitions: each job and instance lives in
+ * exactly one) as one.
+ */
+export function mergeStates(states: ScheduleState[]): ScheduleState {
+  const all = emptyState();
+  for (const s of states) {
+    for (const [k, v] of s.jobs) all.jobs.set(k, v);
+    for (const [k, v] of s.instances) all.instances.set(k, v);
+    for (const [k, v] of s.active) all.active.set(k, v);
+    for (const [k, v] of s.undispatched) all.undispatched.set(k, v);
+    for (const [k, v] of s.undispatchedByJob) all.undispatchedByJob.set(k, v);
+    for (const [k, v] of s.lastFinishMs) all.lastFinishMs.set(k, v);
+  }
+  return all;
+}
+
 const JOB_TYPES = new Set([
   'JobDefined',
   'JobUpdated',

@@ -2,7 +2,7 @@ import type { Runtime } from './runtime.js';
 import { scheduleProjection, schedulerProjection } from '../projections/projection.js';
 import { rebuild } from '../projections/runner.js';
 import { createSnapshotStore, snapshotMisfit } from '../projections/snapshot-store.js';
-import { emptyState, type ScheduleState } from '../projections/state.js';
+import { mergeStates, type ScheduleState } from '../projections/state.js';
 import type { InstanceView } from '../projections/instance-view.js';
 import { parseEventSubject, partitionOf, subjects } from '../events/subjects.js';
 import type { RawStoredEvent } from '../events/event-store.js';
@@ -107,7 +107,7 @@ export async function loadLiveState(
   if (fromStart.length > 0)
     await rt.store.scan({ filterSubjects: filters(fromStart), fromSeq: 1, inThread: true }, fold);
   return {
-    state: merged(parts.map((p) => p.state)),
+    state: mergeStates(parts.map((p) => p.state)),
     source: {
       fromSnapshots: restored.map((p) => p.partition),
       readFromSeq,
@@ -115,20 +115,6 @@ export async function loadLiveState(
       passedOver: passedOver.sort((a, b) => a.partition - b.partition),
     },
   };
-}
-
-/** The partitions' states as one (each job and instance lives in exactly one of them). */
-function merged(states: ScheduleState[]): ScheduleState {
-  const all = emptyState();
-  for (const s of states) {
-    for (const [k, v] of s.jobs) all.jobs.set(k, v);
-    for (const [k, v] of s.instances) all.instances.set(k, v);
-    for (const [k, v] of s.active) all.active.set(k, v);
-    for (const [k, v] of s.undispatched) all.undispatched.set(k, v);
-    for (const [k, v] of s.undispatchedByJob) all.undispatchedByJob.set(k, v);
-    for (const [k, v] of s.lastFinishMs) all.lastFinishMs.set(k, v);
-  }
-  return all;
 }
 
 export interface InstanceFilter {

@@ -4,10 +4,7 @@ import { loadLiveState, loadQueryState } from '../../src/services/query.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
 import { createWorker, type Worker } from '../../src/services/worker/index.js';
-import {
-  SCHEDULER_SNAPSHOTS,
-  schedulerSnapshotKey,
-} from '../../src/services/scheduler/snapshot-key.js';
+import { schedulerSnapshotKey } from '../../src/services/scheduler/snapshot-key.js';
 import { createSnapshotStore } from '../../src/projections/snapshot-store.js';
 import { partitionOf } from '../../src/events/subjects.js';
 import { isTerminal } from '../../src/projections/instance-view.js';
@@ -98,7 +95,7 @@ describe("the live state (a list of jobs) restored from the schedulers' snapshot
 
   it('folds a partition whose snapshot cannot be read from the start of the stream, and says so', async () => {
     const broken = partitionOf('b', rt.partitions);
-    await rt.buckets.snapshots.put(`${SCHEDULER_SNAPSHOTS}.p${broken}.meta`, 'not a snapshot');
+    await rt.buckets.snapshots.put(`${schedulerSnapshotKey(broken)}.meta`, 'not a snapshot');
 
     const { state, source } = await loadLiveState(rt);
     const whole = await loadQueryState(rt);
