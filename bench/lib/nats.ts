@@ -90,6 +90,26 @@ export async function readEvents(
   return out;
 }
 
+/**
+ * Runs `fn` on a fresh installation (its own prefix, `label` in it) seen through a harness
+ * runtime; afterwards, whatever `fn` did, the installation's streams and buckets are deleted and
+ * the runtime closed.
+ */
+export async function withInstallation<T>(
+  url: string,
+  label: string,
+  fn: (rt: Runtime, prefix: string) => Promise<T>,
+): Promise<T> {
+  const prefix = uniquePrefix(label);
+  const rt = await openBenchRuntime(url, prefix, 'bench-harness');
+  try {
+    return await fn(rt, prefix);
+  } finally {
+    await dropInstallation(rt);
+    await rt.close();
+  }
+}
+
 /** The stream's last sequence (0 when empty). */
 export async function lastStreamSeq(jsm: JetStreamManager, stream: string): Promise<number> {
   return (await jsm.streams.info(stream)).state.last_seq;

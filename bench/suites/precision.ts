@@ -2,7 +2,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { BenchConfig } from '../lib/config.js';
 import type { Runtime } from '../../src/services/runtime.js';
 import { baseline, Collector, lowerIsAtMost } from '../lib/result.js';
-import { dropInstallation, openBenchRuntime, readEvents, uniquePrefix } from '../lib/nats.js';
+import { readEvents, uniquePrefix, withInstallation } from '../lib/nats.js';
 import { startSut } from '../lib/sut.js';
 import type { LoopStats } from '../sut.js';
 import { benchClient, GROUP, registerJobs } from '../lib/jobs.js';
@@ -131,9 +131,7 @@ function describeLoop({ loopDelayMs: d, gc }: LoopStats): string {
 }
 
 async function runScenario(url: string, s: Scenario, registerWindow: number): Promise<Lateness> {
-  const prefix = uniquePrefix(s.key);
-  const rt = await openBenchRuntime(url, prefix, 'bench-harness');
-  try {
+  return withInstallation(url, s.key, async (rt, prefix) => {
     const sut = await startSut(
       {
         url,
@@ -258,10 +256,7 @@ async function runScenario(url: string, s: Scenario, registerWindow: number): Pr
       settleMs: settle.ms,
       loopDelay,
     };
-  } finally {
-    await dropInstallation(rt);
-    await rt.close();
-  }
+  });
 }
 
 /** Cron ticks measured apart, before the window: the first after the processes start. */

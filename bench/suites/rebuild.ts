@@ -1,12 +1,6 @@
 import type { BenchConfig } from '../lib/config.js';
 import { baseline, Collector, higherIsAtLeast, lowerIsAtMost } from '../lib/result.js';
-import {
-  benchLogger,
-  dropInstallation,
-  lastStreamSeq,
-  openBenchRuntime,
-  uniquePrefix,
-} from '../lib/nats.js';
+import { benchLogger, lastStreamSeq, withInstallation } from '../lib/nats.js';
 import { writeDataset } from '../lib/dataset.js';
 import { readCounted } from '../lib/raw-read.js';
 import { rebuild, createProjectionRunner } from '../../src/projections/runner.js';
@@ -43,10 +37,8 @@ async function rawSnapshotFetch(rt: Runtime, key: string): Promise<{ ms: number;
 }
 
 export async function rebuildSuite(url: string, cfg: BenchConfig, c: Collector): Promise<void> {
-  const prefix = uniquePrefix('rebuild');
-  const rt = await openBenchRuntime(url, prefix, 'bench-harness');
   const log = benchLogger();
-  try {
+  return withInstallation(url, 'rebuild', async (rt) => {
     console.log(`  writing ${cfg.rebuild.events.toLocaleString('en-US')} events`);
     const ds = await writeDataset(rt.js, rt.names, rt.partitions, {
       events: cfg.rebuild.events,
@@ -147,8 +139,5 @@ export async function rebuildSuite(url: string, cfg: BenchConfig, c: Collector):
         `trial ${trial}: rebuild folded ${all.seq.toLocaleString('en-US')} events (${all.instances.toLocaleString('en-US')} instances, ${all.skipped} skipped) in ${fmt(rebuildMs / 1000)} s = ${fmt(rate)} events/s (raw read ${fmt(raw)}/s); the scheduler's fold in ${fmt(own.ms / 1000)} s = ${fmt(ownRate)} events/s (${own.instances.toLocaleString('en-US')} instances left, ${schedulerFirst ? 'run first' : 'run second'}); snapshot restore ${fmt(restoreMs)} ms for ${restored.toLocaleString('en-US')} instances (raw fetch of ${fmt(fetched.bytes / 2 ** 20)} MiB: ${fmt(fetched.ms)} ms)`,
       );
     }
-  } finally {
-    await dropInstallation(rt);
-    await rt.close();
-  }
+  });
 }

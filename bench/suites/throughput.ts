@@ -1,6 +1,6 @@
 import type { BenchConfig } from '../lib/config.js';
 import { baseline, Collector, type Summary } from '../lib/result.js';
-import { dropInstallation, lastStreamSeq, openBenchRuntime, uniquePrefix } from '../lib/nats.js';
+import { lastStreamSeq, uniquePrefix, withInstallation } from '../lib/nats.js';
 import { rawPublishRate } from '../lib/publish.js';
 import { completedAt, startSut } from '../lib/sut.js';
 import { benchClient, manualJob, registerJobs, watchInstances } from '../lib/jobs.js';
@@ -28,9 +28,7 @@ async function e2eTrial(
   jobs: number,
   instances: number,
 ): Promise<E2eResult> {
-  const prefix = uniquePrefix(mode);
-  const rt = await openBenchRuntime(url, prefix, 'bench-harness');
-  try {
+  return withInstallation(url, mode, async (rt, prefix) => {
     const sut = await startSut(
       {
         url,
@@ -80,10 +78,7 @@ async function e2eTrial(
       console.log(`    · ${result?.note ?? counters}`);
     }
     return result;
-  } finally {
-    await dropInstallation(rt);
-    await rt.close();
-  }
+  });
 }
 
 /** Raw publish baseline, then end to end through the scheduler: direct triggers, commands, one job, calls. */
