@@ -138,9 +138,16 @@ async function runInChild(suite: Suite): Promise<Omit<SuiteResult, 'durationMs'>
     ...sent,
     measures: sent.measures.map(({ target, ...m }) => ({
       ...m,
+      samples: numbers(m.samples),
+      ...(m.baseline && { baseline: { ...m.baseline, samples: numbers(m.baseline.samples) } }),
       ...(target && { target: { text: target.text, met: () => target.verdict } }),
     })),
   };
+}
+
+/** Samples as JSON brought them: a trial that measured nothing (NaN) arrives as null. */
+function numbers(samples: readonly (number | null)[]): number[] {
+  return samples.map((x) => x ?? NaN);
 }
 
 async function keptNotes(file: string): Promise<string | undefined> {
@@ -201,7 +208,9 @@ async function main(): Promise<void> {
     results.push(result);
     console.log(`  done in ${(result.durationMs / 1000).toFixed(1)} s`);
     for (const m of result.measures)
-      console.log(`    ${m.name}: ${m.samples.map((x) => x.toFixed(1)).join(', ')} ${m.unit}`);
+      console.log(
+        `    ${m.name}: ${m.samples.map((x) => (Number.isFinite(x) ? x.toFixed(1) : '–')).join(', ')} ${m.unit}`,
+      );
   }
   await mkdir(dirname(file), { recursive: true });
   await writeFile(
