@@ -21,6 +21,7 @@ import { precisionSuite } from './suites/precision.js';
 import { scaleSuite } from './suites/scale.js';
 import { takeoverSuite } from './suites/takeover.js';
 import { rebuildSuite } from './suites/rebuild.js';
+import { latencySuite } from './suites/latency.js';
 
 interface Suite {
   name: string;
@@ -30,6 +31,7 @@ interface Suite {
 
 const SUITES: readonly Suite[] = [
   { name: 'throughput', title: 'Throughput (with the raw publish baseline)', run: throughputSuite },
+  { name: 'latency', title: 'Trigger latency under a steady load', run: latencySuite },
   { name: 'precision', title: 'Fire precision', run: precisionSuite },
   { name: 'scale', title: 'Scale: one scheduler holding many jobs', run: scaleSuite },
   { name: 'takeover', title: 'Takeover after kill -9', run: takeoverSuite },

@@ -49,6 +49,14 @@ export interface BenchConfig {
     loaded: { jobs: number; killAfterSnapshotMs: number };
   };
   rebuild: { events: number; snapshotInstances: number };
+  latency: {
+    /** TriggerJob calls per second, each rate run in turn by the same processes. */
+    rates: number[];
+    /** How long each rate runs. */
+    runMs: number;
+    /** Instances the fresh processes run at full speed first, not measured. */
+    warmupInstances: number;
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
@@ -82,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         scale: { jobs: 2000, registerWindow: 200, idleMs: 10_000 },
         takeover: { trials: 1, jobs: 64, loaded: { jobs: 200, killAfterSnapshotMs: 5000 } },
         rebuild: { events: 40_000, snapshotInstances: 5000 },
+        latency: { rates: [200, 1000], runMs: 2000, warmupInstances: 500 },
       }
     : {
         quick,
@@ -108,5 +117,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
         scale: { jobs: 100_000, registerWindow: 200, idleMs: 120_000 },
         takeover: { trials: 5, jobs: 160, loaded: { jobs: 1000, killAfterSnapshotMs: 27_000 } },
         rebuild: { events: 1_000_000, snapshotInstances: 100_000 },
+        latency: { rates: [100, 1000, 5000], runMs: 10_000, warmupInstances: 20_000 },
       };
 }

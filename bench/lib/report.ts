@@ -94,13 +94,13 @@ export function renderReport(
 const HOW_TO_RUN = `## How to run
 
 \`\`\`sh
-npm run bench                                   # builds, runs every suite (~36 min on 2 cores), writes docs/benchmarks.md
+npm run bench                                   # builds, runs every suite (~40 min on 2 cores), writes docs/benchmarks.md
 BENCH_QUICK=1 npm run bench                     # smoke sizes, one trial (~1–2 min); writes .data/bench/benchmarks.md
 npm run build && node dist/bench/run.js --only throughput,rebuild   # some suites; writes .data/bench/benchmarks.md
 node dist/bench/run.js --out docs/benchmarks.md # choose where the report goes
 \`\`\`
 
-Suites: \`throughput\` (includes the raw publish baseline), \`precision\`, \`scale\`, \`takeover\`, \`rebuild\`.
+Suites: \`throughput\` (includes the raw publish baseline), \`latency\`, \`precision\`, \`scale\`, \`takeover\`, \`rebuild\`.
 \`BENCH_TRIALS=n\` changes the number of trials; \`BENCH_LOG_LEVEL=info\` lets the processes log (to
 \`.data/bench/logs/\` for child processes). Each suite runs in a fresh Node process (its harness), so no
 suite inherits what an earlier one left in the heap; it starts its own nats-server (JetStream, file storage
