@@ -95,7 +95,7 @@ const HOW_TO_RUN = `## How to run
 
 \`\`\`sh
 npm run bench                                   # builds, runs every suite (~40 min on 2 cores), writes docs/benchmarks.md
-BENCH_QUICK=1 npm run bench                     # smoke sizes, one trial (~1–2 min); writes .data/bench/benchmarks.md
+BENCH_QUICK=1 npm run bench                     # smoke sizes, one trial (~6 min); writes .data/bench/benchmarks.md
 npm run build && node dist/bench/run.js --only throughput,rebuild   # some suites; writes .data/bench/benchmarks.md
 node dist/bench/run.js --out docs/benchmarks.md # choose where the report goes
 \`\`\`

@@ -95,10 +95,11 @@ async function atRate(
         began.set(event.data.instanceId, event.data.startedAtMs);
     }
   }
-  const since = (at: Map<string, number>, from = sentAt) => {
+  /** Per instance: its time in `at` minus its time in `start`. */
+  const since = (at: Map<string, number>, start = sentAt) => {
     const xs: number[] = [];
     for (const [id, t] of at) {
-      const s = from.get(id);
+      const s = start.get(id);
       if (s !== undefined) xs.push(t - s);
     }
     return xs;
