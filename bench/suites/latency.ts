@@ -126,7 +126,7 @@ async function atRate(
 async function trial(
   url: string,
   cfg: BenchConfig,
-): Promise<{ hops: Spread[]; rates: RateResult[] }> {
+): Promise<{ hops: Spread[]; rates: RateResult[]; counters: string }> {
   const l = cfg.latency;
   const hops: Spread[] = [];
   for (const rate of l.rates) {
@@ -145,6 +145,7 @@ async function trial(
       `latency-${prefix}`,
     );
     const rates: RateResult[] = [];
+    let counters = '';
     try {
       const client = benchClient(rt);
       await registerJobs(client, [manualJob(JOB)], 1);
@@ -161,11 +162,10 @@ async function trial(
       }
     } finally {
       const stats = await sut.stop();
-      console.log(
-        `    · scheduler fires ${stats.scheduler.fires}, sequence conflicts ${stats.scheduler.conflicts}, errors ${stats.scheduler.errors}`,
-      );
+      counters = `scheduler fires ${stats.scheduler.fires} (the warm-up's included), sequence conflicts ${stats.scheduler.conflicts}, errors ${stats.scheduler.errors}`;
+      console.log(`    · ${counters}`);
     }
-    return { hops, rates };
+    return { hops, rates, counters };
   });
 }
 
@@ -203,7 +203,7 @@ export async function latencySuite(url: string, cfg: BenchConfig, c: Collector):
   );
   for (let t = 1; t <= cfg.trials; t++) {
     console.log(`  trial ${t}/${cfg.trials}`);
-    const { hops, rates } = await trial(url, cfg);
+    const { hops, rates, counters } = await trial(url, cfg);
     defs.forEach(({ hops: b, names }, k) => {
       const h = hops[k];
       const r = rates[k];
@@ -220,5 +220,6 @@ export async function latencySuite(url: string, cfg: BenchConfig, c: Collector):
         `trial ${t}: ${r.note}; one hop at that rate p50 ${fmt(h.p50)} p99 ${fmt(h.p99)} max ${fmt(h.max)} ms`,
       );
     });
+    c.notes.push(`trial ${t}: ${counters}`);
   }
 }
