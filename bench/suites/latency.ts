@@ -3,6 +3,7 @@ import { baseline, Collector, type Baseline } from '../lib/result.js';
 import { lastStreamSeq, readEvents, uniquePrefix, withInstallation } from '../lib/nats.js';
 import { completedAt, startSut, type SutHandle } from '../lib/sut.js';
 import type { Runtime } from '../../src/services/runtime.js';
+import type { Client } from '../../src/services/commands/client.js';
 import { benchClient, manualJob, registerJobs } from '../lib/jobs.js';
 import { sendTriggers } from '../lib/send.js';
 import { paced } from '../lib/paced.js';
@@ -27,12 +28,12 @@ const JOB = 'job-latency';
  */
 async function atRate(
   rt: Runtime,
+  client: Client,
   sut: SutHandle,
   rate: number,
   count: number,
   doneBefore: number,
 ): Promise<RateResult> {
-  const client = benchClient(rt);
   const from = (await lastStreamSeq(rt.jsm, rt.names.eventStream)) + 1;
   const answered: number[] = [];
   const calls: Promise<void>[] = [];
@@ -128,9 +129,11 @@ async function trial(
   cfg: BenchConfig,
 ): Promise<{ hops: Spread[]; rates: RateResult[]; counters: string }> {
   const l = cfg.latency;
+  /** Calls (or messages) in one rate's run. */
+  const countAt = (rate: number) => Math.round((rate * l.runMs) / 1000);
   const hops: Spread[] = [];
   for (const rate of l.rates) {
-    const count = Math.round((rate * l.runMs) / 1000);
+    const count = countAt(rate);
     hops.push(spread(await jetstreamHopLatency(url, uniquePrefix('hop'), { rate, count })));
   }
   return withInstallation(url, 'lat', async (rt, prefix) => {
@@ -154,8 +157,8 @@ async function trial(
       let done = l.warmupInstances;
       await completedAt(sut, done, 120_000);
       for (const rate of l.rates) {
-        const count = Math.round((rate * l.runMs) / 1000);
-        const r = await atRate(rt, sut, rate, count, done);
+        const count = countAt(rate);
+        const r = await atRate(rt, client, sut, rate, count, done);
         done = await sut.completed();
         rates.push(r);
         console.log(`    · ${r.note}`);
