@@ -27,6 +27,12 @@ export interface BenchConfig {
      * same jobs), not timed: the timed rate is the steady state's, not the start-up's.
      */
     warmupInstances: number;
+    /**
+     * The BullMQ baseline (bench/lib/bullmq.ts), on a redis-server without persistence, jobs added
+     * the way the best path sends its triggers: measured once per count of worker processes in
+     * `workers`, each worker with `concurrency`.
+     */
+    bullmq: { workers: number[]; concurrency: number };
   };
   precision: {
     everySecondJobs: number;
@@ -79,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           bulkWindow: 4,
           workerConcurrency: 64,
           warmupInstances: 500,
+          bullmq: { workers: [1, 2], concurrency: 50 },
         },
         precision: {
           everySecondJobs: 100,
@@ -106,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
           bulkWindow: 4,
           workerConcurrency: 64,
           warmupInstances: 20_000,
+          bullmq: { workers: [1, 2], concurrency: 50 },
         },
         precision: {
           everySecondJobs: 1000,

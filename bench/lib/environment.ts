@@ -13,6 +13,8 @@ export interface Environment {
   node: string;
   natsServer: string;
   client: string;
+  /** The competitor's client libraries the throughput suite measures beside us (its BullMQ rows). */
+  baselineClients: string;
   /** The commit the code was built from, and whether src/ had uncommitted changes (others edit it). */
   source: string;
 }
@@ -30,7 +32,7 @@ async function sourceState(): Promise<string> {
     : `${commit}, src/ clean`;
 }
 
-async function packageVersion(name: string): Promise<string> {
+export async function packageVersion(name: string): Promise<string> {
   try {
     const pkg = JSON.parse(await readFile(`node_modules/${name}/package.json`, 'utf8')) as {
       version?: string;
@@ -51,9 +53,11 @@ export async function describeEnvironment(): Promise<Environment> {
   } catch (err) {
     natsServer = `not found (${(err as Error).message})`;
   }
-  const [jetstream, transport] = await Promise.all([
+  const [jetstream, transport, bullmq, ioredis] = await Promise.all([
     packageVersion('@nats-io/jetstream'),
     packageVersion('@nats-io/transport-node'),
+    packageVersion('bullmq'),
+    packageVersion('ioredis'),
   ]);
   return {
     date: new Date().toISOString(),
@@ -64,6 +68,7 @@ export async function describeEnvironment(): Promise<Environment> {
     node: process.version,
     natsServer,
     client: `@nats-io/jetstream ${jetstream}, @nats-io/transport-node ${transport}`,
+    baselineClients: `bullmq ${bullmq}, ioredis ${ioredis}`,
     source: await sourceState(),
   };
 }

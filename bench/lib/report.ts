@@ -61,7 +61,7 @@ export function renderReport(
   out.push('## Machine and versions', '');
   out.push(
     `- ${env.cores} cores, ${env.cpuModel}, ${env.memoryGiB} GiB memory, ${env.os}`,
-    `- Node ${env.node}; nats-server ${env.natsServer}; ${env.client}`,
+    `- Node ${env.node}; nats-server ${env.natsServer}; ${env.client}; for the BullMQ baseline: ${env.baselineClients} (the redis-server's version is in the throughput suite's setup)`,
     `- code: ${env.source}`,
     '',
   );

@@ -20,22 +20,31 @@ export interface SutHandle {
   stop(): Promise<SutStats>;
 }
 
-interface Child {
+export interface BenchChild<S> {
   pid: number;
   /** A worker's count of recorded outcomes so far (0 for the scheduler). */
   completed(): Promise<number>;
-  stop(): Promise<SutProcessStats>;
+  stop(): Promise<S>;
 }
 
 /**
- * Forks one process of the system under test (bench/sut.ts). fork() passes this process's
- * execArgv on, so a harness run under `node --cpu-prof` profiles it too (its own file).
+ * Forks one benchmark child process: `module` runs with `config` as JSON in the environment
+ * variable `configVar`, its output goes to LOG_DIR/<logName>.log, and it speaks this IPC: it sends
+ * `{type:'ready'}` once started; answers `{type:'completed', id}` with its count of outcomes; on
+ * `{type:'stop'}` stops and sends `{type:'stopped', stats}` before exiting. fork() passes this
+ * process's execArgv on, so a harness run under `node --cpu-prof` profiles it too (its own file).
  */
-async function forkSut(cfg: SutProcessConfig, logName: string): Promise<Child> {
+export async function forkBenchChild<S>(
+  module: string,
+  configVar: string,
+  config: object,
+  label: string,
+  logName: string,
+): Promise<BenchChild<S>> {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFd = openSync(`${LOG_DIR}/${logName}.log`, 'a');
-  const child: ChildProcess = fork(SUT_MODULE, [], {
-    env: { ...process.env, BENCH_SUT_CONFIG: JSON.stringify(cfg) },
+  const child: ChildProcess = fork(module, [], {
+    env: { ...process.env, [configVar]: JSON.stringify(config) },
     stdio: ['ignore', logFd, logFd, 'ipc'],
   });
   closeSync(logFd);
@@ -53,7 +62,7 @@ async function forkSut(cfg: SutProcessConfig, logName: string): Promise<Child> {
     void exited.then((code) =>
       reject(
         new Error(
-          `system under test (${cfg.role}) exited (code ${code}) before it was ready; see ${LOG_DIR}/${logName}.log`,
+          `${label} exited (code ${code}) before it was ready; see ${LOG_DIR}/${logName}.log`,
         ),
       ),
     );
@@ -70,19 +79,17 @@ async function forkSut(cfg: SutProcessConfig, logName: string): Promise<Child> {
           resolve(m.completed ?? 0);
         };
         child.on('message', onMsg);
-        void exited.then((code) =>
-          reject(new Error(`system under test (${cfg.role}) exited (code ${code})`)),
-        );
+        void exited.then((code) => reject(new Error(`${label} exited (code ${code})`)));
         child.send({ type: 'completed', id });
       });
     },
     async stop() {
-      const stats = new Promise<SutProcessStats>((resolve, reject) => {
-        child.on('message', (m: { type?: string; stats?: SutProcessStats }) => {
+      const stats = new Promise<S>((resolve, reject) => {
+        child.on('message', (m: { type?: string; stats?: S }) => {
           if (m.type === 'stopped' && m.stats) resolve(m.stats);
         });
         void exited.then((code) =>
-          reject(new Error(`system under test (${cfg.role}) exited (code ${code}) while stopping`)),
+          reject(new Error(`${label} exited (code ${code}) while stopping`)),
         );
       });
       child.send({ type: 'stop' });
@@ -98,13 +105,24 @@ async function forkSut(cfg: SutProcessConfig, logName: string): Promise<Child> {
   };
 }
 
+/** Forks one process of the system under test (bench/sut.ts). */
+function forkSut(cfg: SutProcessConfig, logName: string): Promise<BenchChild<SutProcessStats>> {
+  return forkBenchChild(
+    SUT_MODULE,
+    'BENCH_SUT_CONFIG',
+    cfg,
+    `system under test (${cfg.role})`,
+    logName,
+  );
+}
+
 /**
  * Starts the system under test as deployed: the scheduler (with its command endpoint) in one
  * process and each worker in a process of its own.
  */
 export async function startSut(cfg: SutConfig, logName: string): Promise<SutHandle> {
   const scheduler = await forkSut({ ...cfg, role: 'scheduler' }, `${logName}-scheduler`);
-  const workers: Child[] = [];
+  const workers: BenchChild<SutProcessStats>[] = [];
   try {
     for (let index = 0; index < cfg.workers; index++)
       workers.push(await forkSut({ ...cfg, role: 'worker', index }, `${logName}-worker${index}`));
@@ -141,7 +159,7 @@ export async function startSut(cfg: SutConfig, logName: string): Promise<SutHand
  * `everyMs` (so the time is that late at most, plus an IPC round trip); rejects after `timeoutMs`.
  */
 export async function completedAt(
-  sut: SutHandle,
+  sut: Pick<SutHandle, 'completed'>,
   n: number,
   timeoutMs: number,
   everyMs = 5,
