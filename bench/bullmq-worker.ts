@@ -1,7 +1,9 @@
 /**
- * One BullMQ worker process of the throughput suite's BullMQ baseline (bench/lib/bullmq.ts): a
- * Worker on the bench queue with a no-op processor, BullMQ's defaults otherwise (completed jobs
- * kept). Config in BENCH_BULLMQ_CONFIG (JSON). Speaks the IPC of bench/sut.ts
+ * One BullMQ worker process of the BullMQ baselines (bench/lib/bullmq.ts): a Worker on the bench
+ * queue with a no-op processor, BullMQ's defaults otherwise (completed jobs kept). With `lateness`,
+ * the processor first notes how late it began each job of a job scheduler: now − the job's slot
+ * (the intended time BullMQ puts in the id of a scheduler's job, `repeat:<scheduler>:<ms>`).
+ * Config in BENCH_BULLMQ_CONFIG (JSON). Speaks the IPC of bench/sut.ts
  * (bench/lib/sut.ts, forkBenchChild): `ready`; `completed` answered with the jobs this worker has
  * completed (its 'completed' event: the job moved to the completed set); `stop` → `stopped`.
  */
@@ -14,20 +16,38 @@ export interface BullmqWorkerConfig {
   queue: string;
   concurrency: number;
   index: number;
+  /** Note each scheduled job's lateness (for the precision suite). */
+  lateness?: boolean;
 }
+/** A job scheduler's job as its processor began it: scheduler id, slot (ms), lateness (ms). */
+export type BullmqStart = [scheduler: string, slotMs: number, lateMs: number];
 export interface BullmqWorkerStats {
   completed: number;
   failed: number;
+  /** With `lateness`: every scheduled job this worker began. */
+  starts: BullmqStart[];
 }
 
 const cfg = JSON.parse(process.env['BENCH_BULLMQ_CONFIG'] ?? '{}') as BullmqWorkerConfig;
 const log = benchLogger().child({ workerId: `bullmq-${cfg.index}` });
 let completed = 0;
 let failed = 0;
-const worker = new Worker(cfg.queue, async () => {}, {
-  connection: { host: cfg.host, port: cfg.port },
-  concurrency: cfg.concurrency,
-});
+const starts: BullmqStart[] = [];
+const worker = new Worker(
+  cfg.queue,
+  cfg.lateness
+    ? async (job) => {
+        const now = Date.now();
+        const id = job.id ?? '';
+        const slot = Number(id.slice(id.lastIndexOf(':') + 1));
+        starts.push([job.repeatJobKey ?? id, slot, now - slot]);
+      }
+    : async () => {},
+  {
+    connection: { host: cfg.host, port: cfg.port },
+    concurrency: cfg.concurrency,
+  },
+);
 worker.on('completed', () => completed++);
 worker.on('failed', (job, err) => {
   failed++;
@@ -45,7 +65,7 @@ process.on('message', (m: { type?: string; id?: number }) => {
   if (m.type !== 'stop') return;
   void (async () => {
     await worker.close();
-    const stats: BullmqWorkerStats = { completed, failed };
+    const stats: BullmqWorkerStats = { completed, failed, starts };
     process.send?.({ type: 'stopped', stats }, () => process.exit(0));
   })();
 });

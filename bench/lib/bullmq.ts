@@ -2,11 +2,34 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { BullmqWorkerConfig, BullmqWorkerStats } from '../bullmq-worker.js';
 import type { BenchConfig } from './config.js';
-import { withRedisServer } from './redis.js';
+import { withRedisServer, type RedisServer } from './redis.js';
 import { completedAt, forkBenchChild, type BenchChild } from './sut.js';
-import { fmt, pipelined } from './stats.js';
+import { fmt, pipelined, sleep } from './stats.js';
 
 const WORKER_MODULE = fileURLToPath(new URL('../bullmq-worker.js', import.meta.url));
+const QUEUE = 'bench';
+
+/** Forks `count` BullMQ worker processes on the bench queue into `into` (so a caller stops them). */
+async function startWorkers(
+  into: BenchChild<BullmqWorkerStats>[],
+  redis: RedisServer,
+  count: number,
+  concurrency: number,
+  lateness: boolean,
+): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    const config: BullmqWorkerConfig = { ...redis, queue: QUEUE, concurrency, index, lateness };
+    into.push(
+      await forkBenchChild(
+        WORKER_MODULE,
+        'BENCH_BULLMQ_CONFIG',
+        config,
+        `BullMQ worker ${index}`,
+        `bullmq-${process.pid}-${index}`,
+      ),
+    );
+  }
+}
 
 /**
  * How the producer adds the jobs: `addBulk` calls of `bulkSize` jobs, `bulkWindow` in flight (the
@@ -56,28 +79,10 @@ export async function bullmqTrial(
   instances: number,
 ): Promise<BullmqResult> {
   return withRedisServer(redisBin, async (redis) => {
-    const name = 'bench';
     const workers: BenchChild<BullmqWorkerStats>[] = [];
-    const queue = new Queue(name, { connection: { host: redis.host, port: redis.port } });
+    const queue = new Queue(QUEUE, { connection: redis });
     try {
-      for (let index = 0; index < workerCount; index++) {
-        const config: BullmqWorkerConfig = {
-          host: redis.host,
-          port: redis.port,
-          queue: name,
-          concurrency: cfg.bullmq.concurrency,
-          index,
-        };
-        workers.push(
-          await forkBenchChild(
-            WORKER_MODULE,
-            'BENCH_BULLMQ_CONFIG',
-            config,
-            `BullMQ worker ${index}`,
-            `bullmq-${process.pid}-${index}`,
-          ),
-        );
-      }
+      await startWorkers(workers, redis, workerCount, cfg.bullmq.concurrency, false);
       const all = {
         completed: async () =>
           (await Promise.all(workers.map((w) => w.completed()))).reduce((a, b) => a + b, 0),
@@ -101,6 +106,95 @@ export async function bullmqTrial(
         );
       const note = `BullMQ ${mode}, ${workerCount} worker(s) of concurrency ${cfg.bullmq.concurrency}, ${cfg.warmupInstances} warm-up jobs at ${fmt(cfg.warmupInstances / (warmupMs / 1000))}/s (not timed), then ${instances} jobs: ${fmt(rate)} jobs/s end to end, added at ${fmt(instances / ((tSent - t0) / 1000))}/s; completed per worker ${stats.map((s) => s.completed).join('+')}; in Redis: ${counts['completed']} completed, 0 failed`;
       return { rate, note };
+    } finally {
+      await Promise.allSettled(workers.map((w) => w.stop()));
+      await queue.close();
+    }
+  });
+}
+
+/** A precision scenario run on BullMQ's job schedulers, as the precision suite runs ours. */
+export interface BullmqSchedulerScenario {
+  /** Job schedulers registered (upsertJobScheduler), one per job of ours. */
+  jobs: number;
+  /** Their repeat options: `every` (ms, from registration, as our `every`) or a cron `pattern`. */
+  repeat: { every: number } | { pattern: string };
+  periodMs: number;
+  /** From the last registration to the window's start. */
+  windowAfterMs: number;
+  runMs: number;
+  /** upsertJobScheduler calls in flight while registering. */
+  registerWindow: number;
+  workers: number;
+  concurrency: number;
+}
+
+export interface BullmqSchedulerResult {
+  /** Start lateness (processor began − slot, ms) of each job whose slot is in the window. */
+  start: number[];
+  /** Slots in the window, from each scheduler's first slot on its period. */
+  expected: number;
+  /** Slots of the window no processor began (by the time the workers were stopped). */
+  missing: number;
+  /** Slots of the window begun more than once. */
+  duplicated: number;
+  /** Schedulers whose processor never began a job (their slots are not in `expected`). */
+  silent: number;
+  registerRate: number;
+}
+
+/**
+ * BullMQ's job schedulers timed the way the precision suite times our jobs: a fresh redis-server
+ * without persistence, `s.workers` worker processes noting when their processor began each job,
+ * `s.jobs` schedulers registered from this process; the window is `s.runMs` from `s.windowAfterMs`
+ * after the last registration; the workers are stopped a period and 5 s after it, so a start
+ * later than that counts as missing.
+ */
+export async function bullmqSchedulerLateness(
+  redisBin: string,
+  s: BullmqSchedulerScenario,
+): Promise<BullmqSchedulerResult> {
+  return withRedisServer(redisBin, async (redis) => {
+    const workers: BenchChild<BullmqWorkerStats>[] = [];
+    const queue = new Queue(QUEUE, { connection: redis });
+    try {
+      await startWorkers(workers, redis, s.workers, s.concurrency, true);
+      const r0 = performance.now();
+      await pipelined(s.jobs, s.registerWindow, async (i) => {
+        await queue.upsertJobScheduler(`s${i}`, s.repeat, { name: 'tick' });
+      });
+      const registerRate = s.jobs / ((performance.now() - r0) / 1000);
+      const from = Date.now() + s.windowAfterMs;
+      const to = from + s.runMs;
+      await sleep(to + s.periodMs + 5000 - Date.now());
+      const stats = await Promise.all(workers.splice(0).map((w) => w.stop()));
+      const failed = stats.reduce((n, x) => n + x.failed, 0);
+      if (failed > 0) throw new Error(`BullMQ: ${failed} scheduled jobs failed`);
+      const firstSlot = new Map<string, number>();
+      const seen = new Set<string>();
+      const start: number[] = [];
+      let duplicated = 0;
+      for (const [scheduler, slot, late] of stats.flatMap((x) => x.starts)) {
+        firstSlot.set(scheduler, Math.min(slot, firstSlot.get(scheduler) ?? Infinity));
+        if (slot < from || slot >= to) continue;
+        const key = `${scheduler}@${slot}`;
+        if (seen.has(key)) duplicated++;
+        else start.push(late);
+        seen.add(key);
+      }
+      let expected = 0;
+      for (const first of firstSlot.values()) {
+        const k0 = Math.max(0, Math.ceil((from - first) / s.periodMs));
+        for (let t = first + k0 * s.periodMs; t < to; t += s.periodMs) expected++;
+      }
+      return {
+        start,
+        expected,
+        missing: expected - seen.size,
+        duplicated,
+        silent: s.jobs - firstSlot.size,
+        registerRate,
+      };
     } finally {
       await Promise.allSettled(workers.map((w) => w.stop()));
       await queue.close();

@@ -8,6 +8,9 @@ import type { LoopStats } from '../sut.js';
 import { benchClient, GROUP, registerJobs } from '../lib/jobs.js';
 import { timerPublishLateness } from '../lib/timer-baseline.js';
 import { fmt, sleep, spread } from '../lib/stats.js';
+import { bullmqSchedulerLateness } from '../lib/bullmq.js';
+import { findRedisServer } from '../lib/redis.js';
+import { packageVersion } from '../lib/environment.js';
 
 interface Scenario {
   key: string;
@@ -394,6 +397,29 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
       c.define({ name: lastHalf, unit: 'ms', baseline: b.p99 });
       return { s, b, name, reg, first, lastHalf };
     });
+  // BullMQ's job schedulers in the two scenarios judged with our defaults, timed the same way
+  // (bench/lib/bullmq.ts): what a user of BullMQ gets on this machine, beside our rows.
+  const redis = await findRedisServer().catch((err: unknown) => {
+    c.note(`BullMQ not measured: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  });
+  const bullmqVersion = await packageVersion('bullmq');
+  const bullmq = (redis ? defs : [])
+    .filter((d) => d.s.key === 'every' || d.s.key === 'cron')
+    .map((d) => {
+      const repeat =
+        d.s.kind === 'every' ? { every: d.s.periodMs } : { pattern: String(d.s.schedule['cron']) };
+      const how = 'every' in repeat ? `every: ${repeat.every}` : `pattern '${repeat.pattern}'`;
+      const label = `BullMQ ${bullmqVersion} job schedulers, ${d.s.jobs.toLocaleString('en-US')} of them (${how})`;
+      const row = (q: string) => `${label}: start lateness ${q} (reference)`;
+      for (const q of ['p50', 'p99', 'max'] as const)
+        c.define({ name: row(q), unit: 'ms', baseline: d.b[q] });
+      return { s: d.s, repeat, label, row };
+    });
+  if (bullmq.length > 0)
+    c.setup.push(
+      `BullMQ (since 2026-12-07): the scenarios ${bullmq.map((x) => `"${x.s.label}"`).join(' and ')} are also run on BullMQ ${bullmqVersion}'s job schedulers, on ${redis ? `redis-server ${redis.version}` : ''} without persistence (a fresh server each time), with two worker processes (concurrency 64 each, as ours) whose processor notes when it began each job: start lateness = that − the job's slot (the intended time BullMQ puts in a scheduler's job id). One upsertJobScheduler per job of ours (${p.registerWindow} in flight), "every" schedulers start at their registration as ours do; the same window after the last registration; the workers stop a period and 5 s after the window, a slot of the window not begun by then counts as missing; expected slots are counted from each scheduler's first slot on its period`,
+    );
   for (let trial = 1; trial <= cfg.trials; trial++) {
     console.log(`  trial ${trial}/${cfg.trials}`);
     for (const { s, b, name, reg, first, lastHalf } of defs) {
@@ -426,6 +452,26 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
       c.add(lastHalf, lh.p99);
       c.note(
         `trial ${trial}, ${s.label}: ${r.fire.length} fires in the window (expected ${r.expected}; recorded as skipped (JobFiresSkipped) ${r.skippedFires}, missing ${r.missingFires}, duplicated ${r.duplicateFires}; not started when stopped ${r.missingStarts}, counted with their wait so far; ran on ${fmt(r.settleMs / 1000)} s past the window); fire p50/p99/max ${fmt(f.p50)}/${fmt(f.p99)}/${fmt(f.max)} ms, start ${fmt(st.p50)}/${fmt(st.p99)}/${fmt(st.max)} ms (the window's last half, ${r.lastHalfStart.length} starts: ${fmt(lh.p50)}/${fmt(lh.p99)}/${fmt(lh.max)} ms)${ft ? ` (the ${FIRST_TICKS} ticks before the window, ${r.firstTicksStart.length} starts: ${fmt(ft.p50)}/${fmt(ft.p99)}/${fmt(ft.max)} ms)` : ''}; baseline ${fmt(base.p50)}/${fmt(base.p99)}/${fmt(base.max)} ms; registered at ${fmt(r.registerRate)} jobs/s; event loop delay: ${r.loopDelay}`,
+      );
+    }
+    for (const x of bullmq) {
+      if (!redis) break;
+      const r = await bullmqSchedulerLateness(redis.bin, {
+        jobs: x.s.jobs,
+        repeat: x.repeat,
+        periodMs: x.s.periodMs,
+        windowAfterMs: x.s.windowAfterMs,
+        runMs: x.s.runMs,
+        registerWindow: p.registerWindow,
+        workers: 2,
+        concurrency: 64,
+      });
+      const st = spread(r.start);
+      c.add(x.row('p50'), st.p50);
+      c.add(x.row('p99'), st.p99);
+      c.add(x.row('max'), st.max);
+      c.note(
+        `trial ${trial}, ${x.label}: ${r.start.length} starts in the window (expected ${r.expected}; missing ${r.missing}, begun twice ${r.duplicated}, schedulers that never began a job ${r.silent}); start ${fmt(st.p50)}/${fmt(st.p99)}/${fmt(st.max)} ms; registered at ${fmt(r.registerRate)} schedulers/s`,
       );
     }
   }
