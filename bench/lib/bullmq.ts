@@ -2,12 +2,29 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { BullmqWorkerConfig, BullmqWorkerStats } from '../bullmq-worker.js';
 import type { BenchConfig } from './config.js';
-import { withRedisServer, type RedisServer } from './redis.js';
+import { findRedisServer, withRedisServer, type RedisServer } from './redis.js';
+import { packageVersion } from './environment.js';
 import { completedAt, forkBenchChild, type BenchChild } from './sut.js';
 import { fmt, pipelined, sleep } from './stats.js';
 
 const WORKER_MODULE = fileURLToPath(new URL('../bullmq-worker.js', import.meta.url));
 const QUEUE = 'bench';
+
+/**
+ * What a suite needs to measure BullMQ: the redis-server to run (undefined when none was found or
+ * installed: `note` is told why, and the suite leaves its BullMQ rows empty) and BullMQ's version.
+ */
+export async function bullmqSetup(
+  note: (line: string) => void,
+): Promise<{ redis?: { bin: string; version: string }; version: string }> {
+  const version = await packageVersion('bullmq');
+  try {
+    return { redis: await findRedisServer(), version };
+  } catch (err) {
+    note(`BullMQ not measured: ${err instanceof Error ? err.message : String(err)}`);
+    return { version };
+  }
+}
 
 /** Forks `count` BullMQ worker processes on the bench queue into `into` (so a caller stops them). */
 async function startWorkers(
@@ -31,13 +48,6 @@ async function startWorkers(
   }
 }
 
-/**
- * How the producer adds the jobs: `addBulk` calls of `bulkSize` jobs, `bulkWindow` in flight (the
- * shape of our TriggerJobs commands), or one `add` per job, `commandWindow` in flight (the shape
- * of our TriggerJob calls).
- */
-export type BullmqMode = 'addBulk' | 'add';
-
 export interface BullmqResult {
   /** Jobs per second, first timed job added to the workers' last completion. */
   rate: number;
@@ -46,16 +56,11 @@ export interface BullmqResult {
 
 type Cfg = Pick<
   BenchConfig['throughput'],
-  'bulkSize' | 'bulkWindow' | 'commandWindow' | 'warmupInstances' | 'bullmq'
+  'bulkSize' | 'bulkWindow' | 'warmupInstances' | 'bullmq'
 >;
 
-async function addJobs(queue: Queue, cfg: Cfg, mode: BullmqMode, count: number, tag: string) {
-  if (mode === 'add') {
-    await pipelined(count, cfg.commandWindow, async (i) => {
-      await queue.add('noop', { n: `${tag}${i}` });
-    });
-    return;
-  }
+/** Adds `count` no-op jobs with `addBulk` calls of `bulkSize`, `bulkWindow` in flight. */
+async function addJobs(queue: Queue, cfg: Cfg, count: number, tag: string): Promise<void> {
   await pipelined(Math.ceil(count / cfg.bulkSize), cfg.bulkWindow, async (k) => {
     const jobs = [];
     for (let i = k * cfg.bulkSize; i < Math.min(count, (k + 1) * cfg.bulkSize); i++)
@@ -67,14 +72,13 @@ async function addJobs(queue: Queue, cfg: Cfg, mode: BullmqMode, count: number, 
 /**
  * BullMQ measured end to end the way the throughput suite measures jetsched: a fresh redis-server
  * without persistence, `workerCount` worker processes (concurrency `cfg.bullmq.concurrency` each,
- * no-op processor) and this process adding the jobs;
+ * no-op processor) and this process adding the jobs with `addBulk` (the shape of our best path);
  * `cfg.warmupInstances` jobs first, not timed, then `instances` timed, from the first timed add to
  * the workers' last completion. Checked afterwards: every job completed, none failed.
  */
 export async function bullmqTrial(
   redisBin: string,
   cfg: Cfg,
-  mode: BullmqMode,
   workerCount: number,
   instances: number,
 ): Promise<BullmqResult> {
@@ -90,10 +94,10 @@ export async function bullmqTrial(
       const total = cfg.warmupInstances + instances;
       const timeoutMs = Math.max(60_000, (total / 100) * 1000);
       const w0 = performance.now();
-      await addJobs(queue, cfg, mode, cfg.warmupInstances, 'w');
+      await addJobs(queue, cfg, cfg.warmupInstances, 'w');
       const warmupMs = (await completedAt(all, cfg.warmupInstances, timeoutMs)) - w0;
       const t0 = performance.now();
-      await addJobs(queue, cfg, mode, instances, 'b');
+      await addJobs(queue, cfg, instances, 'b');
       const tSent = performance.now();
       const tDone = await completedAt(all, total, timeoutMs);
       const counts = await queue.getJobCounts('completed', 'failed', 'wait', 'active');
@@ -104,7 +108,7 @@ export async function bullmqTrial(
         throw new Error(
           `BullMQ: ${counts['completed']} of ${total} jobs completed, ${failed} failed (${JSON.stringify(counts)})`,
         );
-      const note = `BullMQ ${mode}, ${workerCount} worker(s) of concurrency ${cfg.bullmq.concurrency}, ${cfg.warmupInstances} warm-up jobs at ${fmt(cfg.warmupInstances / (warmupMs / 1000))}/s (not timed), then ${instances} jobs: ${fmt(rate)} jobs/s end to end, added at ${fmt(instances / ((tSent - t0) / 1000))}/s; completed per worker ${stats.map((s) => s.completed).join('+')}; in Redis: ${counts['completed']} completed, 0 failed`;
+      const note = `BullMQ addBulk, ${workerCount} worker(s) of concurrency ${cfg.bullmq.concurrency}, ${cfg.warmupInstances} warm-up jobs at ${fmt(cfg.warmupInstances / (warmupMs / 1000))}/s (not timed), then ${instances} jobs: ${fmt(rate)} jobs/s end to end, added at ${fmt(instances / ((tSent - t0) / 1000))}/s; completed per worker ${stats.map((s) => s.completed).join('+')}; in Redis: ${counts['completed']} completed, 0 failed`;
       return { rate, note };
     } finally {
       await Promise.allSettled(workers.map((w) => w.stop()));

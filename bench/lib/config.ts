@@ -1,5 +1,5 @@
 /**
- * Benchmark sizes. `BENCH_QUICK=1` runs a smoke-sized version (one trial each, about 6 minutes);
+ * Benchmark sizes. `BENCH_QUICK=1` runs a smoke-sized version (one trial each, about 7 minutes);
  * `BENCH_TRIALS=n` overrides the number of trials (default 3, quick 1).
  */
 export interface BenchConfig {

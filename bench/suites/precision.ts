@@ -8,9 +8,7 @@ import type { LoopStats } from '../sut.js';
 import { benchClient, GROUP, registerJobs } from '../lib/jobs.js';
 import { timerPublishLateness } from '../lib/timer-baseline.js';
 import { fmt, sleep, spread } from '../lib/stats.js';
-import { bullmqSchedulerLateness } from '../lib/bullmq.js';
-import { findRedisServer } from '../lib/redis.js';
-import { packageVersion } from '../lib/environment.js';
+import { bullmqSchedulerLateness, bullmqSetup } from '../lib/bullmq.js';
 
 interface Scenario {
   key: string;
@@ -399,26 +397,28 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
     });
   // BullMQ's job schedulers in the two scenarios judged with our defaults, timed the same way
   // (bench/lib/bullmq.ts): what a user of BullMQ gets on this machine, beside our rows.
-  const redis = await findRedisServer().catch((err: unknown) => {
-    c.note(`BullMQ not measured: ${err instanceof Error ? err.message : String(err)}`);
-    return undefined;
-  });
-  const bullmqVersion = await packageVersion('bullmq');
-  const bullmq = (redis ? defs : [])
-    .filter((d) => d.s.key === 'every' || d.s.key === 'cron')
-    .map((d) => {
-      const repeat =
-        d.s.kind === 'every' ? { every: d.s.periodMs } : { pattern: String(d.s.schedule['cron']) };
-      const how = 'every' in repeat ? `every: ${repeat.every}` : `pattern '${repeat.pattern}'`;
-      const label = `BullMQ ${bullmqVersion} job schedulers, ${d.s.jobs.toLocaleString('en-US')} of them (${how})`;
-      const row = (q: string) => `${label}: start lateness ${q} (reference)`;
-      for (const q of ['p50', 'p99', 'max'] as const)
-        c.define({ name: row(q), unit: 'ms', baseline: d.b[q] });
-      return { s: d.s, repeat, label, row };
-    });
-  if (bullmq.length > 0)
+  const { redis, version: bullmqVersion } = await bullmqSetup((line) => c.note(line));
+  const bullmq =
+    redis === undefined
+      ? []
+      : defs
+          .filter((d) => d.s.key === 'every' || d.s.key === 'cron')
+          .map((d) => {
+            const repeat =
+              d.s.kind === 'every'
+                ? { every: d.s.periodMs }
+                : { pattern: String(d.s.schedule['cron']) };
+            const how =
+              'every' in repeat ? `every: ${repeat.every}` : `pattern '${repeat.pattern}'`;
+            const label = `BullMQ ${bullmqVersion} job schedulers, ${d.s.jobs.toLocaleString('en-US')} of them (${how})`;
+            const row = (q: string) => `${label}: start lateness ${q} (reference)`;
+            for (const q of ['p50', 'p99', 'max'] as const)
+              c.define({ name: row(q), unit: 'ms', baseline: d.b[q] });
+            return { s: d.s, repeat, label, row, bin: redis.bin };
+          });
+  if (redis && bullmq.length > 0)
     c.setup.push(
-      `BullMQ (since 2026-12-07): the scenarios ${bullmq.map((x) => `"${x.s.label}"`).join(' and ')} are also run on BullMQ ${bullmqVersion}'s job schedulers, on ${redis ? `redis-server ${redis.version}` : ''} without persistence (a fresh server each time), with two worker processes (concurrency 64 each, as ours) whose processor notes when it began each job: start lateness = that − the job's slot (the intended time BullMQ puts in a scheduler's job id). One upsertJobScheduler per job of ours (${p.registerWindow} in flight), "every" schedulers start at their registration as ours do; the same window after the last registration; the workers stop a period and 5 s after the window, a slot of the window not begun by then counts as missing; expected slots are counted from each scheduler's first slot on its period`,
+      `BullMQ (since 2026-12-07): the scenarios ${bullmq.map((x) => `"${x.s.label}"`).join(' and ')} are also run on BullMQ ${bullmqVersion}'s job schedulers, on redis-server ${redis.version} without persistence (a fresh server each time), with two worker processes (concurrency 64 each, as ours) whose processor notes when it began each job: start lateness = that − the job's slot (the intended time BullMQ puts in a scheduler's job id). One upsertJobScheduler per job of ours (${p.registerWindow} in flight), "every" schedulers start at their registration as ours do; the same window after the last registration; the workers stop a period and 5 s after the window, a slot of the window not begun by then counts as missing; expected slots are counted from each scheduler's first slot on its period`,
     );
   for (let trial = 1; trial <= cfg.trials; trial++) {
     console.log(`  trial ${trial}/${cfg.trials}`);
@@ -455,8 +455,7 @@ export async function precisionSuite(url: string, cfg: BenchConfig, c: Collector
       );
     }
     for (const x of bullmq) {
-      if (!redis) break;
-      const r = await bullmqSchedulerLateness(redis.bin, {
+      const r = await bullmqSchedulerLateness(x.bin, {
         jobs: x.s.jobs,
         repeat: x.repeat,
         periodMs: x.s.periodMs,

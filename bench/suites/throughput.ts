@@ -6,9 +6,7 @@ import { completedAt, startSut } from '../lib/sut.js';
 import { benchClient, manualJob, registerJobs, watchInstances } from '../lib/jobs.js';
 import { fmt, median } from '../lib/stats.js';
 import { sendTriggers, type Mode } from '../lib/send.js';
-import { bullmqTrial } from '../lib/bullmq.js';
-import { findRedisServer } from '../lib/redis.js';
-import { packageVersion } from '../lib/environment.js';
+import { bullmqSetup, bullmqTrial } from '../lib/bullmq.js';
 
 interface E2eResult {
   /** Instances per second, first timed trigger sent to the workers' last recorded outcome. */
@@ -94,11 +92,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
   // BullMQ on Redis, measured here the way the best path is, once per worker count: the target
   // is the faster of them. Without a redis-server the rows stay empty and the issue's figure
   // (taken on another machine) is all there is to compare with.
-  const redis = await findRedisServer().catch((err: unknown) => {
-    c.note(`BullMQ not measured: ${err instanceof Error ? err.message : String(err)}`);
-    return undefined;
-  });
-  const bullmqVersion = await packageVersion('bullmq');
+  const { redis, version: bullmqVersion } = await bullmqSetup((line) => c.note(line));
   const bullmqRows = new Map(
     t.bullmq.workers.map((w) => [
       w,
@@ -162,7 +156,7 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
     `sizes since 2026-12-06: ${t.directInstances.toLocaleString('en-US')} instances per variant (TriggerJob: ${t.commandInstances.toLocaleString('en-US')}; one job: ${t.singleJobInstances.toLocaleString('en-US')}), up from 10,000 (3,000; 1,000): a trial of 10,000 took about 2.5 s, most of it in processes V8 was still compiling (bench/stages.js on one build the same hour: 20,000 instances at 5,783/s, 60,000 at 6,964/s), so the rates below are not comparable with reports before that date`,
   );
   c.setup.push(
-    `BullMQ baseline (since 2026-12-07; until then the targets compared with the issue's figure only): BullMQ ${bullmqVersion} on ${redis ? `redis-server ${redis.version}` : 'redis-server (none found: not measured)'} (infra/install-redis-server.sh: Debian's package of this machine's release), a fresh server per measurement on loopback with --save "" --appendonly no; ${t.bullmq.workers.join(' or ')} worker process(es) forked as ours are (bench/bullmq-worker.ts: a Worker with a no-op processor, concurrency ${t.bullmq.concurrency}, BullMQ's defaults otherwise, so completed jobs stay in Redis as our outcomes stay in the stream); the harness adds the jobs with Queue.addBulk of ${t.bulkSize}, ${t.bulkWindow} calls in flight (the shape of the TriggerJobs "of one job each" variant); ${t.warmupInstances.toLocaleString('en-US')} jobs first, not timed, then ${t.directInstances.toLocaleString('en-US')} timed, from the first timed add to the workers' last 'completed' event (counted in the workers and asked over IPC, as ours are); afterwards Redis holds every job as completed, none failed (checked). Scratch runs of 2026-12-07 on this VM: removeOnComplete: true changed the rate by under 5 %, and Queue.add one job at a time with 100 in flight was not faster`,
+    `BullMQ baseline (since 2026-12-07; until then the targets compared with the issue's figure only): BullMQ ${bullmqVersion} on ${redis ? `redis-server ${redis.version}` : 'redis-server (none found: not measured)'} (infra/install-redis-server.sh: Debian's package of this machine's release), a fresh server per measurement on loopback with --save "" --appendonly no; ${t.bullmq.workers.join(' or ')} worker process(es) forked as ours are (bench/bullmq-worker.ts: a Worker with a no-op processor, concurrency ${t.bullmq.concurrency}, BullMQ's defaults otherwise, so completed jobs stay in Redis as our outcomes stay in the stream); the harness adds the jobs with Queue.addBulk of ${t.bulkSize}, ${t.bulkWindow} calls in flight (the shape of the TriggerJobs "of one job each" variant); ${t.warmupInstances.toLocaleString('en-US')} jobs first, not timed, then ${t.directInstances.toLocaleString('en-US')} timed, from the first timed add to the workers' last 'completed' event (counted in the workers and asked over IPC, as ours are); afterwards Redis holds every job as completed, none failed (checked). Scratch runs of 2026-12-07 on this VM, two runs each: removeOnComplete: true gave 6,520–6,658 jobs/s with one worker (6,442–7,109 without) and 6,390–6,628 with two (5,618–6,235 without), and Queue.add one job at a time with 100 in flight 5,369–6,614 with two: none faster than the spread of the rows below`,
   );
   for (let trial = 1; trial <= cfg.trials; trial++) {
     console.log(`  trial ${trial}/${cfg.trials}`);
@@ -185,8 +179,8 @@ export async function throughputSuite(url: string, cfg: BenchConfig, c: Collecto
     );
     if (redis !== undefined) {
       for (const [workers, row] of bullmqRows) {
-        const bull = await bullmqTrial(redis.bin, t, 'addBulk', workers, t.directInstances);
-        row.samples.push(bull.rate);
+        const bull = await bullmqTrial(redis.bin, t, workers, t.directInstances);
+        c.add(row.name, bull.rate);
         c.note(`trial ${trial}: ${bull.note}`);
       }
     }
