@@ -1,13 +1,14 @@
 /**
  * One BullMQ worker process of the BullMQ baselines (bench/lib/bullmq.ts): a Worker on the bench
- * queue with a no-op processor, BullMQ's defaults otherwise (completed jobs kept). With `lateness`,
- * the processor first notes how late it began each job of a job scheduler: now − the job's slot
- * (the intended time BullMQ puts in the id of a scheduler's job, `repeat:<scheduler>:<ms>`).
+ * queue with a no-op processor, BullMQ's defaults otherwise (completed jobs kept). With `timing`,
+ * the processor first notes how late it began each job: with `slot`, against the intended time of
+ * a job scheduler's job (the slot BullMQ puts in its id, `repeat:<scheduler>:<ms>`); with
+ * `sentAt`, against the `sentAtMs` in the job's data (when the producer called add).
  * Config in BENCH_BULLMQ_CONFIG (JSON). Speaks the IPC of bench/sut.ts
  * (bench/lib/sut.ts, forkBenchChild): `ready`; `completed` answered with the jobs this worker has
  * completed (its 'completed' event: the job moved to the completed set); `stop` → `stopped`.
  */
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import { benchLogger } from './lib/nats.js';
 
 export interface BullmqWorkerConfig {
@@ -16,15 +17,18 @@ export interface BullmqWorkerConfig {
   queue: string;
   concurrency: number;
   index: number;
-  /** Note each scheduled job's lateness (for the precision suite). */
-  lateness?: boolean;
+  /** Note when each job began against its slot (precision) or its add call (latency). */
+  timing?: 'slot' | 'sentAt';
 }
-/** A job scheduler's job as its processor began it: scheduler id, slot (ms), lateness (ms). */
-export type BullmqStart = [scheduler: string, slotMs: number, lateMs: number];
+/**
+ * A job as its processor began it: the scheduler's id (`slot`) or the job data's `tag` (`sentAt`),
+ * the time it was meant for or added at (ms), and how long after that it began (ms).
+ */
+export type BullmqStart = [key: string, refMs: number, lateMs: number];
 export interface BullmqWorkerStats {
   completed: number;
   failed: number;
-  /** With `lateness`: every scheduled job this worker began. */
+  /** With `timing`: every job this worker began. */
   starts: BullmqStart[];
 }
 
@@ -35,14 +39,19 @@ let failed = 0;
 const starts: BullmqStart[] = [];
 const worker = new Worker(
   cfg.queue,
-  cfg.lateness
+  cfg.timing === 'slot'
     ? async (job) => {
         const now = Date.now();
         const id = job.id ?? '';
         const slot = Number(id.slice(id.lastIndexOf(':') + 1));
         starts.push([job.repeatJobKey ?? id, slot, now - slot]);
       }
-    : async () => {},
+    : cfg.timing === 'sentAt'
+      ? async (job: Job<{ sentAtMs: number; tag: string }>) => {
+          const now = Date.now();
+          starts.push([job.data.tag, job.data.sentAtMs, now - job.data.sentAtMs]);
+        }
+      : async () => {},
   {
     connection: { host: cfg.host, port: cfg.port },
     concurrency: cfg.concurrency,

@@ -5,7 +5,8 @@ import type { BenchConfig } from './config.js';
 import { findRedisServer, withRedisServer, type RedisServer } from './redis.js';
 import { packageVersion } from './environment.js';
 import { completedAt, forkBenchChild, type BenchChild } from './sut.js';
-import { fmt, pipelined, sleep } from './stats.js';
+import { fmt, pipelined, sleep, spread, type Spread } from './stats.js';
+import { paced } from './paced.js';
 
 const WORKER_MODULE = fileURLToPath(new URL('../bullmq-worker.js', import.meta.url));
 const QUEUE = 'bench';
@@ -32,10 +33,10 @@ async function startWorkers(
   redis: RedisServer,
   count: number,
   concurrency: number,
-  lateness: boolean,
+  timing?: BullmqWorkerConfig['timing'],
 ): Promise<void> {
   for (let index = 0; index < count; index++) {
-    const config: BullmqWorkerConfig = { ...redis, queue: QUEUE, concurrency, index, lateness };
+    const config: BullmqWorkerConfig = { ...redis, queue: QUEUE, concurrency, index, timing };
     into.push(
       await forkBenchChild(
         WORKER_MODULE,
@@ -46,6 +47,14 @@ async function startWorkers(
       ),
     );
   }
+}
+
+/** The workers as one, for completedAt: their completed jobs, summed. */
+function allOf(workers: BenchChild<BullmqWorkerStats>[]): { completed(): Promise<number> } {
+  return {
+    completed: async () =>
+      (await Promise.all(workers.map((w) => w.completed()))).reduce((a, b) => a + b, 0),
+  };
 }
 
 export interface BullmqResult {
@@ -86,11 +95,8 @@ export async function bullmqTrial(
     const workers: BenchChild<BullmqWorkerStats>[] = [];
     const queue = new Queue(QUEUE, { connection: redis });
     try {
-      await startWorkers(workers, redis, workerCount, cfg.bullmq.concurrency, false);
-      const all = {
-        completed: async () =>
-          (await Promise.all(workers.map((w) => w.completed()))).reduce((a, b) => a + b, 0),
-      };
+      await startWorkers(workers, redis, workerCount, cfg.bullmq.concurrency);
+      const all = allOf(workers);
       const total = cfg.warmupInstances + instances;
       const timeoutMs = Math.max(60_000, (total / 100) * 1000);
       const w0 = performance.now();
@@ -162,7 +168,7 @@ export async function bullmqSchedulerLateness(
     const workers: BenchChild<BullmqWorkerStats>[] = [];
     const queue = new Queue(QUEUE, { connection: redis });
     try {
-      await startWorkers(workers, redis, s.workers, s.concurrency, true);
+      await startWorkers(workers, redis, s.workers, s.concurrency, 'slot');
       const r0 = performance.now();
       await pipelined(s.jobs, s.registerWindow, async (i) => {
         await queue.upsertJobScheduler(`s${i}`, s.repeat, { name: 'tick' });
@@ -199,6 +205,80 @@ export async function bullmqSchedulerLateness(
         silent: s.jobs - firstSlot.size,
         registerRate,
       };
+    } finally {
+      await Promise.allSettled(workers.map((w) => w.stop()));
+      await queue.close();
+    }
+  });
+}
+
+/** What one rate of the latency suite measured on BullMQ (ms). */
+export interface BullmqRateResult {
+  /** add called → its processor began. */
+  began: Spread;
+  /** add called → add resolved (the job is in Redis). */
+  answered: Spread;
+  note: string;
+}
+
+/**
+ * BullMQ timed the way the latency suite times our TriggerJob calls: a fresh redis-server without
+ * persistence, `workers` worker processes (concurrency `concurrency`, no-op processor) noting
+ * when their processor began each job; first `warmup` jobs added with addBulk as fast as they go
+ * (not measured), then each rate in turn for `runMs`: `Queue.add` calls at that rate, each with its
+ * call time (Date.now()) in the job's data, as our calls carry theirs in their params.
+ */
+export async function bullmqLatency(
+  redisBin: string,
+  o: {
+    rates: number[];
+    runMs: number;
+    warmup: Cfg;
+    workers: number;
+    concurrency: number;
+  },
+): Promise<BullmqRateResult[]> {
+  return withRedisServer(redisBin, async (redis) => {
+    const workers: BenchChild<BullmqWorkerStats>[] = [];
+    const queue = new Queue(QUEUE, { connection: redis });
+    try {
+      await startWorkers(workers, redis, o.workers, o.concurrency, 'sentAt');
+      const all = allOf(workers);
+      await addJobs(queue, o.warmup, o.warmup.warmupInstances, 'w');
+      let done = o.warmup.warmupInstances;
+      await completedAt(all, done, 120_000);
+      const answered = new Map<number, number[]>();
+      for (const rate of o.rates) {
+        const count = Math.round((rate * o.runMs) / 1000);
+        const waits: number[] = [];
+        const calls: Promise<void>[] = [];
+        await paced(count, rate, () => {
+          const t = performance.now();
+          calls.push(
+            queue
+              .add('noop', { sentAtMs: Date.now(), tag: String(rate) })
+              .then(() => void waits.push(performance.now() - t)),
+          );
+        });
+        await Promise.all(calls);
+        done += count;
+        await completedAt(all, done, 60_000);
+        answered.set(rate, waits);
+      }
+      const stats = await Promise.all(workers.splice(0).map((w) => w.stop()));
+      const failed = stats.reduce((n, x) => n + x.failed, 0);
+      if (failed > 0) throw new Error(`BullMQ: ${failed} jobs failed`);
+      const starts = stats.flatMap((x) => x.starts);
+      return o.rates.map((rate) => {
+        const began = starts.filter(([tag]) => tag === String(rate)).map(([, , late]) => late);
+        const b = spread(began);
+        const a = spread(answered.get(rate) ?? []);
+        return {
+          began: b,
+          answered: a,
+          note: `BullMQ, ${fmt(rate)} add calls/s: ${began.length} jobs began; add → run began p50 ${fmt(b.p50)} p99 ${fmt(b.p99)} max ${fmt(b.max)} ms, → add resolved p99 ${fmt(a.p99)} ms`,
+        };
+      });
     } finally {
       await Promise.allSettled(workers.map((w) => w.stop()));
       await queue.close();

@@ -10,6 +10,7 @@ import { paced } from '../lib/paced.js';
 import { jetstreamHopLatency } from '../lib/hop-latency.js';
 import { fmt, spread, type Spread } from '../lib/stats.js';
 import { cpuMsOf, machineBusyMs } from '../lib/cpu.js';
+import { bullmqLatency, bullmqSetup } from '../lib/bullmq.js';
 
 /** What one rate measured on the system under test (ms per instance, or per call). */
 interface RateResult {
@@ -179,6 +180,7 @@ async function trial(
  */
 export async function latencySuite(url: string, cfg: BenchConfig, c: Collector): Promise<void> {
   const l = cfg.latency;
+  const { redis, version: bullmqVersion } = await bullmqSetup((line) => c.note(line));
   const defs = l.rates.map((rate) => {
     const hop = (p: string): Baseline =>
       baseline(`one JetStream hop (publish → consumer) at ${fmt(rate)}/s ${p}`, 'ms');
@@ -196,7 +198,20 @@ export async function latencySuite(url: string, cfg: BenchConfig, c: Collector):
     c.define({ name: names.max, unit: 'ms', baseline: hops.max });
     c.define({ name: names.stored, unit: 'ms', baseline: hops.p99 });
     c.define({ name: names.answered, unit: 'ms', baseline: hops.p99 });
-    return { hops, names };
+    const bull = `BullMQ ${bullmqVersion}: ${fmt(rate)} Queue.add calls/s (${l.runMs / 1000} s)`;
+    const bullmq = redis && {
+      p50: `${bull}: add → run began p50 (reference)`,
+      p99: `${bull}: add → run began p99 (reference)`,
+      max: `${bull}: add → run began max (reference)`,
+      answered: `${bull}: add → add resolved p99 (reference)`,
+    };
+    if (bullmq) {
+      c.define({ name: bullmq.p50, unit: 'ms', baseline: hops.p50 });
+      c.define({ name: bullmq.p99, unit: 'ms', baseline: hops.p99 });
+      c.define({ name: bullmq.max, unit: 'ms', baseline: hops.max });
+      c.define({ name: bullmq.answered, unit: 'ms', baseline: hops.p99 });
+    }
+    return { hops, names, bullmq };
   });
   c.setup.push(
     `one nats-server (file storage, loopback); the scheduler and two workers (concurrency ${cfg.throughput.workerConcurrency} each, no-op processor) as forked child processes, as in the throughput suite; one manual job`,
@@ -204,10 +219,23 @@ export async function latencySuite(url: string, cfg: BenchConfig, c: Collector):
     "measured per instance, from the stream read back after each rate (untimed): call → run began (the worker's clock: the InstanceStarted's beganAtMs, or for a run shorter than recordStartAfterMs the startedAtMs of its report) and call → outcome stored (the server's timestamp of the InstanceSucceeded); and per call, in the harness, call → answered (the command's reply: the trigger is stored). All on one host and one clock; the times from the stream are whole milliseconds",
     "a trigger's path is several hops: the command to the server, its JobTriggerRequested appended and delivered to the scheduler, the JobFired appended, the task published and pulled by a worker; the ratio to one hop says how many hops' time it takes",
   );
+  if (redis)
+    c.setup.push(
+      `BullMQ (since 2026-12-08), after our processes each trial: BullMQ ${bullmqVersion} on redis-server ${redis.version} without persistence (a fresh server), two worker processes (concurrency ${cfg.throughput.workerConcurrency} each, no-op processor) as ours; ${l.warmupInstances.toLocaleString('en-US')} jobs added with addBulk first (not measured), then each rate in turn: Queue.add calls at that rate, each with its call time (Date.now()) in the job's data; add → run began = the processor's Date.now() when it began − that time (whole milliseconds, as ours); add → add resolved in the harness (the job is in Redis)`,
+    );
   for (let t = 1; t <= cfg.trials; t++) {
     console.log(`  trial ${t}/${cfg.trials}`);
     const { hops, rates, counters } = await trial(url, cfg);
-    defs.forEach(({ hops: b, names }, k) => {
+    const bull = redis
+      ? await bullmqLatency(redis.bin, {
+          rates: l.rates,
+          runMs: l.runMs,
+          warmup: { ...cfg.throughput, warmupInstances: l.warmupInstances },
+          workers: 2,
+          concurrency: cfg.throughput.workerConcurrency,
+        })
+      : [];
+    defs.forEach(({ hops: b, names, bullmq }, k) => {
       const h = hops[k];
       const r = rates[k];
       if (!h || !r) return;
@@ -222,6 +250,14 @@ export async function latencySuite(url: string, cfg: BenchConfig, c: Collector):
       c.notes.push(
         `trial ${t}: ${r.note}; one hop at that rate p50 ${fmt(h.p50)} p99 ${fmt(h.p99)} max ${fmt(h.max)} ms`,
       );
+      const q = bull[k];
+      if (bullmq && q) {
+        c.add(bullmq.p50, q.began.p50);
+        c.add(bullmq.p99, q.began.p99);
+        c.add(bullmq.max, q.began.max);
+        c.add(bullmq.answered, q.answered.p99);
+        c.notes.push(`trial ${t}: ${q.note}`);
+      }
     });
     c.notes.push(`trial ${t}: ${counters}`);
   }
