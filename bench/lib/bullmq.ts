@@ -49,12 +49,41 @@ async function startWorkers(
   }
 }
 
-/** The workers as one, for completedAt: their completed jobs, summed. */
-function allOf(workers: BenchChild<BullmqWorkerStats>[]): { completed(): Promise<number> } {
-  return {
-    completed: async () =>
-      (await Promise.all(workers.map((w) => w.completed()))).reduce((a, b) => a + b, 0),
-  };
+/** BullMQ as a suite measures it: a queue, and worker processes counted and stopped as one. */
+interface Bullmq {
+  queue: Queue;
+  /** Jobs the workers have completed, summed (for completedAt). */
+  completed: () => Promise<number>;
+  /** Stops the workers (each finishes its active jobs) and resolves with what each counted. */
+  stop: () => Promise<BullmqWorkerStats[]>;
+}
+
+/**
+ * Runs `fn` on a fresh redis-server without persistence with `w.count` BullMQ worker processes
+ * (concurrency `w.concurrency`, `w.timing` as bench/bullmq-worker.ts takes it) and a queue of
+ * this process; stops what is left of them afterwards.
+ */
+async function withBullmq<T>(
+  redisBin: string,
+  w: { count: number; concurrency: number; timing?: BullmqWorkerConfig['timing'] },
+  fn: (b: Bullmq) => Promise<T>,
+): Promise<T> {
+  return withRedisServer(redisBin, async (redis) => {
+    const workers: BenchChild<BullmqWorkerStats>[] = [];
+    const queue = new Queue(QUEUE, { connection: redis });
+    try {
+      await startWorkers(workers, redis, w.count, w.concurrency, w.timing);
+      return await fn({
+        queue,
+        completed: async () =>
+          (await Promise.all(workers.map((x) => x.completed()))).reduce((n, m) => n + m, 0),
+        stop: () => Promise.all(workers.splice(0).map((x) => x.stop())),
+      });
+    } finally {
+      await Promise.allSettled(workers.map((x) => x.stop()));
+      await queue.close();
+    }
+  });
 }
 
 export interface BullmqResult {
@@ -91,12 +120,11 @@ export async function bullmqTrial(
   workerCount: number,
   instances: number,
 ): Promise<BullmqResult> {
-  return withRedisServer(redisBin, async (redis) => {
-    const workers: BenchChild<BullmqWorkerStats>[] = [];
-    const queue = new Queue(QUEUE, { connection: redis });
-    try {
-      await startWorkers(workers, redis, workerCount, cfg.bullmq.concurrency);
-      const all = allOf(workers);
+  return withBullmq(
+    redisBin,
+    { count: workerCount, concurrency: cfg.bullmq.concurrency },
+    async (all) => {
+      const queue = all.queue;
       const total = cfg.warmupInstances + instances;
       const timeoutMs = Math.max(60_000, (total / 100) * 1000);
       const w0 = performance.now();
@@ -108,7 +136,7 @@ export async function bullmqTrial(
       const tDone = await completedAt(all, total, timeoutMs);
       const counts = await queue.getJobCounts('completed', 'failed', 'wait', 'active');
       const rate = instances / ((tDone - t0) / 1000);
-      const stats = await Promise.all(workers.splice(0).map((w) => w.stop()));
+      const stats = await all.stop();
       const failed = stats.reduce((n, s) => n + s.failed, 0);
       if (counts['completed'] !== total || failed > 0)
         throw new Error(
@@ -116,11 +144,8 @@ export async function bullmqTrial(
         );
       const note = `BullMQ addBulk, ${workerCount} worker(s) of concurrency ${cfg.bullmq.concurrency}, ${cfg.warmupInstances} warm-up jobs at ${fmt(cfg.warmupInstances / (warmupMs / 1000))}/s (not timed), then ${instances} jobs: ${fmt(rate)} jobs/s end to end, added at ${fmt(instances / ((tSent - t0) / 1000))}/s; completed per worker ${stats.map((s) => s.completed).join('+')}; in Redis: ${counts['completed']} completed, 0 failed`;
       return { rate, note };
-    } finally {
-      await Promise.allSettled(workers.map((w) => w.stop()));
-      await queue.close();
-    }
-  });
+    },
+  );
 }
 
 /** A precision scenario run on BullMQ's job schedulers, as the precision suite runs ours. */
@@ -164,11 +189,10 @@ export async function bullmqSchedulerLateness(
   redisBin: string,
   s: BullmqSchedulerScenario,
 ): Promise<BullmqSchedulerResult> {
-  return withRedisServer(redisBin, async (redis) => {
-    const workers: BenchChild<BullmqWorkerStats>[] = [];
-    const queue = new Queue(QUEUE, { connection: redis });
-    try {
-      await startWorkers(workers, redis, s.workers, s.concurrency, 'slot');
+  return withBullmq(
+    redisBin,
+    { count: s.workers, concurrency: s.concurrency, timing: 'slot' },
+    async ({ queue, stop }) => {
       const r0 = performance.now();
       await pipelined(s.jobs, s.registerWindow, async (i) => {
         await queue.upsertJobScheduler(`s${i}`, s.repeat, { name: 'tick' });
@@ -177,7 +201,7 @@ export async function bullmqSchedulerLateness(
       const from = Date.now() + s.windowAfterMs;
       const to = from + s.runMs;
       await sleep(to + s.periodMs + 5000 - Date.now());
-      const stats = await Promise.all(workers.splice(0).map((w) => w.stop()));
+      const stats = await stop();
       const failed = stats.reduce((n, x) => n + x.failed, 0);
       if (failed > 0) throw new Error(`BullMQ: ${failed} scheduled jobs failed`);
       const firstSlot = new Map<string, number>();
@@ -205,11 +229,8 @@ export async function bullmqSchedulerLateness(
         silent: s.jobs - firstSlot.size,
         registerRate,
       };
-    } finally {
-      await Promise.allSettled(workers.map((w) => w.stop()));
-      await queue.close();
-    }
-  });
+    },
+  );
 }
 
 /** What one rate of the latency suite measured on BullMQ (ms). */
@@ -238,12 +259,11 @@ export async function bullmqLatency(
     concurrency: number;
   },
 ): Promise<BullmqRateResult[]> {
-  return withRedisServer(redisBin, async (redis) => {
-    const workers: BenchChild<BullmqWorkerStats>[] = [];
-    const queue = new Queue(QUEUE, { connection: redis });
-    try {
-      await startWorkers(workers, redis, o.workers, o.concurrency, 'sentAt');
-      const all = allOf(workers);
+  return withBullmq(
+    redisBin,
+    { count: o.workers, concurrency: o.concurrency, timing: 'sentAt' },
+    async (all) => {
+      const queue = all.queue;
       await addJobs(queue, o.warmup, o.warmup.warmupInstances, 'w');
       let done = o.warmup.warmupInstances;
       await completedAt(all, done, 120_000);
@@ -265,7 +285,7 @@ export async function bullmqLatency(
         await completedAt(all, done, 60_000);
         answered.set(rate, waits);
       }
-      const stats = await Promise.all(workers.splice(0).map((w) => w.stop()));
+      const stats = await all.stop();
       const failed = stats.reduce((n, x) => n + x.failed, 0);
       if (failed > 0) throw new Error(`BullMQ: ${failed} jobs failed`);
       const starts = stats.flatMap((x) => x.starts);
@@ -279,9 +299,6 @@ export async function bullmqLatency(
           note: `BullMQ, ${fmt(rate)} add calls/s: ${began.length} jobs began; add → run began p50 ${fmt(b.p50)} p99 ${fmt(b.p99)} max ${fmt(b.max)} ms, → add resolved p99 ${fmt(a.p99)} ms`,
         };
       });
-    } finally {
-      await Promise.allSettled(workers.map((w) => w.stop()));
-      await queue.close();
-    }
-  });
+    },
+  );
 }
