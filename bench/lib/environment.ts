@@ -13,7 +13,7 @@ export interface Environment {
   node: string;
   natsServer: string;
   client: string;
-  /** The competitor's client libraries the throughput suite measures beside us (its BullMQ rows). */
+  /** The competitor's client libraries the suites measure beside us (their BullMQ rows). */
   baselineClients: string;
   /** The commit the code was built from, and whether src/ had uncommitted changes (others edit it). */
   source: string;

@@ -61,7 +61,7 @@ export function renderReport(
   out.push('## Machine and versions', '');
   out.push(
     `- ${env.cores} cores, ${env.cpuModel}, ${env.memoryGiB} GiB memory, ${env.os}`,
-    `- Node ${env.node}; nats-server ${env.natsServer}; ${env.client}; for the BullMQ baseline: ${env.baselineClients} (the redis-server's version is in the throughput suite's setup)`,
+    `- Node ${env.node}; nats-server ${env.natsServer}; ${env.client}; for the BullMQ baseline: ${env.baselineClients} (the redis-server's version is in the setup of each suite that measures BullMQ)`,
     `- code: ${env.source}`,
     '',
   );
@@ -94,13 +94,16 @@ export function renderReport(
 const HOW_TO_RUN = `## How to run
 
 \`\`\`sh
-npm run bench                                   # builds, runs every suite (~40 min on 2 cores), writes docs/benchmarks.md
-BENCH_QUICK=1 npm run bench                     # smoke sizes, one trial (~6 min); writes .data/bench/benchmarks.md
+npm run bench                                   # builds, runs every suite (~50 min on 2 cores), writes docs/benchmarks.md
+BENCH_QUICK=1 npm run bench                     # smoke sizes, one trial (~7 min); writes .data/bench/benchmarks.md
 npm run build && node dist/bench/run.js --only throughput,rebuild   # some suites; writes .data/bench/benchmarks.md
 node dist/bench/run.js --out docs/benchmarks.md # choose where the report goes
 \`\`\`
 
 Suites: \`throughput\` (includes the raw publish baseline), \`latency\`, \`precision\`, \`scale\`, \`takeover\`, \`rebuild\`.
+The throughput, latency and precision suites also measure BullMQ (a devDependency) on a redis-server ≥ 6.2:
+they run \`infra/install-redis-server.sh\`, which uses one on PATH (or \`REDIS_SERVER_BIN\`) or
+unpacks Debian's into \`.tools/redis\`; without one, the BullMQ rows stay empty and a note says why.
 \`BENCH_TRIALS=n\` changes the number of trials; \`BENCH_LOG_LEVEL=info\` lets the processes log (to
 \`.data/bench/logs/\` for child processes). Each suite runs in a fresh Node process (its harness), so no
 suite inherits what an earlier one left in the heap; it starts its own nats-server (JetStream, file storage
