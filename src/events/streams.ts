@@ -10,7 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Names } from './subjects.js';
-import { asking } from './request-timeout.js';
+import { asking, RequestTimeoutError } from './request-timeout.js';
 import { subjects } from './subjects.js';
 
 const NS_PER_MS = 1_000_000;
@@ -66,8 +66,11 @@ function streamConfigs(n: Names, o: Required<StoreOptions>): StreamSettings[] {
   ];
 }
 
-/** How long a stream this process creates may take to be placed and to elect its leader. */
-const READY_WAIT_MS = 10_000;
+/**
+ * How long a stream or bucket this process creates may take to be placed and to elect its leader.
+ * Long enough to ask again after a creation request that went unanswered (the runtime waits 10 s).
+ */
+const READY_WAIT_MS = 30_000;
 
 /**
  * JetStream's "no suitable peers for placement": on a cluster that has just formed (or just lost a
@@ -103,14 +106,19 @@ async function ensureStream(
   }
 }
 
-/** Runs `create`, again after a pause while JetStream answers that it cannot place it yet. */
+/**
+ * Runs `create`, again after a pause while JetStream answers that it cannot place it yet, or does
+ * not answer in time (a meta leader busy or being elected). Asking again is safe: creating what
+ * exists with the same configuration succeeds, and with another is refused as before.
+ */
 export async function whilePlacing<T>(deadline: number, create: () => Promise<T>): Promise<T> {
   for (let pauseMs = 50; ; pauseMs = Math.min(pauseMs * 2, 500)) {
     try {
       return await create();
     } catch (err) {
       const placing = err instanceof JetStreamApiError && err.code === NO_PEERS_FOR_PLACEMENT;
-      if (!placing || Date.now() + pauseMs > deadline) throw err;
+      const unanswered = err instanceof RequestTimeoutError;
+      if (!(placing || unanswered) || Date.now() + pauseMs > deadline) throw err;
     }
     await sleep(pauseMs);
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { probeSubject, whilePlacing } from '../../src/events/streams.js';
+import { RequestTimeoutError } from '../../src/events/request-timeout.js';
 
 const noPeers = () =>
   new JetStreamApiError({
@@ -18,6 +19,20 @@ describe('creating a stream or bucket while the cluster cannot place it yet', ()
     });
     expect(created).toBe('placed');
     expect(calls).toBe(3);
+  });
+
+  it('asks again when JetStream did not answer the request in time', async () => {
+    let calls = 0;
+    const created = await whilePlacing(Date.now() + 5000, () => {
+      calls++;
+      return calls < 2
+        ? Promise.reject(
+            new RequestTimeoutError('creating stream S', { cause: new Error('timeout') }),
+          )
+        : Promise.resolve('placed');
+    });
+    expect(created).toBe('placed');
+    expect(calls).toBe(2);
   });
 
   it('gives up with the placement error at the deadline', async () => {
