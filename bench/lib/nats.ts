@@ -9,6 +9,7 @@ import {
 } from '../../src/services/nats/index.js';
 import type { JetschedEvent } from '../../src/events/event.js';
 import { unbatched } from '../../src/events/batches.js';
+import { installationStreams } from '../../src/events/subjects.js';
 
 /** Benchmarks log nothing unless BENCH_LOG_LEVEL says so (logs go to stderr). */
 export function benchLogger(): Logger {
@@ -117,16 +118,7 @@ export async function lastStreamSeq(jsm: JetStreamManager, stream: string): Prom
 
 /** Deletes an installation's streams and buckets (the end of a trial). Errors are reported, not thrown. */
 export async function dropInstallation(rt: Runtime): Promise<void> {
-  const n = rt.names;
-  const streams = [
-    n.eventStream,
-    n.taskStream,
-    n.logStream,
-    `KV_${n.heartbeatBucket}`,
-    `KV_${n.leaseBucket}`,
-    `KV_${n.snapshotBucket}`,
-  ];
-  for (const s of streams) {
+  for (const s of installationStreams(rt.names)) {
     await rt.jsm.streams.delete(s).catch((err: unknown) => {
       console.warn(`    ! could not delete stream ${s}: ${(err as Error).message}`);
     });

@@ -37,6 +37,19 @@ export function names(prefix = 'jetsched'): Names {
   };
 }
 
+/**
+ * Every JetStream stream an installation consists of: its three streams and the streams that hold
+ * its KV buckets (`KV_<bucket>`), e.g. to find which server leads them or to drop them all.
+ */
+export function installationStreams(n: Names): string[] {
+  return [
+    n.eventStream,
+    n.taskStream,
+    n.logStream,
+    ...[n.heartbeatBucket, n.leaseBucket, n.snapshotBucket].map((bucket) => `KV_${bucket}`),
+  ];
+}
+
 export const subjects = {
   eventsAll: (n: Names) => `${n.prefix}.evt.>`,
   partition: (n: Names, partition: number) => `${n.prefix}.evt.${partition}.>`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   isTriggerSubjectOf,
+  installationStreams,
   names,
   parseEventSubject,
   subjects,
@@ -55,5 +56,18 @@ describe("telling a job's trigger subject from its other subjects", () => {
     expect(isTriggerSubjectOf(subjects.triggers(n, 3, 'email'), 'mail')).toBe(false);
     expect(isTriggerSubjectOf(subjects.triggers(n, 3, 'mail'), 'ail')).toBe(false);
     expect(isTriggerSubjectOf(subjects.instance(n, 3, 'mail~t-1'), 'mail~t-1')).toBe(false);
+  });
+});
+
+describe('the streams of an installation', () => {
+  it('are its event, task and log streams and the streams of its three KV buckets', () => {
+    expect(installationStreams(names('acme-prod'))).toEqual([
+      'ACME_PROD_EVENTS',
+      'ACME_PROD_TASKS',
+      'ACME_PROD_LOGS',
+      'KV_acme-prod-heartbeats',
+      'KV_acme-prod-leases',
+      'KV_acme-prod-snapshots',
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProjectionRunner } from '../../src/projections/runner.js';
 import type { ScheduleState } from '../../src/projections/state.js';
 import type { Runtime } from '../../src/services/runtime.js';
+import { installationStreams } from '../../src/events/subjects.js';
 import { watch } from '../scheduler/helpers.js';
 
 /** A live fold of the whole stream that notices when it stops following the stream, and rebuilds. */
@@ -163,16 +164,7 @@ export async function streamLeader(rt: Runtime, stream: string): Promise<string 
 /** The streams (event, task, log streams and KV buckets) whose leader is `server`. */
 export async function ledBy(rt: Runtime, server: string): Promise<string[]> {
   const out: string[] = [];
-  const n = rt.names;
-  const names = [
-    n.eventStream,
-    n.taskStream,
-    n.logStream,
-    `KV_${n.heartbeatBucket}`,
-    `KV_${n.leaseBucket}`,
-    `KV_${n.snapshotBucket}`,
-  ];
-  for (const name of names)
+  for (const name of installationStreams(rt.names))
     if ((await streamLeader(rt, name).catch(() => undefined)) === server) out.push(name);
   return out;
 }
