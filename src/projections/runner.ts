@@ -4,7 +4,7 @@ import type { EventStore, RawStoredEvent } from '../events/event-store.js';
 import { toRaw } from '../events/event-store.js';
 import type { StoredEvent } from '../events/event.js';
 import type { Projection } from './projection.js';
-import { snapshotMisfit, type SnapshotStore } from './snapshot-store.js';
+import { restoreSnapshot, type SnapshotStore } from './snapshot-store.js';
 
 export interface RunnerOptions<S> {
   js: JetStreamClient;
@@ -263,33 +263,26 @@ export function createProjectionRunner<S>(opts: RunnerOptions<S>): ProjectionRun
     },
     async start({ fromSnapshot = true } = {}) {
       if (fromSnapshot && opts.snapshots) {
-        const snap = await opts.snapshots.store.load(opts.snapshots.key);
-        const stream = snap && (await store.streamState());
-        if (stream) streamCreated = stream.created;
-        const misfit = snap && stream && snapshotMisfit(snap, stream);
-        if (snap && misfit) {
+        const { key } = opts.snapshots;
+        const start = await restoreSnapshot(
+          opts.snapshots.store,
+          key,
+          (data) => projection.fromSnapshot(data),
+          async () => {
+            const stream = await store.streamState();
+            streamCreated = stream.created;
+            return stream;
+          },
+        );
+        if (start.kind === 'restored') {
+          state = start.state;
+          seq = start.seq;
+          log.info({ projection: projection.name, key, seq }, 'restored snapshot');
+        } else if (start.kind === 'passed-over') {
           log.warn(
-            { projection: projection.name, key: opts.snapshots.key, seq: snap.seq, misfit },
-            'snapshot is not of this event stream; folding from the start of the stream',
+            { err: start.err, projection: projection.name, key, seq: start.seq, why: start.why },
+            'snapshot passed over; folding from the start of the stream',
           );
-        } else if (snap) {
-          try {
-            state = projection.fromSnapshot(snap.state);
-            seq = snap.seq;
-            log.info(
-              { projection: projection.name, key: opts.snapshots.key, seq },
-              'restored snapshot',
-            );
-          } catch (err) {
-            // A snapshot only saves time: one that cannot be read is passed over, and the
-            // stream, which is the truth, is folded from its start instead.
-            state = projection.init();
-            seq = 0;
-            log.warn(
-              { err, projection: projection.name, key: opts.snapshots.key, seq: snap.seq },
-              'snapshot unreadable; folding from the start of the stream',
-            );
-          }
         }
       }
       // A stop may come at any await of a start (a partition lost while it was being taken):

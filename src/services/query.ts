@@ -1,7 +1,7 @@
 import type { Runtime } from './runtime.js';
 import { scheduleProjection, schedulerProjection } from '../projections/projection.js';
 import { rebuild } from '../projections/runner.js';
-import { createSnapshotStore, snapshotMisfit } from '../projections/snapshot-store.js';
+import { createSnapshotStore, restoreSnapshot } from '../projections/snapshot-store.js';
 import { mergeStates, type ScheduleState } from '../projections/state.js';
 import type { InstanceView } from '../projections/instance-view.js';
 import { parseEventSubject, partitionOf, subjects } from '../events/subjects.js';
@@ -69,14 +69,17 @@ export async function loadLiveState(
   const stream = await rt.store.streamState();
   const restore = async (partition: number): Promise<LivePart> => {
     try {
-      const snap = await snapshots.load(schedulerSnapshotKey(partition));
-      const misfit = snap && snapshotMisfit(snap, stream);
-      if (misfit) throw new Error(misfit);
-      if (snap) {
-        const state = schedulerProjection.fromSnapshot(snap.state);
-        return { partition, seq: snap.seq, state, restored: true, empty: false };
-      }
+      const start = await restoreSnapshot(
+        snapshots,
+        schedulerSnapshotKey(partition),
+        (data) => schedulerProjection.fromSnapshot(data),
+        () => Promise.resolve(stream),
+      );
+      if (start.kind === 'restored')
+        return { partition, seq: start.seq, state: start.state, restored: true, empty: false };
+      if (start.kind === 'passed-over') passedOver.push({ partition, error: start.why });
     } catch (err) {
+      // A list is read-only: a snapshot that could not be fetched is passed over too.
       passedOver.push({ partition, error: (err as Error).message });
     }
     const empty = (await rt.store.lastSeq(subjects.partition(rt.names, partition))) === 0;

@@ -12,7 +12,10 @@ import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import type { EventStore } from '../../src/events/event-store.js';
 import { createProjectionRunner, rebuild } from '../../src/projections/runner.js';
 import { scheduleProjection } from '../../src/projections/projection.js';
-import { createSnapshotStore } from '../../src/projections/snapshot-store.js';
+import {
+  createSnapshotStore,
+  SnapshotUnreadableError,
+} from '../../src/projections/snapshot-store.js';
 import { toSnapshot } from '../../src/projections/state.js';
 import { uniquePrefix } from '../support/nats.js';
 import { countingConsumers } from '../support/consumers.js';
@@ -361,6 +364,32 @@ export function projectionSuite(url: () => string, replicas: number): void {
     });
   });
 
+  it('refuses to load entries that are not a snapshot with a typed error naming the key and why', async () => {
+    await withRuntime(async (rt) => {
+      const kv = rt.buckets.snapshots;
+      const store = createSnapshotStore(kv);
+      await kv.put('junk.meta', 'not a snapshot');
+      await expect(store.load('junk')).rejects.toMatchObject({
+        name: 'SnapshotUnreadableError',
+        key: 'junk',
+        message: expect.stringContaining('meta entry is not JSON') as string,
+      });
+      await kv.put('other.meta', JSON.stringify({ seq: 3, savedAtMs: 1 }));
+      await expect(store.load('other')).rejects.toThrow(SnapshotUnreadableError);
+      await expect(store.load('other')).rejects.toThrow(
+        /meta entry is not a snapshot's \(generation: /,
+      );
+      // A chunk that is not the one its meta counted (bytes): written over by something else.
+      await store.save('cut', { seq: 4, savedAtMs: 1, state: { rows: ['a', 'b'] } });
+      const meta = (await kv.get('cut.meta'))?.json<{ generation: string }>();
+      await kv.put(`cut.${meta?.generation}.0`, '{}');
+      await expect(store.load('cut')).rejects.toThrow(/its chunks hold 2 bytes/);
+      // Saving over an unreadable snapshot still saves (its old chunks cannot be found).
+      await store.save('junk', { seq: 5, savedAtMs: 1, state: { ok: true } });
+      expect(await store.load('junk')).toEqual({ seq: 5, savedAtMs: 1, state: { ok: true } });
+    });
+  });
+
   it('passes over a snapshot it cannot read and folds the stream from its start', async () => {
     await withRuntime(async (rt) => {
       const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.bad' };
@@ -378,6 +407,22 @@ export function projectionSuite(url: () => string, replicas: number): void {
       const full = await rebuild(rt.store, scheduleProjection);
       expect(runner.seq).toBe(last);
       expect(folded).toBe(full.seq);
+      expect(plain(runner)).toEqual(JSON.parse(JSON.stringify(toSnapshot(full.state))));
+      await runner.stop();
+    });
+  });
+
+  it('passes over a snapshot whose stored entries are not a snapshot at all, and folds the stream from its start', async () => {
+    await withRuntime(async (rt) => {
+      const snapshots = { store: createSnapshotStore(rt.buckets.snapshots), key: 'schedule.junk' };
+      await writeHistory(rt, 2, 2, 1_800_000_000_000);
+      const last = await rt.store.lastSeq(subjects.eventsAll(rt.names));
+      // Say, a key overwritten by hand or by another tool: its meta entry is not even JSON.
+      await rt.buckets.snapshots.put(`${snapshots.key}.meta`, 'not a snapshot');
+      const runner = snapshotRunner(rt, snapshots);
+      await runner.start();
+      const full = await rebuild(rt.store, scheduleProjection);
+      expect(runner.seq).toBe(last);
       expect(plain(runner)).toEqual(JSON.parse(JSON.stringify(toSnapshot(full.state))));
       await runner.stop();
     });
