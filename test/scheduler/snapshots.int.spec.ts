@@ -3,8 +3,12 @@ import type { Runtime } from '../../src/services/runtime.js';
 import { SCHEDULER_SNAPSHOTS } from '../../src/services/scheduler/scheduler.js';
 import { createClient } from '../../src/services/commands/client.js';
 import { partitionOf, subjects } from '../../src/events/subjects.js';
-import { useNats } from '../support/nats.js';
-import { useServerAndWorker, waitAllSucceeded } from './helpers.js';
+import { uniquePrefix, useNats } from '../support/nats.js';
+import { openRuntime } from '../../src/services/runtime.js';
+import { startServer } from '../../src/services/server.js';
+import { createWorker } from '../../src/services/worker/index.js';
+import { schedulerSnapshotKey } from '../../src/services/scheduler/snapshot-key.js';
+import { silent, useServerAndWorker, waitAllSucceeded } from './helpers.js';
 
 const nats = useNats();
 
@@ -56,5 +60,40 @@ describe('a scheduler saves the snapshot of a busy partition before the interval
     for await (const k of await rt.buckets.snapshots.keys(`${SCHEDULER_SNAPSHOTS}.*.meta`))
       keys.push(k);
     expect(keys).toEqual([`${SCHEDULER_SNAPSHOTS}.p${busy}.meta`]);
+  });
+});
+
+describe('a scheduler taking a partition whose snapshot is not a snapshot', () => {
+  it('folds the partition from the start of the stream and fires its jobs', async () => {
+    const rt = await openRuntime({
+      nats: { servers: nats.url },
+      prefix: uniquePrefix(),
+      log: silent,
+    });
+    const worker = createWorker({
+      runtime: rt,
+      group: 'default',
+      workerId: 'w-1',
+      log: silent,
+      processors: { ok: async () => 'done' },
+    });
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    try {
+      // Overwritten by something else before the scheduler starts: its meta entry is not JSON.
+      const partition = partitionOf('junked', rt.partitions);
+      await rt.buckets.snapshots.put(`${schedulerSnapshotKey(partition)}.meta`, 'not a snapshot');
+      await worker.start();
+      server = await startServer({ runtime: rt, schedulerId: 's-1', log: silent });
+      const client = createClient(rt);
+      await client.send('RegisterJob', {
+        spec: { name: 'junked', processor: 'ok', schedule: { manual: true } },
+      });
+      const { result } = await client.send('TriggerJob', { jobId: 'junked', triggerId: 't1' });
+      await waitAllSucceeded(rt, [String(result.instanceId)]);
+    } finally {
+      await server?.stop();
+      await worker.stop();
+      await rt.close();
+    }
   });
 });
