@@ -16,7 +16,7 @@ import { decideTriggers } from '../../domain/trigger-decider.js';
 import { decideCancel } from '../../domain/instance-decider.js';
 import { loadInstance, listJobIds } from './load.js';
 import { directJobSource, type JobSource, type LoadedJob } from './job-index.js';
-import type { WorkerHeartbeat } from '../worker/heartbeat.js';
+import { readWorkerOffer, type WorkerOffer } from '../worker/heartbeat.js';
 import type { Clock } from '../scheduler/clock.js';
 import { systemClock } from '../scheduler/clock.js';
 
@@ -177,16 +177,23 @@ export function createCommandHandler(
    * A processor no live worker of the job's group offers is refused, naming the field. With no
    * live worker in the group at all, the job is accepted: its workers may simply not be up yet.
    */
-  let workerCache: { atMs: number; beats: Promise<Partial<WorkerHeartbeat>[]> } | undefined;
-  /** Live workers' heartbeats, read at most once a second (bulk registration must not list them per job). */
-  function liveWorkers(): Promise<Partial<WorkerHeartbeat>[]> {
+  let workerCache: { atMs: number; beats: Promise<WorkerOffer[]> } | undefined;
+  /**
+   * What live workers offer, from their heartbeats, read at most once a second (bulk registration
+   * must not list them per job). A value that is not a worker's heartbeat says nothing, and is
+   * passed over (and logged): it must not refuse every registration while it lives.
+   */
+  function liveWorkers(): Promise<WorkerOffer[]> {
     const now = Date.now();
     if (!workerCache || now - workerCache.atMs > 1000) {
       const beats = (async () => {
-        const out: Partial<WorkerHeartbeat>[] = [];
+        const out: WorkerOffer[] = [];
         for await (const key of await rt.buckets.heartbeats.keys('worker.*')) {
           const e = await rt.buckets.heartbeats.get(key);
-          if (e?.operation === 'PUT') out.push(e.json<Partial<WorkerHeartbeat>>());
+          if (e?.operation !== 'PUT') continue;
+          const offer = readWorkerOffer(e.string());
+          if (offer) out.push(offer);
+          else log.warn({ key }, 'heartbeat value is not a worker heartbeat; passed over');
         }
         return out;
       })();
@@ -202,7 +209,7 @@ export function createCommandHandler(
     for (const hb of await liveWorkers()) {
       if (hb.group !== group) continue;
       workers++;
-      for (const p of hb.processors ?? []) offered.add(p);
+      for (const p of hb.processors) offered.add(p);
     }
     if (workers > 0 && !offered.has(processor)) {
       throw new ValidationError('command RegisterJob', [

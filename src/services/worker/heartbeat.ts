@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 
 /** Heartbeat key of a worker in the heartbeats bucket. */
 export const workerHeartbeatKey = (workerId: string): string => `worker.${workerId}`;
@@ -14,6 +15,25 @@ export interface WorkerHeartbeat {
   running: number;
   startedAtMs: number;
   version: string;
+}
+
+/** What a command endpoint reads of a worker's heartbeat: its group and the processors it offers. */
+const workerOfferSchema = z.object({ group: z.string(), processors: z.array(z.string()) });
+export type WorkerOffer = z.infer<typeof workerOfferSchema>;
+
+/**
+ * The group and processors a worker's heartbeat value says it offers; undefined when the value is
+ * not a worker heartbeat (not JSON, or without them: written by something else).
+ */
+export function readWorkerOffer(value: string): WorkerOffer | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const offer = workerOfferSchema.safeParse(raw);
+  return offer.success ? offer.data : undefined;
 }
 
 export interface HeartbeatLoop {
