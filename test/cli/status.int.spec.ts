@@ -41,4 +41,21 @@ describe('jetsched status', () => {
     expect(after.members).toEqual([]);
     expect(after.partitions.every((p) => p.owner === undefined)).toBe(true);
   });
+
+  it('shows a heartbeat or lease value written by something else as what it is, and does not fail', async () => {
+    const other = await openRuntime({
+      nats: { servers: nats.url },
+      prefix: uniquePrefix(),
+      log: silent,
+    });
+    try {
+      await other.buckets.heartbeats.put('worker.junk', 'not a heartbeat');
+      await other.buckets.leases.put('p.0', 'not a lease');
+      const status = await readStatus(other);
+      expect(status.members).toEqual([{ kind: 'worker', id: 'junk' }]);
+      expect(status.partitions[0]?.owner).toBe('(not a lease value)');
+    } finally {
+      await other.close();
+    }
+  });
 });

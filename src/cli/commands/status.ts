@@ -25,6 +25,17 @@ export interface Status {
   }[];
 }
 
+/** The scheduler a lease value names; a value that is not a lease's is shown as such, not thrown. */
+function leaseOwner(value: string): string {
+  try {
+    const owner = (JSON.parse(value) as { owner?: unknown } | null)?.owner;
+    if (typeof owner === 'string') return owner;
+  } catch {
+    // below
+  }
+  return '(not a lease value)';
+}
+
 /** Members from the heartbeat bucket, owners from the lease bucket, lag from the stream. */
 export async function readStatus(rt: Runtime): Promise<Status> {
   const members: Member[] = [];
@@ -45,7 +56,7 @@ export async function readStatus(rt: Runtime): Promise<Status> {
   const partitions: Status['partitions'] = [];
   for (let p = 0; p < rt.partitions; p++) {
     const lease = await rt.buckets.leases.get(`p.${p}`);
-    const owner = lease?.operation === 'PUT' ? lease.json<{ owner: string }>().owner : undefined;
+    const owner = lease?.operation === 'PUT' ? leaseOwner(lease.string()) : undefined;
     const lastSeq = await rt.store.lastSeq(subjects.partition(rt.names, p));
     const foldedSeq = folded.get(p);
     partitions.push({
