@@ -20,7 +20,7 @@ import {
 import type { JetschedEvent } from '../../src/events/event.js';
 import { fmt, sleep } from '../lib/stats.js';
 
-const LEASE_TTL_MS = 3000; // the default of ensureStore and startServer
+const LEASE_TTL_MS = 3000; // the lease bucket's TTL as ensureStore makes it (startServer's leases follow it)
 
 interface TrialResult {
   firstFireMs: number;

@@ -100,3 +100,17 @@ export class RejectedError extends JetschedError {
     super('REJECTED', message);
   }
 }
+
+/**
+ * A stream or bucket of the installation exists with a configuration jetsched cannot work with
+ * (made by hand, by other tooling, or by an older version). Names it, says what is wrong and how to
+ * mend it; nothing is changed on the server.
+ */
+export class StoreConfigError extends JetschedError {
+  constructor(
+    readonly store: string,
+    message: string,
+  ) {
+    super('STORE_CONFIG', message);
+  }
+}

@@ -11,6 +11,7 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Names } from './subjects.js';
 import { asking, RequestTimeoutError } from './request-timeout.js';
+import { StoreConfigError } from './errors.js';
 import { subjects } from './subjects.js';
 
 const NS_PER_MS = 1_000_000;
@@ -217,5 +218,28 @@ export async function ensureStore(
     ),
     whilePlacing(deadline, () => kvmCreate(n.snapshotBucket, { replicas: o.replicas, history: 1 })),
   ]);
+  await Promise.all([
+    requireExpiry(heartbeats, n.heartbeatBucket, 'a stopped process would stay a member forever'),
+    requireExpiry(leases, n.leaseBucket, "a dead scheduler's partitions would never be taken over"),
+  ]);
   return { heartbeats, leases, snapshots };
+}
+
+/**
+ * Heartbeats and leases work only in a bucket whose keys expire (a TTL) and whose expiries reach
+ * watchers (limit markers, `markerTTL`): that is how a dead process is seen to be gone. A bucket
+ * made elsewhere without them is refused here, naming what it lacks, rather than found out when
+ * a process dies and nobody takes its work over. (Kvm.create does not change an existing bucket.)
+ */
+async function requireExpiry(kv: KV, bucket: string, otherwise: string): Promise<void> {
+  const status = await asking(`the status of KV bucket ${bucket}`, kv.status());
+  const lacks = [
+    status.ttl > 0 ? undefined : 'a TTL (its keys never expire)',
+    status.markerTTL > 0 ? undefined : 'limit markers (an expiry does not reach watchers)',
+  ].filter((l) => l !== undefined);
+  if (lacks.length > 0)
+    throw new StoreConfigError(
+      bucket,
+      `KV bucket ${bucket} exists without ${lacks.join(' and ')}: ${otherwise}. It holds only live state: delete it (nats kv del ${bucket}) and jetsched makes it again as it needs it.`,
+    );
 }

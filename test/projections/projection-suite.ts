@@ -486,7 +486,9 @@ export function projectionSuite(url: () => string, replicas: number): void {
       runner.expect(last); // as the scheduler does on the ack of its own append
       await runner.waitForSeq(last, 10_000);
       expect(runner.state.jobs.size).toBe(1);
-      expect(requested).toHaveLength(2);
+      // The silent first one was replaced. On a busy cluster a new consumer may stay silent past
+      // the check too, and is then replaced in turn.
+      expect(requested.length).toBeGreaterThanOrEqual(2);
       await runner.stop();
     });
   });
