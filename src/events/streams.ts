@@ -79,15 +79,41 @@ const READY_WAIT_MS = 30_000;
  */
 const NO_PEERS_FOR_PLACEMENT = 10005;
 
+/**
+ * What makes an existing event stream unfit to be the installation's source of truth: anything
+ * that lets the server remove events (a retention other than limits, or a limit of age, count or
+ * size: the oldest events would go, and a rebuild would silently give another state). Empty when
+ * it is fit.
+ */
+export function eventStreamProblems(config: Partial<StreamConfig>): string[] {
+  const problems: string[] = [];
+  if (config.retention !== undefined && config.retention !== RetentionPolicy.Limits)
+    problems.push(`retention "${config.retention}" (events would be removed once consumed)`);
+  if ((config.max_age ?? 0) > 0) problems.push(`max_age ${(config.max_age ?? 0) / 1e9} s`);
+  for (const limit of ['max_msgs', 'max_bytes', 'max_msgs_per_subject'] as const) {
+    const value = config[limit] ?? -1;
+    if (value > 0) problems.push(`${limit} ${value}`);
+  }
+  return problems;
+}
+
 async function ensureStream(
   js: JetStreamClient,
   jsm: JetStreamManager,
   cfg: StreamSettings,
+  problemsOf?: (config: Partial<StreamConfig>) => string[],
 ): Promise<void> {
   const name = cfg.name;
   try {
-    // It exists: leave it as its operator configured it (a client must not rescale it).
-    await asking(`the info of stream ${name}`, jsm.streams.info(name));
+    // It exists: leave it as its operator configured it (a client must not rescale it), unless
+    // that configuration cannot work at all.
+    const info = await asking(`the info of stream ${name}`, jsm.streams.info(name));
+    const problems = problemsOf?.(info.config) ?? [];
+    if (problems.length > 0)
+      throw new StoreConfigError(
+        name,
+        `stream ${name} exists with ${problems.join(', ')}: it is the installation's record of every state change, and the server would remove events from it. Remove those limits (e.g. nats stream edit ${name}); jetsched does not change an existing stream.`,
+      );
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10059) {
       const deadline = Date.now() + READY_WAIT_MS;
@@ -194,7 +220,8 @@ export async function ensureStore(
     heartbeatTtlMs: opts.heartbeatTtlMs ?? 3000,
     leaseTtlMs: opts.leaseTtlMs ?? 3000,
   };
-  for (const cfg of streamConfigs(n, o)) await ensureStream(js, jsm, cfg);
+  for (const cfg of streamConfigs(n, o))
+    await ensureStream(js, jsm, cfg, cfg.name === n.eventStream ? eventStreamProblems : undefined);
   const kvm = new Kvm(js);
   const kvmCreate = (bucket: string, cfg: Parameters<Kvm['create']>[1]) =>
     asking(`creating KV bucket ${bucket}`, kvm.create(bucket, cfg));

@@ -1,13 +1,15 @@
 /**
- * Heartbeats and leases only work in KV buckets whose keys expire and whose expiries reach
- * watchers. A bucket of the installation made beforehand without them (by hand, by other tooling)
- * is refused when a process opens the installation, naming the bucket and what it lacks.
+ * Streams and buckets made beforehand (by hand, by other tooling) are left as they are, unless
+ * jetsched cannot work with them: heartbeats and leases only work in KV buckets whose keys expire
+ * and whose expiries reach watchers, and the event stream, the record of every state change, must
+ * not let the server remove events. Such a store is refused when a process opens the
+ * installation, naming it and what is wrong.
  */
 import { describe, expect, it } from 'vitest';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { openRuntime } from '../../src/services/runtime.js';
-import { names } from '../../src/events/subjects.js';
+import { names, subjects } from '../../src/events/subjects.js';
 import { StoreConfigError } from '../../src/events/errors.js';
 import { useNats, uniquePrefix } from '../support/nats.js';
 import { silent } from '../scheduler/helpers.js';
@@ -60,5 +62,30 @@ describe('opening an installation whose lease or heartbeat bucket was made elsew
     } finally {
       await rt.close();
     }
+  });
+});
+
+describe('opening an installation whose event stream was made elsewhere', () => {
+  it('refuses one from which the server would remove events, and appends nothing to it', async () => {
+    const prefix = uniquePrefix();
+    const n = names(prefix);
+    const nc = await nats.connect();
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: n.eventStream,
+      subjects: [subjects.eventsAll(n)],
+      max_age: 3_600 * 1e9,
+    });
+
+    const opened = openRuntime({ nats: { servers: nats.url }, prefix, log: silent });
+
+    await expect(opened).rejects.toMatchObject({
+      code: 'STORE_CONFIG',
+      store: n.eventStream,
+      message: expect.stringContaining(
+        `stream ${n.eventStream} exists with max_age 3600 s`,
+      ) as string,
+    });
+    expect((await jsm.streams.info(n.eventStream)).state.messages).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JetStreamApiError } from '@nats-io/jetstream';
-import { probeSubject, whilePlacing } from '../../src/events/streams.js';
+import { JetStreamApiError, RetentionPolicy } from '@nats-io/jetstream';
+import { eventStreamProblems, probeSubject, whilePlacing } from '../../src/events/streams.js';
 import { RequestTimeoutError } from '../../src/events/request-timeout.js';
 
 const noPeers = () =>
@@ -64,5 +64,36 @@ describe('the subject that probes whether a new stream is reachable', () => {
     expect(probeSubject('js.task.*')).toBe('js.task._ready');
     expect(probeSubject('js.*.log.>')).toBe('js._ready.log._ready');
     expect(probeSubject('js.plain')).toBe('js.plain');
+  });
+});
+
+describe('an existing event stream, as the source of truth', () => {
+  it('is fit with limits retention and no limit on age, count or size', () => {
+    expect(
+      eventStreamProblems({
+        retention: RetentionPolicy.Limits,
+        max_age: 0,
+        max_msgs: -1,
+        max_bytes: -1,
+        max_msgs_per_subject: -1,
+      }),
+    ).toEqual([]);
+  });
+
+  it('is unfit, naming each setting, when the server may remove events from it', () => {
+    expect(
+      eventStreamProblems({
+        retention: RetentionPolicy.Interest,
+        max_age: 86_400 * 1e9,
+        max_msgs: 1_000_000,
+        max_bytes: -1,
+        max_msgs_per_subject: 5,
+      }),
+    ).toEqual([
+      'retention "interest" (events would be removed once consumed)',
+      'max_age 86400 s',
+      'max_msgs 1000000',
+      'max_msgs_per_subject 5',
+    ]);
   });
 });
