@@ -96,17 +96,26 @@ export function createCliLogger(level: LogLevel, dest: Writable): Logger {
   return pino({ level, base: { app: 'jetsched-cli' } }, dest);
 }
 
-/** Opens a runtime (connect + ensure streams), runs `fn` with it, and always closes it. */
+/**
+ * Opens a runtime (connect + ensure streams), runs `fn` with it, and always closes it. A stream or
+ * bucket made elsewhere that jetsched cannot work with refuses a long-running process (`serving`:
+ * a scheduler or worker would run without its guarantees); any other command warns and goes on,
+ * so that an operator can still look at and audit the installation.
+ */
 export async function withRuntime<T>(
   globals: GlobalOptions,
   log: Logger,
   fn: (rt: Runtime) => Promise<T>,
+  { serving = false }: { serving?: boolean } = {},
 ): Promise<T> {
   const opts: RuntimeOptions = {
     nats: globals.nats,
     prefix: globals.prefix,
     replicas: globals.replicas,
     log,
+    ...(!serving && {
+      onStoreProblem: (problem) => log.warn({ store: problem.store }, problem.message),
+    }),
   };
   log.debug({ servers: globals.nats.servers, prefix: globals.prefix }, 'connecting');
   let rt: Runtime;

@@ -23,6 +23,9 @@ export const COMMAND_GROUPS: readonly RegisterCommands[] = [
 
 export type ProgramDeps = Omit<CliDeps, 'withRuntime'>;
 
+/** The long-running commands: they refuse an installation whose streams or buckets they cannot work with. */
+const SERVING_COMMANDS = new Set(['server', 'worker']);
+
 /** Builds the `jetsched` program. Commander's own errors (unknown flags, …) throw instead of exiting. */
 export function createProgram(
   deps: ProgramDeps,
@@ -41,7 +44,9 @@ export function createProgram(
     ...deps,
     withRuntime(cmd, fn) {
       const globals = resolveGlobalOptions(cmd.optsWithGlobals(), deps.env);
-      return withRuntime(globals, createCliLogger(globals.logLevel, deps.stderr), fn);
+      return withRuntime(globals, createCliLogger(globals.logLevel, deps.stderr), fn, {
+        serving: SERVING_COMMANDS.has(cmd.name()),
+      });
     },
   };
   for (const register of groups) register(program, cliDeps);

@@ -27,11 +27,26 @@ export interface StoreOptions {
   heartbeatTtlMs?: number;
   /** Lease TTL of partition ownership. Default 3 s. */
   leaseTtlMs?: number;
+  /**
+   * Told of each stream or bucket made elsewhere that jetsched cannot work with, instead of
+   * refusing to open the installation: for read-only tools, with which an operator must be able to
+   * inspect and audit an installation whatever its configuration. Default: refuse (throw).
+   */
+  onStoreProblem?: (problem: StoreConfigError) => void;
+}
+
+/** Throws the problem, or hands it to `onStoreProblem`. */
+function storeProblem(opts: StoreOptions, problem: StoreConfigError): void {
+  if (!opts.onStoreProblem) throw problem;
+  opts.onStoreProblem(problem);
 }
 
 type StreamSettings = Partial<StreamConfig> & { name: string };
 
-function streamConfigs(n: Names, o: Required<StoreOptions>): StreamSettings[] {
+function streamConfigs(
+  n: Names,
+  o: Required<Omit<StoreOptions, 'onStoreProblem'>>,
+): StreamSettings[] {
   return [
     {
       name: n.eventStream,
@@ -102,6 +117,7 @@ async function ensureStream(
   jsm: JetStreamManager,
   cfg: StreamSettings,
   problemsOf?: (config: Partial<StreamConfig>) => string[],
+  opts: StoreOptions = {},
 ): Promise<void> {
   const name = cfg.name;
   try {
@@ -110,9 +126,12 @@ async function ensureStream(
     const info = await asking(`the info of stream ${name}`, jsm.streams.info(name));
     const problems = problemsOf?.(info.config) ?? [];
     if (problems.length > 0)
-      throw new StoreConfigError(
-        name,
-        `stream ${name} exists with ${problems.join(', ')}: it is the installation's record of every state change, and the server would remove events from it. Remove those limits (e.g. nats stream edit ${name}); jetsched does not change an existing stream.`,
+      storeProblem(
+        opts,
+        new StoreConfigError(
+          name,
+          `stream ${name} exists with ${problems.join(', ')}: it is the installation's record of every state change, and the server would remove events from it. Remove those limits (e.g. nats stream edit ${name}); jetsched does not change an existing stream.`,
+        ),
       );
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10059) {
@@ -213,7 +232,7 @@ export async function ensureStore(
   n: Names,
   opts: StoreOptions = {},
 ): Promise<Buckets> {
-  const o: Required<StoreOptions> = {
+  const o: Required<Omit<StoreOptions, 'onStoreProblem'>> = {
     replicas: opts.replicas ?? 1,
     duplicateWindowMs: opts.duplicateWindowMs ?? 120_000,
     logMaxAgeMs: opts.logMaxAgeMs ?? 7 * 86_400_000,
@@ -221,7 +240,13 @@ export async function ensureStore(
     leaseTtlMs: opts.leaseTtlMs ?? 3000,
   };
   for (const cfg of streamConfigs(n, o))
-    await ensureStream(js, jsm, cfg, cfg.name === n.eventStream ? eventStreamProblems : undefined);
+    await ensureStream(
+      js,
+      jsm,
+      cfg,
+      cfg.name === n.eventStream ? eventStreamProblems : undefined,
+      opts,
+    );
   const kvm = new Kvm(js);
   const kvmCreate = (bucket: string, cfg: Parameters<Kvm['create']>[1]) =>
     asking(`creating KV bucket ${bucket}`, kvm.create(bucket, cfg));
@@ -245,28 +270,34 @@ export async function ensureStore(
     ),
     whilePlacing(deadline, () => kvmCreate(n.snapshotBucket, { replicas: o.replicas, history: 1 })),
   ]);
-  await Promise.all([
-    requireExpiry(heartbeats, n.heartbeatBucket, 'a stopped process would stay a member forever'),
-    requireExpiry(leases, n.leaseBucket, "a dead scheduler's partitions would never be taken over"),
+  const expiry = await Promise.all([
+    expiryProblem(heartbeats, n.heartbeatBucket, 'a stopped process would stay a member forever'),
+    expiryProblem(leases, n.leaseBucket, "a dead scheduler's partitions would never be taken over"),
   ]);
+  for (const problem of expiry) if (problem) storeProblem(opts, problem);
   return { heartbeats, leases, snapshots };
 }
 
 /**
  * Heartbeats and leases work only in a bucket whose keys expire (a TTL) and whose expiries reach
  * watchers (limit markers, `markerTTL`): that is how a dead process is seen to be gone. A bucket
- * made elsewhere without them is refused here, naming what it lacks, rather than found out when
- * a process dies and nobody takes its work over. (Kvm.create does not change an existing bucket.)
+ * made elsewhere without them is refused (see `onStoreProblem`), naming what it lacks, rather than
+ * found out when a process dies and nobody takes its work over. (Kvm.create does not change an
+ * existing bucket.)
  */
-async function requireExpiry(kv: KV, bucket: string, otherwise: string): Promise<void> {
+async function expiryProblem(
+  kv: KV,
+  bucket: string,
+  otherwise: string,
+): Promise<StoreConfigError | undefined> {
   const status = await asking(`the status of KV bucket ${bucket}`, kv.status());
   const lacks = [
     status.ttl > 0 ? undefined : 'a TTL (its keys never expire)',
     status.markerTTL > 0 ? undefined : 'limit markers (an expiry does not reach watchers)',
   ].filter((l) => l !== undefined);
-  if (lacks.length > 0)
-    throw new StoreConfigError(
-      bucket,
-      `KV bucket ${bucket} exists without ${lacks.join(' and ')}: ${otherwise}. It holds only live state: delete it (nats kv del ${bucket}) and jetsched makes it again as it needs it.`,
-    );
+  if (lacks.length === 0) return undefined;
+  return new StoreConfigError(
+    bucket,
+    `KV bucket ${bucket} exists without ${lacks.join(' and ')}: ${otherwise}. It holds only live state: delete it (nats kv del ${bucket}) and jetsched makes it again as it needs it.`,
+  );
 }

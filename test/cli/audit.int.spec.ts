@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
+import { runCliCaptured } from '../support/cli.js';
 import {
   DEFAULT_PARTITIONS,
   jobIdOfInstance,
@@ -54,27 +53,8 @@ async function onInstance(event: InstanceEvent): Promise<void> {
   appended.push({ seq: (await rt.store.append(subject, event)).seq, subject, jobId, event });
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  stdout.on('data', (c: Buffer) => chunks.out.push(c));
-  stderr.on('data', (c: Buffer) => chunks.err.push(c));
-  const code = await runCli(
-    ['node', 'jetsched', '--nats', nats.url, '--prefix', prefix, '--log-level', 'warn', ...args],
-    {
-      stdout,
-      stderr,
-      env: {},
-      nowMs: () => Date.now(),
-    },
-  );
-  return {
-    code,
-    stdout: Buffer.concat(chunks.out).toString(),
-    stderr: Buffer.concat(chunks.err).toString(),
-  };
-}
+const cli = (...args: string[]) =>
+  runCliCaptured(['--nats', nats.url, '--prefix', prefix, '--log-level', 'warn'], args);
 
 const jsonLines = (text: string): unknown[] =>
   text

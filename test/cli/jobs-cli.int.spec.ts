@@ -1,9 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
+import { runCliCaptured } from '../support/cli.js';
 import { openRuntime, type Runtime } from '../../src/services/runtime.js';
 import { startServer } from '../../src/services/server.js';
 import { createWorker } from '../../src/services/worker/index.js';
@@ -43,32 +42,11 @@ describe('the job and instance commands of the CLI', () => {
   });
 
   async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d: Buffer) => (out += d.toString()));
-    stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await runCli(
-      [
-        'node',
-        'jetsched',
-        '--nats',
-        nats.url,
-        '--prefix',
-        prefix,
-        '--log-level',
-        'silent',
-        ...args,
-      ],
-      {
-        stdout,
-        stderr,
-        env: {},
-        nowMs: () => Date.now(),
-      },
+    const run = await runCliCaptured(
+      ['--nats', nats.url, '--prefix', prefix, '--log-level', 'silent'],
+      args,
     );
-    return { code, out, err };
+    return { code: run.code, out: run.stdout, err: run.stderr };
   }
 
   it('applies a YAML file, lists the job, triggers it, and shows the instance and its logs', async () => {

@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor, formatError } from '../../src/cli/errors.js';
-import { runCli } from '../../src/cli/program.js';
+import { runCliCaptured } from '../support/cli.js';
 import {
   ConcurrencyError,
   NotFoundError,
@@ -10,18 +9,7 @@ import {
 } from '../../src/events/errors.js';
 
 /** Runs the CLI in-process; none of these cases get as far as connecting to NATS. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const stdout = new PassThrough().on('data', (c: Buffer) => (out.stdout += c.toString()));
-  const stderr = new PassThrough().on('data', (c: Buffer) => (out.stderr += c.toString()));
-  const code = await runCli(['node', 'jetsched', '--nats', 'nats://127.0.0.1:1', ...args], {
-    stdout,
-    stderr,
-    env: {},
-    nowMs: () => 0,
-  });
-  return { code, ...out };
-}
+const cli = (...args: string[]) => runCliCaptured(['--nats', 'nats://127.0.0.1:1'], args, () => 0);
 
 describe('jetsched program', () => {
   it('prints help listing the audit command', async () => {
