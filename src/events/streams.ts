@@ -223,6 +223,11 @@ export interface Buckets {
   heartbeats: KV;
   leases: KV;
   snapshots: KV;
+  /**
+   * How long a heartbeat and a lease live without renewal: the two buckets' TTLs as the server
+   * keeps them (the bucket's, not the options', when it was made elsewhere; 0 when it has none).
+   */
+  ttls: { heartbeatMs: number; leaseMs: number };
 }
 
 /** Creates (or finds) the streams and KV buckets of an installation. Safe to call from every process. */
@@ -270,12 +275,17 @@ export async function ensureStore(
     ),
     whilePlacing(deadline, () => kvmCreate(n.snapshotBucket, { replicas: o.replicas, history: 1 })),
   ]);
-  const expiry = await Promise.all([
-    expiryProblem(heartbeats, n.heartbeatBucket, 'a stopped process would stay a member forever'),
-    expiryProblem(leases, n.leaseBucket, "a dead scheduler's partitions would never be taken over"),
+  const [heartbeat, lease] = await Promise.all([
+    bucketExpiry(heartbeats, n.heartbeatBucket, 'a stopped process would stay a member forever'),
+    bucketExpiry(leases, n.leaseBucket, "a dead scheduler's partitions would never be taken over"),
   ]);
-  for (const problem of expiry) if (problem) storeProblem(opts, problem);
-  return { heartbeats, leases, snapshots };
+  for (const { problem } of [heartbeat, lease]) if (problem) storeProblem(opts, problem);
+  return {
+    heartbeats,
+    leases,
+    snapshots,
+    ttls: { heartbeatMs: heartbeat.ttlMs, leaseMs: lease.ttlMs },
+  };
 }
 
 /**
@@ -285,19 +295,22 @@ export async function ensureStore(
  * found out when a process dies and nobody takes its work over. (Kvm.create does not change an
  * existing bucket.)
  */
-async function expiryProblem(
+async function bucketExpiry(
   kv: KV,
   bucket: string,
   otherwise: string,
-): Promise<StoreConfigError | undefined> {
+): Promise<{ ttlMs: number; problem?: StoreConfigError }> {
   const status = await asking(`the status of KV bucket ${bucket}`, kv.status());
   const lacks = [
     status.ttl > 0 ? undefined : 'a TTL (its keys never expire)',
     status.markerTTL > 0 ? undefined : 'limit markers (an expiry does not reach watchers)',
   ].filter((l) => l !== undefined);
-  if (lacks.length === 0) return undefined;
-  return new StoreConfigError(
-    bucket,
-    `KV bucket ${bucket} exists without ${lacks.join(' and ')}: ${otherwise}. It holds only live state: delete it (nats kv del ${bucket}) and jetsched makes it again as it needs it.`,
-  );
+  if (lacks.length === 0) return { ttlMs: status.ttl };
+  return {
+    ttlMs: status.ttl,
+    problem: new StoreConfigError(
+      bucket,
+      `KV bucket ${bucket} exists without ${lacks.join(' and ')}: ${otherwise}. It holds only live state: delete it (nats kv del ${bucket}) and jetsched makes it again as it needs it.`,
+    ),
+  };
 }

@@ -10,7 +10,10 @@ export interface ServerOptions extends Omit<SchedulerOptions, 'runtime'> {
   runtime: Runtime;
   /** Heartbeat and lease renewal interval, ms. Default 1000. */
   heartbeatMs?: number;
-  /** Lease TTL, ms; must match the lease bucket's TTL (set when the buckets are created). Default 3000. */
+  /**
+   * How long a lease lives without renewal, ms. Default, and at most: the lease bucket's TTL as the
+   * server keeps it (a lease is never trusted longer than the bucket keeps it).
+   */
   leaseTtlMs?: number;
   log?: Logger;
 }
@@ -35,7 +38,7 @@ export async function startServer(
       leases: rt.buckets.leases,
       log,
       ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
-      ...(opts.leaseTtlMs !== undefined && { leaseTtlMs: opts.leaseTtlMs }),
+      ...leaseTtl(opts.leaseTtlMs, rt.buckets.ttls.leaseMs),
       // What `jetsched status` shows: how far each owned partition has folded.
       describe: () => ({
         folded: late.scheduler?.partitions().map((p) => [p.partition, p.seq]) ?? [],
@@ -65,4 +68,10 @@ export async function startServer(
       await scheduler.stop();
     },
   };
+}
+
+/** The lease TTL the ownership trusts: the option, cut to the bucket's TTL; the bucket's by default. */
+function leaseTtl(option: number | undefined, bucketMs: number): { leaseTtlMs?: number } {
+  if (bucketMs <= 0) return option === undefined ? {} : { leaseTtlMs: option };
+  return { leaseTtlMs: Math.min(option ?? bucketMs, bucketMs) };
 }

@@ -58,7 +58,8 @@ describe('opening an installation whose lease or heartbeat bucket was made elsew
 
     const rt = await openRuntime({ nats: { servers: nats.url }, prefix, log: silent });
     try {
-      expect((await rt.buckets.leases.status()).ttl).toBe(5000);
+      // What the schedulers trust a lease for: the bucket's TTL, not the default.
+      expect(rt.buckets.ttls).toEqual({ heartbeatMs: 3000, leaseMs: 5000 });
     } finally {
       await rt.close();
     }

@@ -14,9 +14,8 @@ export interface LeaseOwnershipOptions {
   /** How often to beat and renew leases, ms. Default 1000. */
   heartbeatMs?: number;
   /**
-   * How long a lease is trusted after its renewal began (less `safetyMarginMs`), ms. A lease lives
-   * as long as the lease bucket's TTL, which is read at start: a longer value here is cut to it.
-   * Default: the bucket's TTL.
+   * How long a lease lives without renewal, ms: the lease bucket's TTL (`Buckets.ttls.leaseMs`). A
+   * lease is trusted for this long after its renewal began, less `safetyMarginMs`. Default 3000.
    */
   leaseTtlMs?: number;
   /** A lease is trusted for TTL minus this margin after the renewal began. Default 500 ms. */
@@ -47,8 +46,7 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
 } {
   const { schedulerId, partitions, heartbeats, leases, log } = opts;
   const heartbeatMs = opts.heartbeatMs ?? 1000;
-  /** Set at start from the lease bucket's TTL (a bucket made elsewhere may not have the default). */
-  let ttlMs = opts.leaseTtlMs ?? 3000;
+  const ttlMs = opts.leaseTtlMs ?? 3000;
   const margin = opts.safetyMarginMs ?? 500;
   const held = new Map<number, Held>();
   /** Our last revision of leases we dropped because they may have lapsed. */
@@ -231,8 +229,6 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
       return () => listeners.delete(listener);
     },
     async start() {
-      const bucketTtlMs = (await leases.status()).ttl;
-      if (bucketTtlMs > 0) ttlMs = Math.min(opts.leaseTtlMs ?? bucketTtlMs, bucketTtlMs);
       running = true;
       await watchMembers();
       await beat();

@@ -369,7 +369,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       watchConnection();
       await nc.flush(); // the server has the subscription: from now on, every abort is heard
       aborts.listening(clock.now());
-      const ttlMs = (await runtime.buckets.heartbeats.status()).ttl;
+      const ttlMs = runtime.buckets.ttls.heartbeatMs;
       heartbeat = createHeartbeat({
         kv: runtime.buckets.heartbeats,
         key: workerHeartbeatKey(workerId),
