@@ -22,6 +22,11 @@ export interface LeaseOwnershipOptions {
   safetyMarginMs?: number;
   /** What the heartbeat says besides the id. */
   describe?: () => Record<string, unknown>;
+  /**
+   * How often the members are listed again from the heartbeat bucket, besides watching it, ms; and
+   * always after a pause longer than the lease TTL. Default 30_000.
+   */
+  relistMembersEveryMs?: number;
 }
 
 interface Held {
@@ -48,6 +53,10 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
   const heartbeatMs = opts.heartbeatMs ?? 1000;
   const ttlMs = opts.leaseTtlMs ?? 3000;
   const margin = opts.safetyMarginMs ?? 500;
+  const relistEveryMs = opts.relistMembersEveryMs ?? 30_000;
+  /** When the members were last listed, and when the last tick began (performance.now()). */
+  let listedAt = performance.now();
+  let lastTickAt = performance.now();
   const held = new Map<number, Held>();
   /** Our last revision of leases we dropped because they may have lapsed. */
   const lapsed = new Map<number, number>();
@@ -94,6 +103,10 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
     for (const [p, h] of held)
       if (startedAt >= h.validUntil) drop(p, 'lease may have expired (process paused or slow)');
     await beat().catch((err: unknown) => log.error({ err }, 'heartbeat failed'));
+    const paused = startedAt - lastTickAt > ttlMs;
+    lastTickAt = startedAt;
+    if (paused || startedAt - listedAt >= relistEveryMs)
+      await relistMembers().catch((err: unknown) => log.warn({ err }, 'listing members failed'));
     const want = desiredPartitions(members, schedulerId, partitions);
     let changed = false;
     await Promise.all(
@@ -172,6 +185,25 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
   function schedule(): void {
     if (!running) return;
     timer = setTimeout(() => void runTick().finally(schedule), heartbeatMs);
+  }
+
+  /**
+   * The watch learns that a member left from the marker its heartbeat's expiry leaves, which lives
+   * a second. A watch that misses it (this process paused past it, or its consumer was made again
+   * after it) would keep a dead member forever, and nobody would take the partitions rendezvous
+   * hashing gives it. So the members are listed again now and then: one listed before and absent
+   * now has left. Joins are left to the watch (every live member's beat comes through it each
+   * second), and a member the watch added or removed meanwhile is left as the watch has it.
+   */
+  async function relistMembers(): Promise<void> {
+    const before = new Set(members);
+    const listed = new Set<string>();
+    for await (const key of await heartbeats.keys('scheduler.*'))
+      listed.add(key.slice('scheduler.'.length));
+    listedAt = performance.now();
+    for (const id of before)
+      if (id !== schedulerId && !listed.has(id) && members.delete(id))
+        log.info({ member: id }, 'scheduler left (its heartbeat is gone; found by listing)');
   }
 
   async function watchMembers(): Promise<void> {
