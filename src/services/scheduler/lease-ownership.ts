@@ -57,6 +57,7 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
   /** When the members were last listed, and when the last tick began (performance.now()). */
   let listedAt = performance.now();
   let lastTickAt = performance.now();
+  let relisting = false;
   const held = new Map<number, Held>();
   /** Our last revision of leases we dropped because they may have lapsed. */
   const lapsed = new Map<number, number>();
@@ -105,8 +106,14 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
     await beat().catch((err: unknown) => log.error({ err }, 'heartbeat failed'));
     const paused = startedAt - lastTickAt > ttlMs;
     lastTickAt = startedAt;
-    if (paused || startedAt - listedAt >= relistEveryMs)
-      await relistMembers().catch((err: unknown) => log.warn({ err }, 'listing members failed'));
+    // Listed aside: a listing that waits (an election) must not hold up the renewals below.
+    if (!relisting && (paused || startedAt - listedAt >= relistEveryMs)) {
+      relisting = true;
+      void relistMembers()
+        .then((left) => left && kick())
+        .catch((err: unknown) => log.warn({ err }, 'listing members failed'))
+        .finally(() => (relisting = false));
+    }
     const want = desiredPartitions(members, schedulerId, partitions);
     let changed = false;
     await Promise.all(
@@ -193,17 +200,22 @@ export function createLeaseOwnership(opts: LeaseOwnershipOptions): Ownership & {
    * after it) would keep a dead member forever, and nobody would take the partitions rendezvous
    * hashing gives it. So the members are listed again now and then: one listed before and absent
    * now has left. Joins are left to the watch (every live member's beat comes through it each
-   * second), and a member the watch added or removed meanwhile is left as the watch has it.
+   * second), and a member the watch added or removed meanwhile is left as the watch has it. True
+   * when a member was found gone.
    */
-  async function relistMembers(): Promise<void> {
+  async function relistMembers(): Promise<boolean> {
+    listedAt = performance.now(); // a failed listing is tried again at the next interval
     const before = new Set(members);
     const listed = new Set<string>();
     for await (const key of await heartbeats.keys('scheduler.*'))
       listed.add(key.slice('scheduler.'.length));
-    listedAt = performance.now();
+    let left = false;
     for (const id of before)
-      if (id !== schedulerId && !listed.has(id) && members.delete(id))
+      if (id !== schedulerId && !listed.has(id) && members.delete(id)) {
+        left = true;
         log.info({ member: id }, 'scheduler left (its heartbeat is gone; found by listing)');
+      }
+    return left;
   }
 
   async function watchMembers(): Promise<void> {
