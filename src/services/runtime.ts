@@ -11,6 +11,8 @@ import { createJsPublisher, type JsPublisher } from '../events/publisher.js';
 import { ensureStore, type Buckets, type StoreOptions } from '../events/streams.js';
 import { DEFAULT_PARTITIONS, names as makeNames, type Names } from '../events/subjects.js';
 import { connectNats, type NatsOptions } from './connect.js';
+import { NatsServerTooOldError } from './nats/errors.js';
+import { announcedVersionVerdict } from './nats/server-binary.js';
 import { createThreadReader } from './reader-thread/spawn.js';
 
 /** How long a JetStream request or publish waits for its answer. */
@@ -46,6 +48,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const nc = await connectNats(opts.nats);
   let js: JetStreamClient, jsm: JetStreamManager, buckets: Buckets;
   try {
+    refuseOldServer(nc, opts);
     js = jetstream(nc, { timeout: JS_TIMEOUT_MS });
     jsm = await jetstreamManager(nc, { timeout: JS_TIMEOUT_MS });
     buckets = await ensureStore(js, jsm, names, opts);
@@ -78,4 +81,20 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await nc.drain().catch(() => nc.close());
     },
   };
+}
+
+/**
+ * Refuses a server older than 2.11 before anything is made on it: it would take the buckets'
+ * TTLs and limit markers without honouring them, so a dead process would stay a member forever
+ * (its store check would then blame the bucket). A version it does not announce is logged and let be.
+ */
+function refuseOldServer(nc: NatsConnection, opts: RuntimeOptions): void {
+  const version = nc.info?.version;
+  const verdict = announcedVersionVerdict(version);
+  if (verdict === 'too-old') throw new NatsServerTooOldError(version ?? '', opts.nats.servers);
+  if (verdict === 'unknown')
+    opts.log.warn(
+      { serverVersion: version ?? null },
+      'the nats-server did not announce a version this build can read; jetsched needs 2.11 or newer',
+    );
 }

@@ -15,6 +15,26 @@ export class NatsServerNotFoundError extends JetschedError {
   }
 }
 
+/**
+ * The nats-server a process connected to is older than jetsched needs. Nothing was created on it:
+ * there, heartbeats and leases would never expire, so a dead process would keep its work forever.
+ */
+export class NatsServerTooOldError extends JetschedError {
+  constructor(
+    /** The version the server announced, e.g. "2.9.10". */
+    readonly version: string,
+    /** Where it was reached (the URLs asked for). */
+    readonly servers: string,
+  ) {
+    super(
+      'NATS_SERVER_TOO_OLD',
+      `nats-server ${version} (at ${servers}) is too old: jetsched needs nats-server 2.11 or newer, ` +
+        'for per-message TTLs and KV limit markers, by which heartbeats and leases expire. ' +
+        'Nothing was created on it. Upgrade the server (or point NATS_URL / --nats at a newer one).',
+    );
+  }
+}
+
 /** A nats-server process did not become ready, or exited while starting. `stderrTail` holds its last log lines. */
 export class NatsServerStartError extends JetschedError {
   constructor(

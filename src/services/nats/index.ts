@@ -1,4 +1,9 @@
-export { NatsServerNotFoundError, NatsServerStartError, WaitTimeoutError } from './errors.js';
+export {
+  NatsServerNotFoundError,
+  NatsServerStartError,
+  NatsServerTooOldError,
+  WaitTimeoutError,
+} from './errors.js';
 export {
   startNatsCluster,
   startNatsServer,

@@ -69,6 +69,17 @@ export function isSupportedNatsServerVersion(v: { major: number; minor: number }
   return v.major > min.major || (v.major === min.major && v.minor >= min.minor);
 }
 
+/**
+ * Whether a connected server may hold an installation, from the version it announced (the
+ * connection's `info.version`, e.g. "2.9.10" or "2.12.0-dev"): `too-old` below 2.11, `unknown`
+ * when absent or not a version.
+ */
+export function announcedVersionVerdict(version: string | undefined): 'ok' | 'too-old' | 'unknown' {
+  const parsed = version === undefined ? undefined : parseNatsServerVersion(`v${version}`);
+  if (!parsed) return 'unknown';
+  return isSupportedNatsServerVersion(parsed) ? 'ok' : 'too-old';
+}
+
 /** Undefined when `bin` is an executable nats-server new enough; otherwise why not. */
 async function checkBinary(bin: string): Promise<string | undefined> {
   try {
