@@ -84,9 +84,10 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
 }
 
 /**
- * Refuses a server older than 2.11 before anything is made on it: it would take the buckets'
- * TTLs and limit markers without honouring them, so a dead process would stay a member forever
- * (its store check would then blame the bucket). A version it does not announce is logged and let be.
+ * Refuses a server older than 2.11 before anything is made on it: it makes the heartbeat and
+ * lease buckets without the limit markers asked for (2.9 does, silently), so no watcher would see
+ * a dead process's keys expire, and the store check would then blame the bucket. A version it
+ * does not announce is logged and let be.
  */
 function refuseOldServer(nc: NatsConnection, opts: RuntimeOptions): void {
   const version = nc.info?.version;

@@ -17,7 +17,7 @@ export class NatsServerNotFoundError extends JetschedError {
 
 /**
  * The nats-server a process connected to is older than jetsched needs. Nothing was created on it:
- * there, heartbeats and leases would never expire, so a dead process would keep its work forever.
+ * there, no watcher would see a heartbeat or lease expire, so a dead process would keep its work.
  */
 export class NatsServerTooOldError extends JetschedError {
   constructor(
@@ -29,7 +29,7 @@ export class NatsServerTooOldError extends JetschedError {
     super(
       'NATS_SERVER_TOO_OLD',
       `nats-server ${version} (at ${servers}) is too old: jetsched needs nats-server 2.11 or newer, ` +
-        'for per-message TTLs and KV limit markers, by which heartbeats and leases expire. ' +
+        'for KV limit markers (by which an expired heartbeat or lease reaches the others). ' +
         'Nothing was created on it. Upgrade the server (or point NATS_URL / --nats at a newer one).',
     );
   }
