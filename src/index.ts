@@ -10,6 +10,8 @@ export {
 export { createClient, CommandError, type Client } from './services/commands/client.js';
 export { createCommandHandler, type CommandReply } from './services/commands/handler.js';
 export * from './services/worker/index.js';
+export * from './services/metrics/index.js';
+export { NatsServerTooOldError } from './services/nats/errors.js';
 export * from './events/index.js';
 export * from './projections/index.js';
 export {

@@ -31,9 +31,16 @@ export function parseNonNegativeInt(flag: string, raw: string): number {
   return parseIntFlag(flag, raw, 0, 'an integer of 0 or more');
 }
 
-function parseIntFlag(flag: string, raw: string, min: number, what: string): number {
+/** An integer flag from `min` to `max`, refused naming the flag and `what` it expects. */
+export function parseIntFlag(
+  flag: string,
+  raw: string,
+  min: number,
+  what: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min)
+  if (!Number.isSafeInteger(n) || n < min || n > max)
     throw invalidOption(flag, `expected ${what}, got ${JSON.stringify(raw)}`);
   return n;
 }

@@ -7,9 +7,15 @@ import {
 import type { CliDeps } from '../deps.js';
 import { parseNonNegativeInt } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
+import {
+  addMetricsOptions,
+  metricsPort,
+  startMetrics,
+  type MetricsFlags,
+} from '../metrics-options.js';
 
 export function registerServer(program: Command, deps: CliDeps): void {
-  program
+  const command = program
     .command('server')
     .description('run a scheduler replica and the command endpoint until SIGTERM')
     .option('--id <schedulerId>', 'stable id of this replica (default: random)')
@@ -23,31 +29,49 @@ export function registerServer(program: Command, deps: CliDeps): void {
       '--max-fire-ahead <ms>',
       'ticks shared by many jobs are fired earlier than --fire-ahead, at most this early (--fire-ahead or less: never earlier)',
       String(DEFAULT_MAX_FIRE_AHEAD_MS),
-    )
-    .action(
-      async (
-        o: { id?: string; misfireThreshold: string; fireAhead: string; maxFireAhead: string },
-        cmd: Command,
-      ) => {
-        // Refused before anything connects.
-        const misfireThresholdMs = parseNonNegativeInt('--misfire-threshold', o.misfireThreshold);
-        const fireAheadMs = parseNonNegativeInt('--fire-ahead', o.fireAhead);
-        const maxFireAheadMs = parseNonNegativeInt('--max-fire-ahead', o.maxFireAhead);
-        await deps.withRuntime(cmd, async (rt) => {
-          const server = await startServer({
-            runtime: rt,
-            ...(o.id && { schedulerId: o.id }),
-            misfireThresholdMs,
-            fireAheadMs,
-            maxFireAheadMs,
-          });
-          deps.stderr.write(
-            `jetsched server ${server.scheduler.schedulerId} running (prefix ${rt.names.prefix}); SIGTERM to stop\n`,
-          );
-          const sig = await untilStopSignal();
-          rt.log.info({ signal: sig }, 'stopping');
-          await server.stop();
-        });
-      },
     );
+  addMetricsOptions(command).action(
+    async (
+      o: {
+        id?: string;
+        misfireThreshold: string;
+        fireAhead: string;
+        maxFireAhead: string;
+      } & MetricsFlags,
+      cmd: Command,
+    ) => {
+      // Refused before anything connects.
+      const misfireThresholdMs = parseNonNegativeInt('--misfire-threshold', o.misfireThreshold);
+      const fireAheadMs = parseNonNegativeInt('--fire-ahead', o.fireAhead);
+      const maxFireAheadMs = parseNonNegativeInt('--max-fire-ahead', o.maxFireAhead);
+      const port = metricsPort(o);
+      await deps.withRuntime(cmd, async (rt) => {
+        const server = await startServer({
+          runtime: rt,
+          ...(o.id && { schedulerId: o.id }),
+          misfireThresholdMs,
+          fireAheadMs,
+          maxFireAheadMs,
+        });
+        const { scheduler } = server;
+        const metrics = await startMetrics(
+          port,
+          o,
+          { role: 'scheduler', member: scheduler.schedulerId },
+          (registry, m) => m.registerSchedulerMetrics(registry, scheduler),
+          rt.log,
+        ).catch(async (err: unknown) => {
+          await server.stop();
+          throw err;
+        });
+        deps.stderr.write(
+          `jetsched server ${scheduler.schedulerId} running (prefix ${rt.names.prefix})${metrics ? `, metrics at ${metrics.url}` : ''}; SIGTERM to stop\n`,
+        );
+        const sig = await untilStopSignal();
+        rt.log.info({ signal: sig }, 'stopping');
+        await server.stop();
+        await metrics?.close();
+      });
+    },
+  );
 }

@@ -7,6 +7,12 @@ import type { Processor } from '../../services/worker/types.js';
 import type { CliDeps } from '../deps.js';
 import { parseNonNegativeInt, parsePositiveInt } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
+import {
+  addMetricsOptions,
+  metricsPort,
+  startMetrics,
+  type MetricsFlags,
+} from '../metrics-options.js';
 
 /** Loads a module whose default export maps processor names to async functions. */
 export async function loadProcessors(file: string): Promise<Record<string, Processor>> {
@@ -31,7 +37,7 @@ export async function loadProcessors(file: string): Promise<Record<string, Proce
 }
 
 export function registerWorker(program: Command, deps: CliDeps): void {
-  program
+  const command = program
     .command('worker')
     .description('run a worker for one group until SIGTERM (then drain: finish running tasks)')
     .requiredOption('--group <group>', 'worker group to serve')
@@ -50,39 +56,55 @@ export function registerWorker(program: Command, deps: CliDeps): void {
       'run a fresh task at once and record its start only if it still runs after this long; a shorter run is recorded by its report alone (0: record every start before running; at most 1000)',
       String(DEFAULT_RECORD_START_AFTER_MS),
     )
-    .option('--id <workerId>', 'stable worker id')
-    .action(
-      async (
-        o: {
-          group: string;
-          processors: string;
-          concurrency: string;
-          claimAhead: string;
-          recordStartAfter: string;
-          id?: string;
-        },
-        cmd: Command,
-      ) => {
-        const processors = await loadProcessors(o.processors);
-        await deps.withRuntime(cmd, async (rt) => {
-          const worker = createWorker({
-            runtime: rt,
-            group: o.group,
-            processors,
-            concurrency: parsePositiveInt('--concurrency', o.concurrency),
-            claimAheadMs: parseNonNegativeInt('--claim-ahead', o.claimAhead),
-            recordStartAfterMs: parseNonNegativeInt('--record-start-after', o.recordStartAfter),
-            ...(o.id && { workerId: o.id }),
-            log: rt.log,
-          });
-          await worker.start();
-          deps.stderr.write(
-            `jetsched worker ${worker.workerId} serving group ${o.group} (${Object.keys(processors).join(', ')}); SIGTERM to drain\n`,
-          );
-          const sig = await untilStopSignal();
-          rt.log.info({ signal: sig, workerId: worker.workerId }, 'draining');
-          await worker.drain();
+    .option('--id <workerId>', 'stable worker id');
+  addMetricsOptions(command).action(
+    async (
+      o: {
+        group: string;
+        processors: string;
+        concurrency: string;
+        claimAhead: string;
+        recordStartAfter: string;
+        id?: string;
+      } & MetricsFlags,
+      cmd: Command,
+    ) => {
+      // Refused before anything connects.
+      const concurrency = parsePositiveInt('--concurrency', o.concurrency);
+      const claimAheadMs = parseNonNegativeInt('--claim-ahead', o.claimAhead);
+      const recordStartAfterMs = parseNonNegativeInt('--record-start-after', o.recordStartAfter);
+      const port = metricsPort(o);
+      const processors = await loadProcessors(o.processors);
+      await deps.withRuntime(cmd, async (rt) => {
+        const worker = createWorker({
+          runtime: rt,
+          group: o.group,
+          processors,
+          concurrency,
+          claimAheadMs,
+          recordStartAfterMs,
+          ...(o.id && { workerId: o.id }),
+          log: rt.log,
         });
-      },
-    );
+        await worker.start();
+        const metrics = await startMetrics(
+          port,
+          o,
+          { role: 'worker', member: worker.workerId },
+          (registry, m) => m.registerWorkerMetrics(registry, worker, concurrency),
+          rt.log,
+        ).catch(async (err: unknown) => {
+          await worker.drain();
+          throw err;
+        });
+        deps.stderr.write(
+          `jetsched worker ${worker.workerId} serving group ${o.group} (${Object.keys(processors).join(', ')})${metrics ? `, metrics at ${metrics.url}` : ''}; SIGTERM to drain\n`,
+        );
+        const sig = await untilStopSignal();
+        rt.log.info({ signal: sig, workerId: worker.workerId }, 'draining');
+        await worker.drain();
+        await metrics?.close();
+      });
+    },
+  );
 }

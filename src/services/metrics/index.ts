@@ -1,0 +1,8 @@
+export {
+  MetricsListenError,
+  processRegistry,
+  serveMetrics,
+  type MetricsEndpoint,
+} from './serve.js';
+export { registerSchedulerMetrics } from './scheduler-metrics.js';
+export { registerWorkerMetrics } from './worker-metrics.js';
