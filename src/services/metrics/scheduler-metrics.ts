@@ -22,7 +22,7 @@ export function registerSchedulerMetrics(registry: Registry, scheduler: Schedule
   );
   m.counter(
     'jetsched_scheduler_errors_total',
-    'Scheduler steps that failed and were retried.',
+    'Scheduler steps and task publishes that failed; each is retried.',
     () => scheduler.stats().errors,
   );
   m.gauge(
