@@ -32,24 +32,32 @@ export function metricsPort(o: MetricsFlags): number | undefined {
 
 type Metrics = typeof import('../services/metrics/index.js');
 
-/**
- * Serves this process's metrics when a port was given: `register` adds what the process is
- * (a scheduler's or a worker's counters) to a registry that already has Node's own. The metrics
- * modules are loaded only then, so that the other commands do not pay for them.
- */
-export async function startMetrics(
+/** A process's metrics, made before its service starts and served once it runs. */
+export interface ProcessMetrics {
+  registry: Registry;
+  /** The metrics modules, loaded only when metrics are on (the other commands do not pay for them). */
+  m: Metrics;
+  /** Labels every sample with what the process is, and serves the registry. */
+  serve(labels: { role: 'scheduler' | 'worker'; member: string }): Promise<MetricsEndpoint>;
+}
+
+/** Undefined when no port was given; else a registry with Node's own metrics, not yet served. */
+export async function processMetrics(
   port: number | undefined,
   o: MetricsFlags,
-  labels: { role: 'scheduler' | 'worker'; member: string },
-  register: (registry: Registry, metrics: Metrics) => void,
   log: Logger,
-): Promise<MetricsEndpoint | undefined> {
+): Promise<ProcessMetrics | undefined> {
   if (port === undefined) return undefined;
-  const metrics = await import('../services/metrics/index.js');
-  const { processRegistry, serveMetrics } = metrics;
-  const registry = processRegistry(labels);
-  register(registry, metrics);
-  const endpoint = await serveMetrics(registry, { host: o.metricsHost, port, log });
-  log.info({ url: endpoint.url }, 'serving metrics');
-  return endpoint;
+  const m = await import('../services/metrics/index.js');
+  const registry = m.processRegistry();
+  return {
+    registry,
+    m,
+    async serve(labels) {
+      registry.setDefaultLabels(labels);
+      const endpoint = await m.serveMetrics(registry, { host: o.metricsHost, port, log });
+      log.info({ url: endpoint.url }, 'serving metrics');
+      return endpoint;
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { startServer } from '../../src/services/server.js';
 import { createWorker } from '../../src/services/worker/index.js';
 import { createClient } from '../../src/services/commands/client.js';
 import {
+  observeStartLateness,
   processRegistry,
   registerSchedulerMetrics,
   registerWorkerMetrics,
@@ -45,12 +46,14 @@ describe('the metrics endpoints of a scheduler and a worker', () => {
     rt = await openRuntime({ nats: { servers: nats.url }, prefix: uniquePrefix(), log: silent });
     const server = await startServer({ runtime: rt, schedulerId: 'sched-m', log: silent });
     stops.push(() => server.stop());
+    const forWorker = processRegistry({ role: 'worker', member: 'w-m' });
     const worker = createWorker({
       runtime: rt,
       group: 'default',
       processors: { ok: async () => 'done' },
       workerId: 'w-m',
       concurrency: 8,
+      onRunBegan: observeStartLateness(forWorker),
       log: silent,
     });
     await worker.start();
@@ -64,7 +67,6 @@ describe('the metrics endpoints of a scheduler and a worker', () => {
       log: silent,
     });
     stops.push(() => schedulerMetrics.close());
-    const forWorker = processRegistry({ role: 'worker', member: 'w-m' });
     registerWorkerMetrics(forWorker, worker, 8);
     workerMetrics = await serveMetrics(forWorker, { host: '127.0.0.1', port: 0, log: silent });
     stops.push(() => workerMetrics.close());
@@ -95,6 +97,16 @@ describe('the metrics endpoints of a scheduler and a worker', () => {
     expect(done.get(`jetsched_worker_concurrency${W}`)).toBe(8);
     expect(done.get(`jetsched_worker_tasks_malformed_total${W}`)).toBe(0);
     expect(done.has(`process_cpu_user_seconds_total${W}`)).toBe(true);
+    // Each run began after its trigger's time, and soon after.
+    expect(done.get(`jetsched_worker_start_lateness_seconds_count${W}`)).toBe(3);
+    const lateness = done.get(`jetsched_worker_start_lateness_seconds_sum${W}`) ?? -1;
+    expect(lateness).toBeGreaterThanOrEqual(0);
+    expect(lateness).toBeLessThan(15);
+    expect(
+      done.get(
+        'jetsched_worker_start_lateness_seconds_bucket{le="+Inf",role="worker",member="w-m"}',
+      ),
+    ).toBe(3);
 
     const s = await scrape(schedulerMetrics.url);
     expect(s.get(`jetsched_scheduler_fires_total${S}`)).toBe(3);

@@ -1,8 +1,12 @@
-/** The metrics endpoint alone: where it cannot listen, it says so with a typed error. */
+/**
+ * The metrics endpoint alone: where it cannot listen, it says so with a typed error; and the start
+ * lateness a worker reports, observed for first attempts only.
+ */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
   MetricsListenError,
+  observeStartLateness,
   processRegistry,
   serveMetrics,
 } from '../../src/services/metrics/index.js';
@@ -33,5 +37,20 @@ describe('serveMetrics()', () => {
     } finally {
       await first.close();
     }
+  });
+});
+
+describe('observeStartLateness()', () => {
+  it('observes first attempts only, in seconds after their fire time', async () => {
+    const registry = processRegistry();
+    const observe = observeStartLateness(registry);
+    const run = { jobId: 'j', instanceId: 'j~1', fireTimeMs: 1_000 };
+    observe({ ...run, attempt: 1, beganAtMs: 1_250 });
+    observe({ ...run, attempt: 2, beganAtMs: 31_000 }); // a retry, after its backoff
+    const text = await registry.metrics();
+    expect(text).toContain('jetsched_worker_start_lateness_seconds_count 1\n');
+    expect(text).toContain('jetsched_worker_start_lateness_seconds_sum 0.25\n');
+    expect(text).toContain('jetsched_worker_start_lateness_seconds_bucket{le="0.1"} 0\n');
+    expect(text).toContain('jetsched_worker_start_lateness_seconds_bucket{le="0.25"} 1\n');
   });
 });

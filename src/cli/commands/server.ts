@@ -5,12 +5,13 @@ import {
   DEFAULT_MAX_FIRE_AHEAD_MS,
 } from '../../services/scheduler/scheduler.js';
 import type { CliDeps } from '../deps.js';
+import type { MetricsEndpoint } from '../../services/metrics/index.js';
 import { parseNonNegativeInt } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
 import {
   addMetricsOptions,
   metricsPort,
-  startMetrics,
+  processMetrics,
   type MetricsFlags,
 } from '../metrics-options.js';
 
@@ -46,6 +47,7 @@ export function registerServer(program: Command, deps: CliDeps): void {
       const maxFireAheadMs = parseNonNegativeInt('--max-fire-ahead', o.maxFireAhead);
       const port = metricsPort(o);
       await deps.withRuntime(cmd, async (rt) => {
+        const pm = await processMetrics(port, o, rt.log);
         const server = await startServer({
           runtime: rt,
           ...(o.id && { schedulerId: o.id }),
@@ -54,16 +56,16 @@ export function registerServer(program: Command, deps: CliDeps): void {
           maxFireAheadMs,
         });
         const { scheduler } = server;
-        const metrics = await startMetrics(
-          port,
-          o,
-          { role: 'scheduler', member: scheduler.schedulerId },
-          (registry, m) => m.registerSchedulerMetrics(registry, scheduler),
-          rt.log,
-        ).catch(async (err: unknown) => {
-          await server.stop();
-          throw err;
-        });
+        let metrics: MetricsEndpoint | undefined;
+        if (pm) {
+          pm.m.registerSchedulerMetrics(pm.registry, scheduler);
+          metrics = await pm
+            .serve({ role: 'scheduler', member: scheduler.schedulerId })
+            .catch(async (err: unknown) => {
+              await server.stop();
+              throw err;
+            });
+        }
         deps.stderr.write(
           `jetsched server ${scheduler.schedulerId} running (prefix ${rt.names.prefix})${metrics ? `, metrics at ${metrics.url}` : ''}; SIGTERM to stop\n`,
         );

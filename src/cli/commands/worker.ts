@@ -5,12 +5,13 @@ import { ValidationError } from '../../events/errors.js';
 import { createWorker, DEFAULT_RECORD_START_AFTER_MS } from '../../services/worker/index.js';
 import type { Processor } from '../../services/worker/types.js';
 import type { CliDeps } from '../deps.js';
+import type { MetricsEndpoint } from '../../services/metrics/index.js';
 import { parseNonNegativeInt, parsePositiveInt } from '../parse.js';
 import { untilStopSignal } from '../signals.js';
 import {
   addMetricsOptions,
   metricsPort,
-  startMetrics,
+  processMetrics,
   type MetricsFlags,
 } from '../metrics-options.js';
 
@@ -76,6 +77,8 @@ export function registerWorker(program: Command, deps: CliDeps): void {
       const port = metricsPort(o);
       const processors = await loadProcessors(o.processors);
       await deps.withRuntime(cmd, async (rt) => {
+        const pm = await processMetrics(port, o, rt.log);
+        const onRunBegan = pm && pm.m.observeStartLateness(pm.registry);
         const worker = createWorker({
           runtime: rt,
           group: o.group,
@@ -84,19 +87,20 @@ export function registerWorker(program: Command, deps: CliDeps): void {
           claimAheadMs,
           recordStartAfterMs,
           ...(o.id && { workerId: o.id }),
+          ...(onRunBegan && { onRunBegan }),
           log: rt.log,
         });
         await worker.start();
-        const metrics = await startMetrics(
-          port,
-          o,
-          { role: 'worker', member: worker.workerId },
-          (registry, m) => m.registerWorkerMetrics(registry, worker, concurrency),
-          rt.log,
-        ).catch(async (err: unknown) => {
-          await worker.drain();
-          throw err;
-        });
+        let metrics: MetricsEndpoint | undefined;
+        if (pm) {
+          pm.m.registerWorkerMetrics(pm.registry, worker, concurrency);
+          metrics = await pm
+            .serve({ role: 'worker', member: worker.workerId })
+            .catch(async (err: unknown) => {
+              await worker.drain();
+              throw err;
+            });
+        }
         deps.stderr.write(
           `jetsched worker ${worker.workerId} serving group ${o.group} (${Object.keys(processors).join(', ')})${metrics ? `, metrics at ${metrics.url}` : ''}; SIGTERM to drain\n`,
         );

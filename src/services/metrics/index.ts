@@ -5,4 +5,4 @@ export {
   type MetricsEndpoint,
 } from './serve.js';
 export { registerSchedulerMetrics } from './scheduler-metrics.js';
-export { registerWorkerMetrics } from './worker-metrics.js';
+export { observeStartLateness, registerWorkerMetrics } from './worker-metrics.js';

@@ -19,16 +19,16 @@ export class MetricsListenError extends JetschedError {
 }
 
 /**
- * A registry for one process: Node's own metrics (CPU, memory, event-loop delay, GC) and every
+ * A registry for one process: Node's own metrics (CPU, memory, event-loop delay, GC), and every
  * metric labelled with what the process is (`role`: scheduler or worker; `member`: its id, as in
- * `jetsched status`).
+ * `jetsched status`), now or later with `setDefaultLabels`.
  */
-export function processRegistry(labels: {
+export function processRegistry(labels?: {
   role: 'scheduler' | 'worker';
   member: string;
 }): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels(labels);
+  if (labels) registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry });
   return registry;
 }

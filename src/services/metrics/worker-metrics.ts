@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
-import type { Worker } from '../worker/types.js';
+import { Histogram } from 'prom-client';
+import type { RunBegan, Worker } from '../worker/types.js';
 import { collected } from './collected.js';
 
 /** A worker's counters and load, as `jetsched_worker_*` metrics. */
@@ -55,4 +56,24 @@ export function registerWorkerMetrics(
     'Attempts this worker runs at once, at most.',
     () => concurrency,
   );
+}
+
+/** Seconds; from on time to a minute late. */
+const LATENESS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * How late first attempts begin: the processor's call minus the instance's intended fire time,
+ * as `jetsched_worker_start_lateness_seconds`. Returns the worker's `onRunBegan`. Retries are left
+ * out (they begin after their backoff, by design).
+ */
+export function observeStartLateness(registry: Registry): (run: RunBegan) => void {
+  const lateness = new Histogram({
+    name: 'jetsched_worker_start_lateness_seconds',
+    help: "First attempts: when the processor was called minus the instance's intended fire time.",
+    buckets: LATENESS_BUCKETS,
+    registers: [registry],
+  });
+  return (run) => {
+    if (run.attempt === 1) lateness.observe((run.beganAtMs - run.fireTimeMs) / 1000);
+  };
 }

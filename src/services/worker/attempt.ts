@@ -21,7 +21,7 @@ import { createTaskLogger } from './task-logger.js';
 import type { TaskLog } from './task-log.js';
 import { inNextTurn } from './next-turn.js';
 import { sharedDelay, type DelayGroup, type SharedDelay } from './shared-delay.js';
-import type { Processor, TaskContext, TaskLogger } from './types.js';
+import type { Processor, RunBegan, TaskContext, TaskLogger } from './types.js';
 
 export interface AttemptDeps {
   store: EventStore;
@@ -47,6 +47,8 @@ export interface AttemptDeps {
    * before the processor runs.
    */
   recordStartAfterMs: number;
+  /** See WorkerOptions.onRunBegan (here it never throws). */
+  onRunBegan?: (run: RunBegan) => void;
 }
 
 export const StartOutcome = { Started: 'started', MovedOn: 'moved-on' } as const;
@@ -501,6 +503,13 @@ class HeldAttempt implements Attempt {
       }
       const processor = deps.processors[task.processor] as Processor;
       this.startedAtMs = deps.clock.now();
+      deps.onRunBegan?.({
+        jobId: task.jobId,
+        instanceId: task.instanceId,
+        attempt: task.attempt,
+        fireTimeMs: task.fireTimeMs,
+        beganAtMs: this.startedAtMs,
+      });
       returned = processor(ctx);
     } catch (error) {
       this.processorEnded({ ok: false, error });

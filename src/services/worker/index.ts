@@ -13,6 +13,7 @@ export {
 export type {
   LogFields,
   Processor,
+  RunBegan,
   TaskContext,
   TaskLogger,
   TaskLogLevel,

@@ -106,9 +106,24 @@ export interface WorkerOptions {
   pullExpiresMs?: number;
   /** Source of `atMs` for events and log lines. Default: the system clock. */
   clock?: { now(): number };
+  /**
+   * Told each time a processor is called, just before (e.g. to observe start lateness). It must
+   * be quick; what it throws is logged, and the run goes on.
+   */
+  onRunBegan?: (run: RunBegan) => void;
   /** Reported in the heartbeat. Default: this package's version. */
   version?: string;
   log: Logger;
+}
+
+/** A processor about to be called: which attempt, when it was due, and when it began (epoch ms). */
+export interface RunBegan {
+  jobId: string;
+  instanceId: string;
+  attempt: number;
+  /** The intended fire time of the instance. */
+  fireTimeMs: number;
+  beganAtMs: number;
 }
 
 /** Counters of one worker since it started. */

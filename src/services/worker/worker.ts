@@ -16,7 +16,7 @@ import { ensureTaskConsumer } from './task-consumer.js';
 import { handleTaskMessage, warmTaskParsers, type TaskHandlerDeps } from './task-handler.js';
 import { createRunGate } from './run-gate.js';
 import { createTaskPuller, type TaskPuller } from './task-puller.js';
-import { emptyWorkerStats, type Worker, type WorkerOptions } from './types.js';
+import { emptyWorkerStats, type RunBegan, type Worker, type WorkerOptions } from './types.js';
 import { packageVersion } from './version.js';
 
 const WORKER_ID = /^[A-Za-z0-9_-]{1,200}$/;
@@ -80,6 +80,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const pullExpiresMs = opts.pullExpiresMs ?? 5000;
   const clock = opts.clock ?? { now: () => Date.now() };
   const log = opts.log.child({ workerId, group });
+  const { onRunBegan } = opts;
 
   const stats = emptyWorkerStats();
   const shipper = createLogShipper({ publisher: runtime.publisher, log });
@@ -160,6 +161,15 @@ export function createWorker(opts: WorkerOptions): Worker {
       gate,
       claimAheadMs,
       recordStartAfterMs: opts.recordStartAfterMs ?? DEFAULT_RECORD_START_AFTER_MS,
+      ...(onRunBegan && {
+        onRunBegan: (run: RunBegan) => {
+          try {
+            onRunBegan(run);
+          } catch (err) {
+            log.warn({ err, instanceId: run.instanceId }, 'onRunBegan failed; the run goes on');
+          }
+        },
+      }),
       // A message of several tasks may fill the run slots and queue as many again behind them.
       room: () => 2 * concurrency - busy(),
       handOn: async (subject, payload, msgId) => {
